@@ -1,0 +1,43 @@
+namespace FusedNets.Backends;
+
+/// <summary>
+/// What a backend does for one network: run batches forward, take training steps, and hold the parameters
+/// and momentum buffers. <see cref="Network"/> validates every argument before calling in, so engines
+/// assume well-formed spans (inputs: batch × InputSize, outputs: batch × OutputSize).
+/// </summary>
+/// <remarks>
+/// Classification passes <c>labels</c> (one int per sample) and an empty <c>targets</c>; regression passes
+/// <c>targets</c> (batch × OutputSize) and an empty <c>labels</c>.
+/// </remarks>
+public interface INetworkEngine : IDisposable
+{
+    /// <summary>The backend this engine runs on (never <see cref="FusedNets.Backend.Auto"/>).</summary>
+    Backend Backend { get; }
+
+    /// <summary>The device, in words, such as "NVIDIA H100" or "CPU (AVX-512, 2 threads)".</summary>
+    string DeviceName { get; }
+
+    /// <summary>Runs <paramref name="batch"/> samples forward and writes the last layer's activations.</summary>
+    void Predict(ReadOnlySpan<float> inputs, Span<float> outputs, int batch);
+
+    /// <summary>One SGD step on the batch; returns the batch's mean loss before the step.</summary>
+    float TrainBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch, SgdStep sgd);
+
+    /// <summary>The loss's gradient with respect to the inputs (batch × InputSize), without changing parameters; returns the mean loss.</summary>
+    float InputGradient(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch, Span<float> inputGradient);
+
+    /// <summary>The per-sample losses of a batch (used by evaluation), written to <paramref name="losses"/>, and the outputs.</summary>
+    void Evaluate(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch, Span<float> outputs, Span<float> losses);
+
+    /// <summary>Copies the flat parameter vector (see <see cref="NetworkArchitecture"/>) out.</summary>
+    void ReadParameters(Span<float> destination);
+
+    /// <summary>Replaces the flat parameter vector; masked weights must already be zero.</summary>
+    void WriteParameters(ReadOnlySpan<float> source);
+
+    /// <summary>Copies the SGD momentum buffers (same layout as the parameters) out.</summary>
+    void ReadMomentum(Span<float> destination);
+
+    /// <summary>Replaces the SGD momentum buffers.</summary>
+    void WriteMomentum(ReadOnlySpan<float> source);
+}

@@ -1,0 +1,22 @@
+namespace FusedNets.Backends.Ilgpu;
+
+/// <summary>
+/// A network's compiled ILGPU kernels and the order they run in. The generator emits one subclass per
+/// network, its kernels specialized to the declared sizes; <see cref="IlgpuEngine"/> owns the buffers and
+/// calls these in sequence on the accelerator's default stream.
+/// </summary>
+public abstract class IlgpuProgram
+{
+    /// <summary>Every layer forward: from the workspace's input to each layer's pre-activation and activation.</summary>
+    public abstract void Forward(IlgpuWorkspace workspace, int batch);
+
+    /// <summary>The loss fused with its gradient: per-sample losses and the last layer's delta dL/dz, scaled for the batch mean.</summary>
+    public abstract void Loss(IlgpuWorkspace workspace, int batch);
+
+    /// <summary>
+    /// Every layer backward from the last layer's delta: each layer's delta for the layer below, then its
+    /// weights and bias updated by <paramref name="sgd"/> (skipped when <paramref name="update"/> is false);
+    /// the input gradient only when <paramref name="inputGradient"/> is true.
+    /// </summary>
+    public abstract void Backward(IlgpuWorkspace workspace, int batch, SgdStep sgd, bool update, bool inputGradient);
+}

@@ -1,0 +1,154 @@
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace FusedNets.Backends.Ilgpu;
+
+/// <summary>
+/// The device buffers of one network on one accelerator. Parameters and momentum are flat vectors in the
+/// layout of <see cref="NetworkArchitecture"/>; per-batch buffers hold <see cref="Capacity"/> samples and
+/// grow when a larger batch arrives. What the forward saves for the backward: each layer's pre-activation
+/// z and activation y.
+/// </summary>
+public sealed class IlgpuWorkspace : IDisposable
+{
+    private readonly Accelerator _accelerator;
+    private readonly NetworkArchitecture _architecture;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> _parameters;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> _momentum;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense>?[] _masks;
+    private readonly List<MemoryBuffer> _batchBuffers = [];
+    private MemoryBuffer1D<float, Stride1D.Dense>[] _preActivations = [];
+    private MemoryBuffer1D<float, Stride1D.Dense>[] _activations = [];
+    private MemoryBuffer1D<float, Stride1D.Dense>[] _deltas = [];
+    private MemoryBuffer1D<float, Stride1D.Dense> _input = null!;
+    private MemoryBuffer1D<float, Stride1D.Dense> _inputGradient = null!;
+    private MemoryBuffer1D<int, Stride1D.Dense> _labels = null!;
+    private MemoryBuffer1D<float, Stride1D.Dense> _targets = null!;
+    private MemoryBuffer1D<float, Stride1D.Dense> _losses = null!;
+
+    public IlgpuWorkspace(Accelerator accelerator, NetworkArchitecture architecture, IReadOnlyList<float[]?> masks)
+    {
+        _accelerator = accelerator;
+        _architecture = architecture;
+        _parameters = accelerator.Allocate1D<float>(architecture.ParameterCount);
+        _momentum = accelerator.Allocate1D<float>(architecture.ParameterCount);
+        _momentum.MemSetToZero();
+        _masks = new MemoryBuffer1D<float, Stride1D.Dense>?[architecture.Layers.Length];
+        for (int l = 0; l < _masks.Length; l++)
+        {
+            if (masks[l] is { } mask)
+            {
+                _masks[l] = accelerator.Allocate1D(mask);
+            }
+        }
+
+        EnsureCapacity(1);
+    }
+
+    /// <summary>The number of samples the per-batch buffers hold.</summary>
+    public int Capacity { get; private set; }
+
+    /// <summary>The whole parameter vector.</summary>
+    public ArrayView<float> Parameters => _parameters.View;
+
+    /// <summary>The whole momentum vector.</summary>
+    public ArrayView<float> Momentum => _momentum.View;
+
+    /// <summary>x: (Capacity, InputSize).</summary>
+    public ArrayView<float> Input => _input.View;
+
+    /// <summary>dL/dx: (Capacity, InputSize).</summary>
+    public ArrayView<float> InputGradient => _inputGradient.View;
+
+    /// <summary>Class labels: (Capacity).</summary>
+    public ArrayView<int> Labels => _labels.View;
+
+    /// <summary>Regression targets: (Capacity, OutputSize).</summary>
+    public ArrayView<float> Targets => _targets.View;
+
+    /// <summary>Per-sample losses: (Capacity).</summary>
+    public ArrayView<float> Losses => _losses.View;
+
+    /// <summary>W of dense layer <paramref name="layer"/>: (Units, Inputs).</summary>
+    public ArrayView<float> Weights(int layer) => Parameters.SubView(_architecture.WeightOffset(layer), _architecture.Layers[layer].WeightCount);
+
+    /// <summary>b of dense layer <paramref name="layer"/>: (Units).</summary>
+    public ArrayView<float> Bias(int layer) => Parameters.SubView(_architecture.BiasOffset(layer), _architecture.Layers[layer].Units);
+
+    /// <summary>The momentum of W: (Units, Inputs).</summary>
+    public ArrayView<float> WeightsMomentum(int layer) => Momentum.SubView(_architecture.WeightOffset(layer), _architecture.Layers[layer].WeightCount);
+
+    /// <summary>The momentum of b: (Units).</summary>
+    public ArrayView<float> BiasMomentum(int layer) => Momentum.SubView(_architecture.BiasOffset(layer), _architecture.Layers[layer].Units);
+
+    /// <summary>The 0/1 mask of W: (Units, Inputs); only for masked layers.</summary>
+    public ArrayView<float> Mask(int layer) => _masks[layer]?.View
+        ?? throw new InvalidOperationException($"Layer '{_architecture.Layers[layer].Name}' has no mask.");
+
+    /// <summary>z = W x + b: (Capacity, Units).</summary>
+    public ArrayView<float> PreActivation(int layer) => _preActivations[layer].View;
+
+    /// <summary>y = activation(z): (Capacity, Units).</summary>
+    public ArrayView<float> Activation(int layer) => _activations[layer].View;
+
+    /// <summary>dL/dz: (Capacity, Units).</summary>
+    public ArrayView<float> Delta(int layer) => _deltas[layer].View;
+
+    /// <summary>Grows the per-batch buffers to hold at least <paramref name="batch"/> samples.</summary>
+    public void EnsureCapacity(int batch)
+    {
+        if (batch <= Capacity)
+        {
+            return;
+        }
+
+        foreach (MemoryBuffer buffer in _batchBuffers)
+        {
+            buffer.Dispose();
+        }
+
+        _batchBuffers.Clear();
+        int capacity = Math.Max(batch, Capacity * 2);
+        int layers = _architecture.Layers.Length;
+        _preActivations = new MemoryBuffer1D<float, Stride1D.Dense>[layers];
+        _activations = new MemoryBuffer1D<float, Stride1D.Dense>[layers];
+        _deltas = new MemoryBuffer1D<float, Stride1D.Dense>[layers];
+        for (int l = 0; l < layers; l++)
+        {
+            long size = (long)capacity * _architecture.Layers[l].Units;
+            _preActivations[l] = Track(_accelerator.Allocate1D<float>(size));
+            _activations[l] = Track(_accelerator.Allocate1D<float>(size));
+            _deltas[l] = Track(_accelerator.Allocate1D<float>(size));
+        }
+
+        _input = Track(_accelerator.Allocate1D<float>((long)capacity * _architecture.InputSize));
+        _inputGradient = Track(_accelerator.Allocate1D<float>((long)capacity * _architecture.InputSize));
+        _labels = Track(_accelerator.Allocate1D<int>(capacity));
+        _targets = Track(_accelerator.Allocate1D<float>((long)capacity * _architecture.OutputSize));
+        _losses = Track(_accelerator.Allocate1D<float>(capacity));
+        Capacity = capacity;
+    }
+
+    public void Dispose()
+    {
+        foreach (MemoryBuffer buffer in _batchBuffers)
+        {
+            buffer.Dispose();
+        }
+
+        _batchBuffers.Clear();
+        _parameters.Dispose();
+        _momentum.Dispose();
+        foreach (MemoryBuffer1D<float, Stride1D.Dense>? mask in _masks)
+        {
+            mask?.Dispose();
+        }
+    }
+
+    private T Track<T>(T buffer)
+        where T : MemoryBuffer
+    {
+        _batchBuffers.Add(buffer);
+        return buffer;
+    }
+}

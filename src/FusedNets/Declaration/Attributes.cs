@@ -1,0 +1,79 @@
+namespace FusedNets;
+
+/// <summary>
+/// Marks a partial class as a network. Its <see cref="Layer"/> properties, in declaration order,
+/// are the layers; the FusedNets generator checks their shapes and emits the kernels.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false)]
+public sealed class NetworkAttribute : Attribute
+{
+    /// <summary>The training loss, applied to the last layer's output.</summary>
+    public Loss Loss { get; set; } = Loss.SoftmaxCrossEntropy;
+}
+
+/// <summary>The network's input: a vector of <paramref name="size"/> floats. Declared first, exactly once.</summary>
+/// <param name="size">The number of input features.</param>
+[AttributeUsage(AttributeTargets.Property, Inherited = false)]
+public sealed class InputAttribute(int size) : Attribute
+{
+    /// <summary>The number of input features.</summary>
+    public int Size { get; } = size;
+}
+
+/// <summary>
+/// A fully connected layer: y = activation(W x + b), with W of shape [units, inputs] and b of length units.
+/// </summary>
+/// <param name="units">The number of outputs.</param>
+/// <param name="activation">The elementwise activation applied after the affine map.</param>
+[AttributeUsage(AttributeTargets.Property, Inherited = false)]
+public sealed class DenseAttribute(int units, Activation activation = Activation.Identity) : Attribute
+{
+    /// <summary>The number of outputs.</summary>
+    public int Units { get; } = units;
+
+    /// <summary>The activation applied after the affine map.</summary>
+    public Activation Activation { get; } = activation;
+
+    /// <summary>The input width this layer expects; when set, the generator checks it against the previous layer.</summary>
+    public int Inputs { get; set; }
+
+    /// <summary>
+    /// The name of a <c>static bool Name(int output, int input)</c> method of the network class:
+    /// false fixes W[output, input] to zero before training, and it stays zero.
+    /// </summary>
+    public string? Mask { get; set; }
+
+    /// <summary>The fraction of weights kept by a fixed random mask, in (0, 1]. 1 keeps all.</summary>
+    public double Density { get; set; } = 1.0;
+
+    /// <summary>The seed of the random mask chosen by <see cref="Density"/>.</summary>
+    public int MaskSeed { get; set; }
+}
+
+/// <summary>Elementwise activations. Their forward and derivative rules live in <see cref="Activations"/>.</summary>
+public enum Activation
+{
+    /// <summary>y = z.</summary>
+    Identity,
+    /// <summary>y = max(z, 0).</summary>
+    Relu,
+    /// <summary>y = z for z &gt; 0, else 0.01 z.</summary>
+    LeakyRelu,
+    /// <summary>y = tanh(z).</summary>
+    Tanh,
+    /// <summary>y = 1 / (1 + exp(-z)).</summary>
+    Sigmoid,
+    /// <summary>The tanh approximation of GELU (PyTorch's approximate="tanh").</summary>
+    Gelu,
+    /// <summary>y = log(1 + exp(z)).</summary>
+    Softplus,
+}
+
+/// <summary>Training losses.</summary>
+public enum Loss
+{
+    /// <summary>Softmax over the outputs, then cross-entropy against an integer class label; the batch mean.</summary>
+    SoftmaxCrossEntropy,
+    /// <summary>The mean over batch and outputs of the squared difference to float targets.</summary>
+    MeanSquaredError,
+}

@@ -1,0 +1,367 @@
+using System.Diagnostics;
+using FusedNets.Backends;
+using FusedNets.Data;
+
+namespace FusedNets;
+
+/// <summary>
+/// The runtime half of every declared network: the generated partial class derives from this, adds typed
+/// members (<c>Input</c>, <c>Output</c>, <c>Predict(in Input)</c>, the <c>TrainBatch</c> overload its loss
+/// takes) and delegates here. Arguments are validated before any backend sees them.
+/// </summary>
+public abstract class Network : IDisposable
+{
+    private readonly INetworkEngine _engine;
+    private readonly float[] _parameters;
+    private readonly float[]?[] _masks;
+    private readonly Layer[] _layers;
+    private bool _hostParametersStale;
+    private bool _hostParametersEdited;
+    private bool _disposed;
+
+    /// <summary>Creates the network's parameters from <paramref name="seed"/> on <paramref name="backend"/>.</summary>
+    protected Network(NetworkDefinition definition, int seed, Backend backend)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        Architecture = definition.Architecture;
+        Seed = seed;
+
+        NetworkArchitecture architecture = Architecture;
+        _masks = architecture.Layers
+            .Select(layer => layer.Mask.IsMasked ? layer.Mask.ToArray(layer.Units, layer.Inputs) : null)
+            .ToArray();
+        _parameters = new float[architecture.ParameterCount];
+        Initialization.Initialize(architecture, _masks, seed, _parameters);
+
+        _layers = new Layer[architecture.Layers.Length + 1];
+        _layers[0] = new Layer(this, architecture.InputName, architecture.InputSize, 0, Activation.Identity, LayerMask.None, 0);
+        for (int l = 0; l < architecture.Layers.Length; l++)
+        {
+            DenseLayerArchitecture layer = architecture.Layers[l];
+            _layers[l + 1] = new Layer(this, layer.Name, layer.Units, layer.Inputs, layer.Activation, layer.Mask, architecture.WeightOffset(l));
+        }
+
+        _engine = Engines.Create(definition, backend, _masks);
+        _engine.WriteParameters(_parameters);
+    }
+
+    public NetworkArchitecture Architecture { get; }
+
+    /// <summary>The seed the parameters were initialized from.</summary>
+    public int Seed { get; }
+
+    /// <summary>The backend the network runs on (<see cref="Backend.Auto"/> resolved).</summary>
+    public Backend Backend => _engine.Backend;
+
+    /// <summary>The device, in words.</summary>
+    public string DeviceName => _engine.DeviceName;
+
+    /// <summary>The input layer, then every dense layer, in declaration order.</summary>
+    public IReadOnlyList<Layer> Layers => _layers;
+
+    /// <summary>The loss this network trains with.</summary>
+    public Loss Loss => Architecture.Loss;
+
+    /// <summary>
+    /// Runs a batch forward: <paramref name="inputs"/> holds n × InputSize floats, <paramref name="outputs"/>
+    /// receives n × OutputSize (the last layer's activations: logits for a softmax classifier).
+    /// </summary>
+    public void Predict(ReadOnlySpan<float> inputs, Span<float> outputs)
+    {
+        int batch = CheckInputs(inputs, nameof(inputs));
+        CheckLength(outputs.Length, (long)batch * Architecture.OutputSize, nameof(outputs), $"{batch} × {Architecture.OutputSize}");
+        if (batch == 0)
+        {
+            return;
+        }
+
+        PrepareEngine();
+        _engine.Predict(inputs, outputs, batch);
+    }
+
+    /// <summary>
+    /// Trains on the whole data set for <paramref name="epochs"/> epochs, visiting samples in an order
+    /// shuffled from <paramref name="shuffleSeed"/>; the last batch of an epoch may be smaller.
+    /// </summary>
+    public IReadOnlyList<EpochReport> Fit(Dataset data, Sgd sgd, int epochs, int batchSize = 32, int shuffleSeed = 0, Action<EpochReport>? onEpoch = null)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(sgd);
+        CheckDataset(data, nameof(data));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(epochs);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        if (data.Count == 0)
+        {
+            throw new ArgumentException("The data set is empty.", nameof(data));
+        }
+
+        int inputSize = Architecture.InputSize;
+        int targetSize = data.IsClassification ? 0 : Architecture.OutputSize;
+        batchSize = Math.Min(batchSize, data.Count);
+        var batchInputs = new float[batchSize * inputSize];
+        var batchLabels = new int[data.IsClassification ? batchSize : 0];
+        var batchTargets = new float[batchSize * targetSize];
+        int[] order = Enumerable.Range(0, data.Count).ToArray();
+        var random = new Random(shuffleSeed);
+        var reports = new List<EpochReport>(epochs);
+
+        for (int epoch = 1; epoch <= epochs; epoch++)
+        {
+            random.Shuffle(order);
+            long start = Stopwatch.GetTimestamp();
+            double lossSum = 0;
+            for (int first = 0; first < data.Count; first += batchSize)
+            {
+                int batch = Math.Min(batchSize, data.Count - first);
+                for (int i = 0; i < batch; i++)
+                {
+                    int sample = order[first + i];
+                    data.FeaturesOf(sample).CopyTo(batchInputs.AsSpan(i * inputSize));
+                    if (data.IsClassification)
+                    {
+                        batchLabels[i] = data.Labels[sample];
+                    }
+                    else
+                    {
+                        data.Targets.Slice(sample * targetSize, targetSize).CopyTo(batchTargets.AsSpan(i * targetSize));
+                    }
+                }
+
+                float loss = TrainBatchCore(
+                    batchInputs.AsSpan(0, batch * inputSize),
+                    batchLabels.AsSpan(0, data.IsClassification ? batch : 0),
+                    batchTargets.AsSpan(0, batch * targetSize),
+                    sgd);
+                lossSum += (double)loss * batch;
+            }
+
+            TimeSpan elapsed = Stopwatch.GetElapsedTime(start);
+            var report = new EpochReport(epoch, epochs, (float)(lossSum / data.Count), data.Count / Math.Max(elapsed.TotalSeconds, 1e-9), elapsed);
+            reports.Add(report);
+            onEpoch?.Invoke(report);
+        }
+
+        return reports;
+    }
+
+    /// <summary>The mean loss over <paramref name="data"/>, and for classifiers the accuracy.</summary>
+    public Evaluation Evaluate(Dataset data, int batchSize = 256)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        CheckDataset(data, nameof(data));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        if (data.Count == 0)
+        {
+            throw new ArgumentException("The data set is empty.", nameof(data));
+        }
+
+        PrepareEngine();
+        int inputSize = Architecture.InputSize, outputSize = Architecture.OutputSize;
+        batchSize = Math.Min(batchSize, data.Count);
+        var outputs = new float[batchSize * outputSize];
+        var losses = new float[batchSize];
+        double lossSum = 0;
+        int correct = 0;
+        for (int first = 0; first < data.Count; first += batchSize)
+        {
+            int batch = Math.Min(batchSize, data.Count - first);
+            ReadOnlySpan<float> inputs = data.Features.Slice(first * inputSize, batch * inputSize);
+            ReadOnlySpan<int> labels = data.IsClassification ? data.Labels.Slice(first, batch) : default;
+            ReadOnlySpan<float> targets = data.IsClassification ? default : data.Targets.Slice(first * outputSize, batch * outputSize);
+            _engine.Evaluate(inputs, labels, targets, batch, outputs, losses);
+            for (int i = 0; i < batch; i++)
+            {
+                lossSum += losses[i];
+                if (data.IsClassification && ArgMax(outputs.AsSpan(i * outputSize, outputSize)) == labels[i])
+                {
+                    correct++;
+                }
+            }
+        }
+
+        float? accuracy = data.IsClassification ? (float)correct / data.Count : null;
+        return new Evaluation((float)(lossSum / data.Count), accuracy, data.Count);
+    }
+
+    /// <summary>The index of the largest value (the first, on ties).</summary>
+    public static int ArgMax(ReadOnlySpan<float> values)
+    {
+        int best = 0;
+        for (int i = 1; i < values.Length; i++)
+        {
+            if (values[i] > values[best])
+            {
+                best = i;
+            }
+        }
+
+        return best;
+    }
+
+    /// <summary>Copies every parameter (the flat layout of <see cref="NetworkArchitecture"/>) out.</summary>
+    public void CopyParametersTo(Span<float> destination)
+    {
+        CheckLength(destination.Length, Architecture.ParameterCount, nameof(destination), $"{Architecture.ParameterCount}");
+        SyncHostParameters();
+        _parameters.CopyTo(destination);
+    }
+
+    /// <summary>Replaces every parameter; masked weights are forced to zero.</summary>
+    public void SetParameters(ReadOnlySpan<float> source)
+    {
+        CheckLength(source.Length, Architecture.ParameterCount, nameof(source), $"{Architecture.ParameterCount}");
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        source.CopyTo(_parameters);
+        _hostParametersStale = false;
+        _hostParametersEdited = true;
+    }
+
+    public void Dispose()
+    {
+        if (!_disposed)
+        {
+            _disposed = true;
+            _engine.Dispose();
+        }
+
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>One SGD step; the generated <c>TrainBatch</c> overload of the network's loss calls this.</summary>
+    protected float TrainBatchCore(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, Sgd sgd)
+    {
+        ArgumentNullException.ThrowIfNull(sgd);
+        int batch = CheckBatch(inputs, labels, targets);
+        PrepareEngine();
+        float loss = _engine.TrainBatch(inputs, labels, targets, batch, sgd.ToStep());
+        _hostParametersStale = true;
+        return loss;
+    }
+
+    /// <summary>dLoss/dinputs for a batch, parameters unchanged; returns the batch's mean loss.</summary>
+    protected float InputGradientCore(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, Span<float> inputGradient)
+    {
+        int batch = CheckBatch(inputs, labels, targets);
+        CheckLength(inputGradient.Length, inputs.Length, nameof(inputGradient), $"{batch} × {Architecture.InputSize}");
+        PrepareEngine();
+        return _engine.InputGradient(inputs, labels, targets, batch, inputGradient);
+    }
+
+    /// <summary>A writable view of part of the parameters, for <see cref="Layer"/>.</summary>
+    internal Span<float> EditParameters(int offset, int length)
+    {
+        SyncHostParameters();
+        _hostParametersEdited = true;
+        return _parameters.AsSpan(offset, length);
+    }
+
+    private void SyncHostParameters()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_hostParametersStale)
+        {
+            _engine.ReadParameters(_parameters);
+            _hostParametersStale = false;
+        }
+    }
+
+    /// <summary>Pushes parameter edits made through <see cref="Layer"/> spans, re-applying the masks.</summary>
+    private void PrepareEngine()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!_hostParametersEdited)
+        {
+            return;
+        }
+
+        for (int l = 0; l < _masks.Length; l++)
+        {
+            if (_masks[l] is { } mask)
+            {
+                Span<float> weights = _parameters.AsSpan(Architecture.WeightOffset(l), mask.Length);
+                for (int i = 0; i < mask.Length; i++)
+                {
+                    weights[i] *= mask[i];
+                }
+            }
+        }
+
+        _engine.WriteParameters(_parameters);
+        _hostParametersEdited = false;
+    }
+
+    private int CheckInputs(ReadOnlySpan<float> inputs, string parameter)
+    {
+        int inputSize = Architecture.InputSize;
+        if (inputs.Length % inputSize != 0)
+        {
+            throw new ArgumentException(
+                $"{Architecture.Name} expects inputs of shape (batch, {inputSize}): a multiple of {inputSize} floats, but got {inputs.Length}.",
+                parameter);
+        }
+
+        return inputs.Length / inputSize;
+    }
+
+    private int CheckBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets)
+    {
+        int batch = CheckInputs(inputs, nameof(inputs));
+        if (batch == 0)
+        {
+            throw new ArgumentException("The batch is empty.", nameof(inputs));
+        }
+
+        if (Architecture.Loss == Loss.SoftmaxCrossEntropy)
+        {
+            CheckLength(labels.Length, batch, nameof(labels), $"{batch} (one label per input row)");
+            int classes = Architecture.OutputSize;
+            for (int i = 0; i < labels.Length; i++)
+            {
+                if ((uint)labels[i] >= (uint)classes)
+                {
+                    throw new ArgumentOutOfRangeException(nameof(labels), labels[i], $"Label {i} is {labels[i]}, outside [0, {classes}).");
+                }
+            }
+        }
+        else
+        {
+            CheckLength(targets.Length, (long)batch * Architecture.OutputSize, nameof(targets), $"{batch} × {Architecture.OutputSize}");
+        }
+
+        return batch;
+    }
+
+    private void CheckDataset(Dataset data, string parameter)
+    {
+        if (data.FeatureCount != Architecture.InputSize)
+        {
+            throw new ArgumentException($"{Architecture.Name} takes {Architecture.InputSize} features per sample; the data set has {data.FeatureCount}.", parameter);
+        }
+
+        bool classifier = Architecture.Loss == Loss.SoftmaxCrossEntropy;
+        if (classifier != data.IsClassification)
+        {
+            throw new ArgumentException(
+                classifier ? $"{Architecture.Name} is a classifier: it needs a data set with labels." : $"{Architecture.Name} is a regressor: it needs a data set with float targets.",
+                parameter);
+        }
+
+        if (classifier && data.ClassCount > Architecture.OutputSize)
+        {
+            throw new ArgumentException($"The data set has labels up to {data.ClassCount - 1}, but {Architecture.Name} has {Architecture.OutputSize} classes.", parameter);
+        }
+
+        if (!classifier && data.TargetCount != Architecture.OutputSize)
+        {
+            throw new ArgumentException($"{Architecture.Name} has {Architecture.OutputSize} outputs; the data set has {data.TargetCount} targets per sample.", parameter);
+        }
+    }
+
+    private static void CheckLength(long actual, long expected, string parameter, string shape)
+    {
+        if (actual != expected)
+        {
+            throw new ArgumentException($"Expected {expected} elements ({shape}), got {actual}.", parameter);
+        }
+    }
+}
