@@ -5,9 +5,10 @@ namespace FusedNets.Generators.Emit;
 
 /// <summary>
 /// Writes a network's ILGPU kernels, sizes as constants, and the program that launches them in order.
-/// Per dense layer: the forward (W x + b and the activation over the whole batch), then its backward
-/// right below it: the delta for the layer beneath (Wᵀ dz fused with that layer's activation derivative)
-/// and the weight and bias gradients fused with the SGD update. One kernel fuses the loss with dL/dz.
+/// Per dense layer, three shared-memory tiled products: the forward (W x + b and the activation in its
+/// epilogue), then right below it the backward: the delta for the layer beneath (dz W fused with that layer's
+/// activation derivative) and the weight and bias gradients fused with the SGD update. One kernel fuses
+/// the loss with dL/dz.
 /// </summary>
 internal static class IlgpuKernelEmitter
 {
@@ -40,50 +41,34 @@ internal static class IlgpuKernelEmitter
         for (int l = 0; l < network.Layers.Count; l++)
         {
             LayerModel layer = network.Layers[l];
-            code.Line($"private readonly global::System.Action<Index1D, {Views(5)}> {Field(layer, "Forward")};");
-            if (l > 0)
-            {
-                int views = network.Layers[l - 1].IsIdentity ? 3 : 5;
-                code.Line($"private readonly global::System.Action<Index1D, {Views(views)}> {Field(layer, "Backward")};");
-            }
-            else
-            {
-                code.Line($"private readonly global::System.Action<Index1D, {Views(3)}> {Field(layer, "InputGradient")};");
-            }
-
-            int updateViews = layer.Mask.IsMasked ? 7 : 6;
-            code.Line($"private readonly global::System.Action<Index1D, {Views(updateViews)}, SgdStep, int> {Field(layer, "Update")};");
+            code.Line($"private readonly global::System.Action<KernelConfig, {Views(5)}, int> {Field(layer, "Forward")};");
+            code.Line(l == 0
+                ? $"private readonly global::System.Action<KernelConfig, {Views(3)}, int> {Field(layer, "InputGradient")};"
+                : $"private readonly global::System.Action<KernelConfig, {Views(BackwardViews(network, l))}, int> {Field(layer, "Backward")};");
+            code.Line($"private readonly global::System.Action<KernelConfig, {Views(UpdateViews(layer))}, SgdStep, int> {Field(layer, "Update")};");
         }
 
-        code.Line($"private readonly global::System.Action<Index1D, FloatView, FloatView, {(IsClassifier(network) ? "IntView" : "FloatView")}, FloatView, FloatView, float> _loss;");
+        code.Line($"private readonly global::System.Action<Index1D, FloatView, FloatView, {TruthView(network)}, FloatView, FloatView, float> _loss;");
         code.Line();
     }
 
     private static void EmitConstructor(CodeWriter code, NetworkModel network)
     {
-        const string Load = "global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel";
+        const string LoadTiled = "global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel";
+        const string LoadAuto = "global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel";
         using (code.Block("public IlgpuKernels(global::ILGPU.Runtime.Accelerator accelerator)"))
         {
             for (int l = 0; l < network.Layers.Count; l++)
             {
                 LayerModel layer = network.Layers[l];
-                code.Line($"{Field(layer, "Forward")} = {Load}<Index1D, {Views(5)}>(accelerator, {layer.Name}Forward);");
-                if (l == 0)
-                {
-                    code.Line($"{Field(layer, "InputGradient")} = {Load}<Index1D, {Views(3)}>(accelerator, {layer.Name}InputGradient);");
-                }
-                else
-                {
-                    int views = network.Layers[l - 1].IsIdentity ? 3 : 5;
-                    code.Line($"{Field(layer, "Backward")} = {Load}<Index1D, {Views(views)}>(accelerator, {layer.Name}Backward);");
-                }
-
-                int updateViews = layer.Mask.IsMasked ? 7 : 6;
-                code.Line($"{Field(layer, "Update")} = {Load}<Index1D, {Views(updateViews)}, SgdStep, int>(accelerator, {layer.Name}Update);");
+                code.Line($"{Field(layer, "Forward")} = {LoadTiled}<{Views(5)}, int>(accelerator, {layer.Name}Forward);");
+                code.Line(l == 0
+                    ? $"{Field(layer, "InputGradient")} = {LoadTiled}<{Views(3)}, int>(accelerator, {layer.Name}InputGradient);"
+                    : $"{Field(layer, "Backward")} = {LoadTiled}<{Views(BackwardViews(network, l))}, int>(accelerator, {layer.Name}Backward);");
+                code.Line($"{Field(layer, "Update")} = {LoadTiled}<{Views(UpdateViews(layer))}, SgdStep, int>(accelerator, {layer.Name}Update);");
             }
 
-            string truth = IsClassifier(network) ? "IntView" : "FloatView";
-            code.Line($"_loss = {Load}<Index1D, FloatView, FloatView, {truth}, FloatView, FloatView, float>(accelerator, {LossKernelName(network)});");
+            code.Line($"_loss = {LoadAuto}<Index1D, FloatView, FloatView, {TruthView(network)}, FloatView, FloatView, float>(accelerator, {LossKernelName(network)});");
         }
 
         code.Line();
@@ -97,7 +82,7 @@ internal static class IlgpuKernelEmitter
             {
                 LayerModel layer = network.Layers[l];
                 string input = l == 0 ? "workspace.Input" : $"workspace.Activation({l - 1})";
-                code.Line($"{Field(layer, "Forward")}(batch * {layer.Units}, {input}, workspace.Weights({l}), workspace.Bias({l}), workspace.PreActivation({l}), workspace.Activation({l}));");
+                code.Line($"{Field(layer, "Forward")}(Tiles({layer.Units}, batch, {Tile(layer)}), {input}, workspace.Weights({l}), workspace.Bias({l}), workspace.PreActivation({l}), workspace.Activation({l}), batch);");
             }
         }
 
@@ -124,24 +109,32 @@ internal static class IlgpuKernelEmitter
             for (int l = network.Layers.Count - 1; l >= 0; l--)
             {
                 LayerModel layer = network.Layers[l];
+                string tiles = $"Tiles({layer.Inputs}, batch, {Tile(layer)})";
                 if (l > 0)
                 {
                     string derivativeViews = network.Layers[l - 1].IsIdentity ? "" : $", workspace.PreActivation({l - 1}), workspace.Activation({l - 1})";
-                    code.Line($"{Field(layer, "Backward")}(batch * {layer.Inputs}, workspace.Weights({l}), workspace.Delta({l}){derivativeViews}, workspace.Delta({l - 1}));");
+                    code.Line($"{Field(layer, "Backward")}({tiles}, workspace.Weights({l}), workspace.Delta({l}){derivativeViews}, workspace.Delta({l - 1}), batch);");
                 }
                 else
                 {
                     using (code.Block("if (inputGradient)"))
                     {
-                        code.Line($"{Field(layer, "InputGradient")}(batch * {layer.Inputs}, workspace.Weights(0), workspace.Delta(0), workspace.InputGradient);");
+                        code.Line($"{Field(layer, "InputGradient")}({tiles}, workspace.Weights(0), workspace.Delta(0), workspace.InputGradient, batch);");
                     }
+
+                    code.Line();
                 }
 
                 string input = l == 0 ? "workspace.Input" : $"workspace.Activation({l - 1})";
                 string mask = layer.Mask.IsMasked ? $", workspace.Mask({l})" : "";
                 using (code.Block("if (update)"))
                 {
-                    code.Line($"{Field(layer, "Update")}({layer.Units} * ({layer.Inputs} + 1), {input}, workspace.Delta({l}), workspace.Weights({l}), workspace.Bias({l}), workspace.WeightsMomentum({l}), workspace.BiasMomentum({l}){mask}, sgd, batch);");
+                    code.Line($"{Field(layer, "Update")}(Tiles({layer.Inputs}, {layer.Units}, {Tile(layer)}), {input}, workspace.Delta({l}), workspace.Weights({l}), workspace.Bias({l}), workspace.WeightsMomentum({l}), workspace.BiasMomentum({l}){mask}, sgd, batch);");
+                }
+
+                if (l > 0)
+                {
+                    code.Line();
                 }
             }
         }
@@ -155,7 +148,7 @@ internal static class IlgpuKernelEmitter
     {
         LayerModel layer = network.Layers[l];
         string inputName = l == 0 ? network.InputName : network.Layers[l - 1].Name;
-        int inputs = layer.Inputs, units = layer.Units;
+        int inputs = layer.Inputs, units = layer.Units, tile = Tile(layer);
         string mask = layer.Mask.Kind switch
         {
             MaskKind.Function => $", masked by {layer.Mask.Method}",
@@ -165,97 +158,129 @@ internal static class IlgpuKernelEmitter
 
         code.Lines($$"""
             // ==== {{layer.Name}}: Dense({{units}}, {{layer.Activation}}) over {{inputName}}{{mask}} ====
-            // x: (B, {{inputs}}), W: ({{units}}, {{inputs}}), b: ({{units}}), z and y: (B, {{units}})
+            // x: (B, {{inputs}}), W: ({{units}}, {{inputs}}), b: ({{units}}), z and y: (B, {{units}}). Tiles of {{tile}} × {{tile}}.
 
-            // Forward: z = W x + b; y = {{layer.Activation}}(z). Saves z and y for the backward. One thread per (sample, output).
-            private static void {{layer.Name}}Forward(Index1D index, FloatView x, FloatView w, FloatView b, FloatView z, FloatView y)
+            // Forward: z = W x + b; y = {{layer.Activation}}(z); the product Z (B, {{units}}) = X (B, {{inputs}}) Wᵀ.
+            // A group computes a tile of Z, thread (row, column) = (sample, output); each pass stages a tile of X and
+            // of W in shared memory, so each value loaded is used {{tile}} times. Saves z and y for the backward.
+            private static void {{layer.Name}}Forward(FloatView x, FloatView w, FloatView b, FloatView z, FloatView y, int batch)
             {
-                int sample = index / {{units}};
-                int output = index - sample * {{units}};
-                float sum = b[output];
-                for (int input = 0; input < {{inputs}}; input++)
+                const int Tile = {{tile}}, Stride = Tile + 1; // the padding keeps column reads off one shared-memory bank
+                FloatView xTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+                FloatView wTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+                int row = global::ILGPU.Group.IdxY, column = global::ILGPU.Group.IdxX;
+                int firstSample = global::ILGPU.Grid.IdxY * Tile, firstOutput = global::ILGPU.Grid.IdxX * Tile;
+                float sum = 0f;
+                for (int k = 0; k < {{inputs}}; k += Tile)
                 {
-                    sum += w[output * {{inputs}} + input] * x[sample * {{inputs}} + input];
+                    int input = k + column;
+                    xTile[row * Stride + column] = firstSample + row < batch && input < {{inputs}} ? x[(firstSample + row) * {{inputs}} + input] : 0f;
+                    wTile[row * Stride + column] = firstOutput + row < {{units}} && input < {{inputs}} ? w[(firstOutput + row) * {{inputs}} + input] : 0f;
+                    global::ILGPU.Group.Barrier();
+                    for (int j = 0; j < Tile; j++)
+                    {
+                        sum += xTile[row * Stride + j] * wTile[column * Stride + j];
+                    }
+
+                    global::ILGPU.Group.Barrier();
                 }
 
-                z[index] = sum;
-                y[index] = {{Activations}}.{{layer.Activation}}(sum);
+                int sample = firstSample + row, output = firstOutput + column;
+                if (sample < batch && output < {{units}})
+                {
+                    float pre = sum + b[output];
+                    z[sample * {{units}} + output] = pre;
+                    y[sample * {{units}} + output] = {{Activations}}.{{layer.Activation}}(pre);
+                }
             }
 
             """);
 
-        if (l == 0)
-        {
-            code.Lines($$"""
-                // Backward of z = W x + b to the network's input, on request: dx = dz W. One thread per (sample, input).
-                // dz: (B, {{units}}), dx: (B, {{inputs}})
-                private static void {{layer.Name}}InputGradient(Index1D index, FloatView w, FloatView dz, FloatView dx)
+        string target = l == 0 ? "dx" : "dzBelow";
+        string derivativeParameters = l > 0 && !network.Layers[l - 1].IsIdentity ? "FloatView zBelow, FloatView yBelow, " : "";
+        string store = l > 0 && !network.Layers[l - 1].IsIdentity
+            ? $"sum * {Activations}.{network.Layers[l - 1].Activation}Derivative(zBelow[at], yBelow[at])"
+            : "sum";
+        string header = l == 0
+            ? $$"""
+                // Backward of z = W x + b to the network's input, on request: dx (B, {{inputs}}) = dz (B, {{units}}) W.
+                private static void {{layer.Name}}InputGradient(FloatView w, FloatView dz, FloatView dx, int batch)
+                """
+            : $$"""
+                // Backward of z = W x + b to the layer below, fused with {{network.Layers[l - 1].Name}}'s activation derivative:
+                // dzBelow (B, {{inputs}}) = (dz (B, {{units}}) W) ⊙ {{network.Layers[l - 1].Activation}}'(zBelow, yBelow). Thread (row, column) = (sample, input).
+                private static void {{layer.Name}}Backward(FloatView w, FloatView dz, {{derivativeParameters}}FloatView dzBelow, int batch)
+                """;
+        code.Lines(header);
+        code.Lines($$"""
+            {
+                const int Tile = {{tile}}, Stride = Tile + 1;
+                FloatView dzTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+                FloatView wTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+                int row = global::ILGPU.Group.IdxY, column = global::ILGPU.Group.IdxX;
+                int firstSample = global::ILGPU.Grid.IdxY * Tile, firstInput = global::ILGPU.Grid.IdxX * Tile;
+                float sum = 0f;
+                for (int k = 0; k < {{units}}; k += Tile)
                 {
-                    int sample = index / {{inputs}};
-                    int input = index - sample * {{inputs}};
-                    float sum = 0f;
-                    for (int output = 0; output < {{units}}; output++)
+                    dzTile[row * Stride + column] = firstSample + row < batch && k + column < {{units}} ? dz[(firstSample + row) * {{units}} + k + column] : 0f;
+                    wTile[row * Stride + column] = k + row < {{units}} && firstInput + column < {{inputs}} ? w[(k + row) * {{inputs}} + firstInput + column] : 0f;
+                    global::ILGPU.Group.Barrier();
+                    for (int j = 0; j < Tile; j++)
                     {
-                        sum += w[output * {{inputs}} + input] * dz[sample * {{units}} + output];
+                        sum += dzTile[row * Stride + j] * wTile[j * Stride + column];
                     }
 
-                    dx[index] = sum;
+                    global::ILGPU.Group.Barrier();
                 }
 
-                """);
-        }
-        else
-        {
-            LayerModel below = network.Layers[l - 1];
-            bool identity = below.IsIdentity;
-            code.Lines($$"""
-                // Backward of z = W x + b to the layer below, fused with {{below.Name}}'s activation derivative:
-                // dzBelow = (dz W) ⊙ {{below.Activation}}'(zBelow, yBelow). One thread per (sample, input).
-                // dz: (B, {{units}}), zBelow, yBelow and dzBelow: (B, {{inputs}})
-                private static void {{layer.Name}}Backward(Index1D index, FloatView w, FloatView dz, {{(identity ? "" : "FloatView zBelow, FloatView yBelow, ")}}FloatView dzBelow)
+                int sample = firstSample + row, input = firstInput + column;
+                if (sample < batch && input < {{inputs}})
                 {
-                    int sample = index / {{inputs}};
-                    int input = index - sample * {{inputs}};
-                    float dx = 0f;
-                    for (int output = 0; output < {{units}}; output++)
-                    {
-                        dx += w[output * {{inputs}} + input] * dz[sample * {{units}} + output];
-                    }
-
-                    dzBelow[index] = {{(identity ? "dx" : $"dx * {Activations}.{below.Activation}Derivative(zBelow[index], yBelow[index])")}};
+                    int at = sample * {{inputs}} + input;
+                    {{target}}[at] = {{store}};
                 }
+            }
 
-                """);
-        }
+            """);
 
         bool masked = layer.Mask.IsMasked;
         code.Lines($$"""
             // Backward of z = W x + b to the parameters, fused with the SGD step; no gradient tensor is stored.
-            // dW[o, i] = Σ_s dz[s, o] x[s, i]; db[o] = Σ_s dz[s, o]. One thread per weight, plus one per bias (input == {{inputs}}).
-            // vw and vb: the momentum of W and b{{(masked ? "; mask: (" + units + ", " + inputs + ") of 1 (trains) and 0 (fixed at zero)" : "")}}
-            private static void {{layer.Name}}Update(Index1D index, FloatView x, FloatView dz, FloatView w, FloatView b, FloatView vw, FloatView vb, {{(masked ? "FloatView mask, " : "")}}SgdStep sgd, int batch)
+            // dW ({{units}}, {{inputs}}) = dzᵀ (B, {{units}})ᵀ x (B, {{inputs}}), thread (row, column) = (output, input); db[o] = Σ_s dz[s, o],
+            // summed by the column-0 threads of the first column of groups from the dz tiles they already hold.
+            // vw and vb: the momentum of W and b{{(masked ? $"; mask: ({units}, {inputs}), 1 where W trains and 0 where it stays zero" : "")}}.
+            private static void {{layer.Name}}Update(FloatView x, FloatView dz, FloatView w, FloatView b, FloatView vw, FloatView vb, {{(masked ? "FloatView mask, " : "")}}SgdStep sgd, int batch)
             {
-                int output = index / ({{inputs}} + 1);
-                int input = index - output * ({{inputs}} + 1);
-                if (input < {{inputs}})
+                const int Tile = {{tile}}, Stride = Tile + 1;
+                FloatView dzTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+                FloatView xTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+                int row = global::ILGPU.Group.IdxY, column = global::ILGPU.Group.IdxX;
+                int firstOutput = global::ILGPU.Grid.IdxY * Tile, firstInput = global::ILGPU.Grid.IdxX * Tile;
+                bool sumsBias = global::ILGPU.Grid.IdxX == 0 && column == 0;
+                float dw = 0f, db = 0f;
+                for (int k = 0; k < batch; k += Tile)
                 {
-                    float dw = 0f;
-                    for (int sample = 0; sample < batch; sample++)
+                    dzTile[row * Stride + column] = firstOutput + row < {{units}} && k + column < batch ? dz[(k + column) * {{units}} + firstOutput + row] : 0f;
+                    xTile[row * Stride + column] = k + row < batch && firstInput + column < {{inputs}} ? x[(k + row) * {{inputs}} + firstInput + column] : 0f;
+                    global::ILGPU.Group.Barrier();
+                    for (int j = 0; j < Tile; j++)
                     {
-                        dw += dz[sample * {{units}} + output] * x[sample * {{inputs}} + input];
+                        dw += dzTile[row * Stride + j] * xTile[j * Stride + column];
+                        db += dzTile[row * Stride + j];
                     }
 
+                    global::ILGPU.Group.Barrier();
+                }
+
+                int output = firstOutput + row, input = firstInput + column;
+                if (output < {{units}} && input < {{inputs}})
+                {
                     int at = output * {{inputs}} + input;
             {{(masked ? "        dw *= mask[at];\n" : "")}}        w[at] = sgd.UpdateWeight(w[at], ref vw[at], dw);
                 }
-                else
-                {
-                    float db = 0f;
-                    for (int sample = 0; sample < batch; sample++)
-                    {
-                        db += dz[sample * {{units}} + output];
-                    }
 
+                if (sumsBias && output < {{units}})
+                {
                     b[output] = sgd.UpdateBias(b[output], ref vb[output], db);
                 }
             }
@@ -338,6 +363,18 @@ internal static class IlgpuKernelEmitter
 
     private static string Field(LayerModel layer, string kernel) =>
         "_" + char.ToLowerInvariant(layer.Name[0]) + layer.Name.Substring(1) + kernel;
+
+    private static int BackwardViews(NetworkModel network, int l) => network.Layers[l - 1].IsIdentity ? 3 : 5;
+
+    private static int UpdateViews(LayerModel layer) => layer.Mask.IsMasked ? 7 : 6;
+
+    private static string TruthView(NetworkModel network) => IsClassifier(network) ? "IntView" : "FloatView";
+
+    /// <summary>
+    /// The side of a layer's square thread tiles: 16 (256 threads, each staged value reused 16 times) unless a
+    /// dimension is so small that most of such a tile would idle.
+    /// </summary>
+    private static int Tile(LayerModel layer) => layer.Units >= 16 && layer.Inputs >= 16 ? 16 : 8;
 
     private static string Views(int count) => string.Join(", ", Enumerable.Repeat("FloatView", count));
 }

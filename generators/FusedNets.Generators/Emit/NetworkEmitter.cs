@@ -23,6 +23,7 @@ internal static class NetworkEmitter
             using FloatView = global::ILGPU.ArrayView<float>;
             using IntView = global::ILGPU.ArrayView<int>;
             using Index1D = global::ILGPU.Index1D;
+            using KernelConfig = global::ILGPU.KernelConfig;
             using SgdStep = global::FusedNets.SgdStep;
             """);
         code.Line();

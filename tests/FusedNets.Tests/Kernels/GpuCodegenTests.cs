@@ -36,7 +36,7 @@ public sealed class GpuCodegenTests : IDisposable
     [MemberData(nameof(Kernels))]
     public void Kernel_compiles_to_ptx_for_sm75_sm80_and_sm90(string network, string kernel)
     {
-        EntryPointDescription entry = EntryPointDescription.FromImplicitlyGroupedKernel(Find(network, kernel));
+        EntryPointDescription entry = EntryPoint(Find(network, kernel));
         foreach (CudaArchitecture architecture in new[] { CudaArchitecture.SM_75, CudaArchitecture.SM_80, CudaArchitecture.SM_90 })
         {
             // No NVVM library: ILGPU writes the PTX itself.
@@ -50,7 +50,7 @@ public sealed class GpuCodegenTests : IDisposable
     [MemberData(nameof(Kernels))]
     public void Kernel_compiles_to_opencl_c(string network, string kernel)
     {
-        EntryPointDescription entry = EntryPointDescription.FromImplicitlyGroupedKernel(Find(network, kernel));
+        EntryPointDescription entry = EntryPoint(Find(network, kernel));
         var capabilities = new CLCapabilityContext(float16: false, float64: true, genericAddressSpace: true, int64_Atomics: true, subGroups: false);
         using var backend = new CLBackend(_context, capabilities, CLDeviceVendor.Other, CLCVersion.CL20);
         var compiled = (CLCompiledKernel)backend.Compile(entry, default);
@@ -76,9 +76,14 @@ public sealed class GpuCodegenTests : IDisposable
     private static MethodInfo Find(string network, string kernel) =>
         KernelMethods(typeof(MnistMlp).Assembly.GetType("FusedNets.Tests.Networks." + network)!).Single(method => method.Name == kernel);
 
-    /// <summary>The static methods of a network's generated IlgpuKernels class whose first parameter is the thread index.</summary>
+    /// <summary>The kernels of a network: the static methods of its generated IlgpuKernels class.</summary>
     private static IEnumerable<MethodInfo> KernelMethods(Type network) => network
         .GetNestedType("IlgpuKernels", BindingFlags.NonPublic)!
-        .GetMethods(BindingFlags.Static | BindingFlags.NonPublic)
-        .Where(method => method.GetParameters() is [{ ParameterType: var index }, ..] && index == typeof(Index1D));
+        .GetMethods(BindingFlags.Static | BindingFlags.NonPublic | BindingFlags.DeclaredOnly);
+
+    /// <summary>Kernels taking a thread index are implicitly grouped; the tiled ones choose their groups.</summary>
+    private static EntryPointDescription EntryPoint(MethodInfo kernel) =>
+        kernel.GetParameters() is [{ ParameterType: var first }, ..] && first == typeof(Index1D)
+            ? EntryPointDescription.FromImplicitlyGroupedKernel(kernel)
+            : EntryPointDescription.FromExplicitlyGroupedKernel(kernel);
 }

@@ -35,7 +35,8 @@ internal static class IlgpuDevices
             {
                 accelerator = backend switch
                 {
-                    Backend.IlgpuCpu => Create(b => b.CPU(), context => context.CreateCPUAccelerator(0)),
+                    // Simulates an NVIDIA device (32-wide warps, groups up to 1024 threads) so the tiled kernels run as on a GPU.
+                    Backend.IlgpuCpu => Create(b => b.CPU(CPUDeviceKind.Nvidia), context => context.CreateCPUAccelerator(0)),
                     Backend.Cuda => Create(b => b.Cuda(), context => context.GetCudaDevices().Count > 0 ? context.CreateCudaAccelerator(0) : null),
                     Backend.OpenCL => CreateOpenCL(out whyNot),
                     _ => throw new ArgumentOutOfRangeException(nameof(backend), backend, "Not an ILGPU backend."),

@@ -1,3 +1,5 @@
+using ILGPU;
+
 namespace FusedNets.Backends.Ilgpu;
 
 /// <summary>
@@ -19,4 +21,8 @@ public abstract class IlgpuProgram
     /// the input gradient only when <paramref name="inputGradient"/> is true.
     /// </summary>
     public abstract void Backward(IlgpuWorkspace workspace, int batch, SgdStep sgd, bool update, bool inputGradient);
+
+    /// <summary>A launch of square <paramref name="tile"/> × <paramref name="tile"/> thread groups covering a (rows, columns) result.</summary>
+    protected static KernelConfig Tiles(int columns, int rows, int tile) =>
+        new(new Index2D((columns + tile - 1) / tile, (rows + tile - 1) / tile), new Index2D(tile, tile));
 }

@@ -4,6 +4,7 @@
 using FloatView = global::ILGPU.ArrayView<float>;
 using IntView = global::ILGPU.ArrayView<int>;
 using Index1D = global::ILGPU.Index1D;
+using KernelConfig = global::ILGPU.KernelConfig;
 using SgdStep = global::FusedNets.SgdStep;
 
 namespace Snapshots;
@@ -111,36 +112,36 @@ partial class Masked : global::FusedNets.Network
     /// <summary>The ILGPU kernels of this network, specialized to its sizes, and their launch order.</summary>
     private sealed class IlgpuKernels : global::FusedNets.Backends.Ilgpu.IlgpuProgram
     {
-        private readonly global::System.Action<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView> _localForward;
-        private readonly global::System.Action<Index1D, FloatView, FloatView, FloatView> _localInputGradient;
-        private readonly global::System.Action<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int> _localUpdate;
-        private readonly global::System.Action<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView> _sparseForward;
-        private readonly global::System.Action<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView> _sparseBackward;
-        private readonly global::System.Action<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int> _sparseUpdate;
-        private readonly global::System.Action<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView> _scoresForward;
-        private readonly global::System.Action<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView> _scoresBackward;
-        private readonly global::System.Action<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int> _scoresUpdate;
+        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, FloatView, FloatView, int> _localForward;
+        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, int> _localInputGradient;
+        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int> _localUpdate;
+        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, FloatView, FloatView, int> _sparseForward;
+        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, FloatView, FloatView, int> _sparseBackward;
+        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int> _sparseUpdate;
+        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, FloatView, FloatView, int> _scoresForward;
+        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, FloatView, FloatView, int> _scoresBackward;
+        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int> _scoresUpdate;
         private readonly global::System.Action<Index1D, FloatView, FloatView, IntView, FloatView, FloatView, float> _loss;
 
         public IlgpuKernels(global::ILGPU.Runtime.Accelerator accelerator)
         {
-            _localForward = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView>(accelerator, LocalForward);
-            _localInputGradient = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<Index1D, FloatView, FloatView, FloatView>(accelerator, LocalInputGradient);
-            _localUpdate = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int>(accelerator, LocalUpdate);
-            _sparseForward = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView>(accelerator, SparseForward);
-            _sparseBackward = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView>(accelerator, SparseBackward);
-            _sparseUpdate = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int>(accelerator, SparseUpdate);
-            _scoresForward = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView>(accelerator, ScoresForward);
-            _scoresBackward = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView>(accelerator, ScoresBackward);
-            _scoresUpdate = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int>(accelerator, ScoresUpdate);
+            _localForward = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, FloatView, FloatView, int>(accelerator, LocalForward);
+            _localInputGradient = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, int>(accelerator, LocalInputGradient);
+            _localUpdate = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int>(accelerator, LocalUpdate);
+            _sparseForward = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, FloatView, FloatView, int>(accelerator, SparseForward);
+            _sparseBackward = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, FloatView, FloatView, int>(accelerator, SparseBackward);
+            _sparseUpdate = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int>(accelerator, SparseUpdate);
+            _scoresForward = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, FloatView, FloatView, int>(accelerator, ScoresForward);
+            _scoresBackward = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, FloatView, FloatView, int>(accelerator, ScoresBackward);
+            _scoresUpdate = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int>(accelerator, ScoresUpdate);
             _loss = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<Index1D, FloatView, FloatView, IntView, FloatView, FloatView, float>(accelerator, SoftmaxCrossEntropyLoss);
         }
 
         public override void Forward(global::FusedNets.Backends.Ilgpu.IlgpuWorkspace workspace, int batch)
         {
-            _localForward(batch * 32, workspace.Input, workspace.Weights(0), workspace.Bias(0), workspace.PreActivation(0), workspace.Activation(0));
-            _sparseForward(batch * 64, workspace.Activation(0), workspace.Weights(1), workspace.Bias(1), workspace.PreActivation(1), workspace.Activation(1));
-            _scoresForward(batch * 4, workspace.Activation(1), workspace.Weights(2), workspace.Bias(2), workspace.PreActivation(2), workspace.Activation(2));
+            _localForward(Tiles(32, batch, 16), workspace.Input, workspace.Weights(0), workspace.Bias(0), workspace.PreActivation(0), workspace.Activation(0), batch);
+            _sparseForward(Tiles(64, batch, 16), workspace.Activation(0), workspace.Weights(1), workspace.Bias(1), workspace.PreActivation(1), workspace.Activation(1), batch);
+            _scoresForward(Tiles(4, batch, 8), workspace.Activation(1), workspace.Weights(2), workspace.Bias(2), workspace.PreActivation(2), workspace.Activation(2), batch);
         }
 
         public override void Loss(global::FusedNets.Backends.Ilgpu.IlgpuWorkspace workspace, int batch)
@@ -151,215 +152,350 @@ partial class Masked : global::FusedNets.Network
         public override void Backward(global::FusedNets.Backends.Ilgpu.IlgpuWorkspace workspace, int batch, SgdStep sgd, bool update, bool inputGradient)
         {
             // From the output down; each layer's delta for the layer below uses its weights before their update.
-            _scoresBackward(batch * 64, workspace.Weights(2), workspace.Delta(2), workspace.PreActivation(1), workspace.Activation(1), workspace.Delta(1));
+            _scoresBackward(Tiles(64, batch, 8), workspace.Weights(2), workspace.Delta(2), workspace.PreActivation(1), workspace.Activation(1), workspace.Delta(1), batch);
             if (update)
             {
-                _scoresUpdate(4 * (64 + 1), workspace.Activation(1), workspace.Delta(2), workspace.Weights(2), workspace.Bias(2), workspace.WeightsMomentum(2), workspace.BiasMomentum(2), sgd, batch);
+                _scoresUpdate(Tiles(64, 4, 8), workspace.Activation(1), workspace.Delta(2), workspace.Weights(2), workspace.Bias(2), workspace.WeightsMomentum(2), workspace.BiasMomentum(2), sgd, batch);
             }
-            _sparseBackward(batch * 32, workspace.Weights(1), workspace.Delta(1), workspace.PreActivation(0), workspace.Activation(0), workspace.Delta(0));
+
+            _sparseBackward(Tiles(32, batch, 16), workspace.Weights(1), workspace.Delta(1), workspace.PreActivation(0), workspace.Activation(0), workspace.Delta(0), batch);
             if (update)
             {
-                _sparseUpdate(64 * (32 + 1), workspace.Activation(0), workspace.Delta(1), workspace.Weights(1), workspace.Bias(1), workspace.WeightsMomentum(1), workspace.BiasMomentum(1), workspace.Mask(1), sgd, batch);
+                _sparseUpdate(Tiles(32, 64, 16), workspace.Activation(0), workspace.Delta(1), workspace.Weights(1), workspace.Bias(1), workspace.WeightsMomentum(1), workspace.BiasMomentum(1), workspace.Mask(1), sgd, batch);
             }
+
             if (inputGradient)
             {
-                _localInputGradient(batch * 32, workspace.Weights(0), workspace.Delta(0), workspace.InputGradient);
+                _localInputGradient(Tiles(32, batch, 16), workspace.Weights(0), workspace.Delta(0), workspace.InputGradient, batch);
             }
+
             if (update)
             {
-                _localUpdate(32 * (32 + 1), workspace.Input, workspace.Delta(0), workspace.Weights(0), workspace.Bias(0), workspace.WeightsMomentum(0), workspace.BiasMomentum(0), workspace.Mask(0), sgd, batch);
+                _localUpdate(Tiles(32, 32, 16), workspace.Input, workspace.Delta(0), workspace.Weights(0), workspace.Bias(0), workspace.WeightsMomentum(0), workspace.BiasMomentum(0), workspace.Mask(0), sgd, batch);
             }
         }
 
         // ==== Local: Dense(32, Gelu) over Signal, masked by Banded ====
-        // x: (B, 32), W: (32, 32), b: (32), z and y: (B, 32)
+        // x: (B, 32), W: (32, 32), b: (32), z and y: (B, 32). Tiles of 16 × 16.
 
-        // Forward: z = W x + b; y = Gelu(z). Saves z and y for the backward. One thread per (sample, output).
-        private static void LocalForward(Index1D index, FloatView x, FloatView w, FloatView b, FloatView z, FloatView y)
+        // Forward: z = W x + b; y = Gelu(z); the product Z (B, 32) = X (B, 32) Wᵀ.
+        // A group computes a tile of Z, thread (row, column) = (sample, output); each pass stages a tile of X and
+        // of W in shared memory, so each value loaded is used 16 times. Saves z and y for the backward.
+        private static void LocalForward(FloatView x, FloatView w, FloatView b, FloatView z, FloatView y, int batch)
         {
-            int sample = index / 32;
-            int output = index - sample * 32;
-            float sum = b[output];
-            for (int input = 0; input < 32; input++)
+            const int Tile = 16, Stride = Tile + 1; // the padding keeps column reads off one shared-memory bank
+            FloatView xTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            FloatView wTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            int row = global::ILGPU.Group.IdxY, column = global::ILGPU.Group.IdxX;
+            int firstSample = global::ILGPU.Grid.IdxY * Tile, firstOutput = global::ILGPU.Grid.IdxX * Tile;
+            float sum = 0f;
+            for (int k = 0; k < 32; k += Tile)
             {
-                sum += w[output * 32 + input] * x[sample * 32 + input];
+                int input = k + column;
+                xTile[row * Stride + column] = firstSample + row < batch && input < 32 ? x[(firstSample + row) * 32 + input] : 0f;
+                wTile[row * Stride + column] = firstOutput + row < 32 && input < 32 ? w[(firstOutput + row) * 32 + input] : 0f;
+                global::ILGPU.Group.Barrier();
+                for (int j = 0; j < Tile; j++)
+                {
+                    sum += xTile[row * Stride + j] * wTile[column * Stride + j];
+                }
+
+                global::ILGPU.Group.Barrier();
             }
 
-            z[index] = sum;
-            y[index] = global::FusedNets.Activations.Gelu(sum);
+            int sample = firstSample + row, output = firstOutput + column;
+            if (sample < batch && output < 32)
+            {
+                float pre = sum + b[output];
+                z[sample * 32 + output] = pre;
+                y[sample * 32 + output] = global::FusedNets.Activations.Gelu(pre);
+            }
         }
 
-        // Backward of z = W x + b to the network's input, on request: dx = dz W. One thread per (sample, input).
-        // dz: (B, 32), dx: (B, 32)
-        private static void LocalInputGradient(Index1D index, FloatView w, FloatView dz, FloatView dx)
+        // Backward of z = W x + b to the network's input, on request: dx (B, 32) = dz (B, 32) W.
+        private static void LocalInputGradient(FloatView w, FloatView dz, FloatView dx, int batch)
         {
-            int sample = index / 32;
-            int input = index - sample * 32;
+            const int Tile = 16, Stride = Tile + 1;
+            FloatView dzTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            FloatView wTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            int row = global::ILGPU.Group.IdxY, column = global::ILGPU.Group.IdxX;
+            int firstSample = global::ILGPU.Grid.IdxY * Tile, firstInput = global::ILGPU.Grid.IdxX * Tile;
             float sum = 0f;
-            for (int output = 0; output < 32; output++)
+            for (int k = 0; k < 32; k += Tile)
             {
-                sum += w[output * 32 + input] * dz[sample * 32 + output];
+                dzTile[row * Stride + column] = firstSample + row < batch && k + column < 32 ? dz[(firstSample + row) * 32 + k + column] : 0f;
+                wTile[row * Stride + column] = k + row < 32 && firstInput + column < 32 ? w[(k + row) * 32 + firstInput + column] : 0f;
+                global::ILGPU.Group.Barrier();
+                for (int j = 0; j < Tile; j++)
+                {
+                    sum += dzTile[row * Stride + j] * wTile[j * Stride + column];
+                }
+
+                global::ILGPU.Group.Barrier();
             }
 
-            dx[index] = sum;
+            int sample = firstSample + row, input = firstInput + column;
+            if (sample < batch && input < 32)
+            {
+                int at = sample * 32 + input;
+                dx[at] = sum;
+            }
         }
 
         // Backward of z = W x + b to the parameters, fused with the SGD step; no gradient tensor is stored.
-        // dW[o, i] = Σ_s dz[s, o] x[s, i]; db[o] = Σ_s dz[s, o]. One thread per weight, plus one per bias (input == 32).
-        // vw and vb: the momentum of W and b; mask: (32, 32) of 1 (trains) and 0 (fixed at zero)
-        private static void LocalUpdate(Index1D index, FloatView x, FloatView dz, FloatView w, FloatView b, FloatView vw, FloatView vb, FloatView mask, SgdStep sgd, int batch)
+        // dW (32, 32) = dzᵀ (B, 32)ᵀ x (B, 32), thread (row, column) = (output, input); db[o] = Σ_s dz[s, o],
+        // summed by the column-0 threads of the first column of groups from the dz tiles they already hold.
+        // vw and vb: the momentum of W and b; mask: (32, 32), 1 where W trains and 0 where it stays zero.
+        private static void LocalUpdate(FloatView x, FloatView dz, FloatView w, FloatView b, FloatView vw, FloatView vb, FloatView mask, SgdStep sgd, int batch)
         {
-            int output = index / (32 + 1);
-            int input = index - output * (32 + 1);
-            if (input < 32)
+            const int Tile = 16, Stride = Tile + 1;
+            FloatView dzTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            FloatView xTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            int row = global::ILGPU.Group.IdxY, column = global::ILGPU.Group.IdxX;
+            int firstOutput = global::ILGPU.Grid.IdxY * Tile, firstInput = global::ILGPU.Grid.IdxX * Tile;
+            bool sumsBias = global::ILGPU.Grid.IdxX == 0 && column == 0;
+            float dw = 0f, db = 0f;
+            for (int k = 0; k < batch; k += Tile)
             {
-                float dw = 0f;
-                for (int sample = 0; sample < batch; sample++)
+                dzTile[row * Stride + column] = firstOutput + row < 32 && k + column < batch ? dz[(k + column) * 32 + firstOutput + row] : 0f;
+                xTile[row * Stride + column] = k + row < batch && firstInput + column < 32 ? x[(k + row) * 32 + firstInput + column] : 0f;
+                global::ILGPU.Group.Barrier();
+                for (int j = 0; j < Tile; j++)
                 {
-                    dw += dz[sample * 32 + output] * x[sample * 32 + input];
+                    dw += dzTile[row * Stride + j] * xTile[j * Stride + column];
+                    db += dzTile[row * Stride + j];
                 }
 
+                global::ILGPU.Group.Barrier();
+            }
+
+            int output = firstOutput + row, input = firstInput + column;
+            if (output < 32 && input < 32)
+            {
                 int at = output * 32 + input;
                 dw *= mask[at];
                 w[at] = sgd.UpdateWeight(w[at], ref vw[at], dw);
             }
-            else
-            {
-                float db = 0f;
-                for (int sample = 0; sample < batch; sample++)
-                {
-                    db += dz[sample * 32 + output];
-                }
 
+            if (sumsBias && output < 32)
+            {
                 b[output] = sgd.UpdateBias(b[output], ref vb[output], db);
             }
         }
 
         // ==== Sparse: Dense(64, LeakyRelu) over Local, masked at random (density 0.1) ====
-        // x: (B, 32), W: (64, 32), b: (64), z and y: (B, 64)
+        // x: (B, 32), W: (64, 32), b: (64), z and y: (B, 64). Tiles of 16 × 16.
 
-        // Forward: z = W x + b; y = LeakyRelu(z). Saves z and y for the backward. One thread per (sample, output).
-        private static void SparseForward(Index1D index, FloatView x, FloatView w, FloatView b, FloatView z, FloatView y)
+        // Forward: z = W x + b; y = LeakyRelu(z); the product Z (B, 64) = X (B, 32) Wᵀ.
+        // A group computes a tile of Z, thread (row, column) = (sample, output); each pass stages a tile of X and
+        // of W in shared memory, so each value loaded is used 16 times. Saves z and y for the backward.
+        private static void SparseForward(FloatView x, FloatView w, FloatView b, FloatView z, FloatView y, int batch)
         {
-            int sample = index / 64;
-            int output = index - sample * 64;
-            float sum = b[output];
-            for (int input = 0; input < 32; input++)
+            const int Tile = 16, Stride = Tile + 1; // the padding keeps column reads off one shared-memory bank
+            FloatView xTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            FloatView wTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            int row = global::ILGPU.Group.IdxY, column = global::ILGPU.Group.IdxX;
+            int firstSample = global::ILGPU.Grid.IdxY * Tile, firstOutput = global::ILGPU.Grid.IdxX * Tile;
+            float sum = 0f;
+            for (int k = 0; k < 32; k += Tile)
             {
-                sum += w[output * 32 + input] * x[sample * 32 + input];
+                int input = k + column;
+                xTile[row * Stride + column] = firstSample + row < batch && input < 32 ? x[(firstSample + row) * 32 + input] : 0f;
+                wTile[row * Stride + column] = firstOutput + row < 64 && input < 32 ? w[(firstOutput + row) * 32 + input] : 0f;
+                global::ILGPU.Group.Barrier();
+                for (int j = 0; j < Tile; j++)
+                {
+                    sum += xTile[row * Stride + j] * wTile[column * Stride + j];
+                }
+
+                global::ILGPU.Group.Barrier();
             }
 
-            z[index] = sum;
-            y[index] = global::FusedNets.Activations.LeakyRelu(sum);
+            int sample = firstSample + row, output = firstOutput + column;
+            if (sample < batch && output < 64)
+            {
+                float pre = sum + b[output];
+                z[sample * 64 + output] = pre;
+                y[sample * 64 + output] = global::FusedNets.Activations.LeakyRelu(pre);
+            }
         }
 
         // Backward of z = W x + b to the layer below, fused with Local's activation derivative:
-        // dzBelow = (dz W) ⊙ Gelu'(zBelow, yBelow). One thread per (sample, input).
-        // dz: (B, 64), zBelow, yBelow and dzBelow: (B, 32)
-        private static void SparseBackward(Index1D index, FloatView w, FloatView dz, FloatView zBelow, FloatView yBelow, FloatView dzBelow)
+        // dzBelow (B, 32) = (dz (B, 64) W) ⊙ Gelu'(zBelow, yBelow). Thread (row, column) = (sample, input).
+        private static void SparseBackward(FloatView w, FloatView dz, FloatView zBelow, FloatView yBelow, FloatView dzBelow, int batch)
         {
-            int sample = index / 32;
-            int input = index - sample * 32;
-            float dx = 0f;
-            for (int output = 0; output < 64; output++)
+            const int Tile = 16, Stride = Tile + 1;
+            FloatView dzTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            FloatView wTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            int row = global::ILGPU.Group.IdxY, column = global::ILGPU.Group.IdxX;
+            int firstSample = global::ILGPU.Grid.IdxY * Tile, firstInput = global::ILGPU.Grid.IdxX * Tile;
+            float sum = 0f;
+            for (int k = 0; k < 64; k += Tile)
             {
-                dx += w[output * 32 + input] * dz[sample * 64 + output];
+                dzTile[row * Stride + column] = firstSample + row < batch && k + column < 64 ? dz[(firstSample + row) * 64 + k + column] : 0f;
+                wTile[row * Stride + column] = k + row < 64 && firstInput + column < 32 ? w[(k + row) * 32 + firstInput + column] : 0f;
+                global::ILGPU.Group.Barrier();
+                for (int j = 0; j < Tile; j++)
+                {
+                    sum += dzTile[row * Stride + j] * wTile[j * Stride + column];
+                }
+
+                global::ILGPU.Group.Barrier();
             }
 
-            dzBelow[index] = dx * global::FusedNets.Activations.GeluDerivative(zBelow[index], yBelow[index]);
+            int sample = firstSample + row, input = firstInput + column;
+            if (sample < batch && input < 32)
+            {
+                int at = sample * 32 + input;
+                dzBelow[at] = sum * global::FusedNets.Activations.GeluDerivative(zBelow[at], yBelow[at]);
+            }
         }
 
         // Backward of z = W x + b to the parameters, fused with the SGD step; no gradient tensor is stored.
-        // dW[o, i] = Σ_s dz[s, o] x[s, i]; db[o] = Σ_s dz[s, o]. One thread per weight, plus one per bias (input == 32).
-        // vw and vb: the momentum of W and b; mask: (64, 32) of 1 (trains) and 0 (fixed at zero)
-        private static void SparseUpdate(Index1D index, FloatView x, FloatView dz, FloatView w, FloatView b, FloatView vw, FloatView vb, FloatView mask, SgdStep sgd, int batch)
+        // dW (64, 32) = dzᵀ (B, 64)ᵀ x (B, 32), thread (row, column) = (output, input); db[o] = Σ_s dz[s, o],
+        // summed by the column-0 threads of the first column of groups from the dz tiles they already hold.
+        // vw and vb: the momentum of W and b; mask: (64, 32), 1 where W trains and 0 where it stays zero.
+        private static void SparseUpdate(FloatView x, FloatView dz, FloatView w, FloatView b, FloatView vw, FloatView vb, FloatView mask, SgdStep sgd, int batch)
         {
-            int output = index / (32 + 1);
-            int input = index - output * (32 + 1);
-            if (input < 32)
+            const int Tile = 16, Stride = Tile + 1;
+            FloatView dzTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            FloatView xTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            int row = global::ILGPU.Group.IdxY, column = global::ILGPU.Group.IdxX;
+            int firstOutput = global::ILGPU.Grid.IdxY * Tile, firstInput = global::ILGPU.Grid.IdxX * Tile;
+            bool sumsBias = global::ILGPU.Grid.IdxX == 0 && column == 0;
+            float dw = 0f, db = 0f;
+            for (int k = 0; k < batch; k += Tile)
             {
-                float dw = 0f;
-                for (int sample = 0; sample < batch; sample++)
+                dzTile[row * Stride + column] = firstOutput + row < 64 && k + column < batch ? dz[(k + column) * 64 + firstOutput + row] : 0f;
+                xTile[row * Stride + column] = k + row < batch && firstInput + column < 32 ? x[(k + row) * 32 + firstInput + column] : 0f;
+                global::ILGPU.Group.Barrier();
+                for (int j = 0; j < Tile; j++)
                 {
-                    dw += dz[sample * 64 + output] * x[sample * 32 + input];
+                    dw += dzTile[row * Stride + j] * xTile[j * Stride + column];
+                    db += dzTile[row * Stride + j];
                 }
 
+                global::ILGPU.Group.Barrier();
+            }
+
+            int output = firstOutput + row, input = firstInput + column;
+            if (output < 64 && input < 32)
+            {
                 int at = output * 32 + input;
                 dw *= mask[at];
                 w[at] = sgd.UpdateWeight(w[at], ref vw[at], dw);
             }
-            else
-            {
-                float db = 0f;
-                for (int sample = 0; sample < batch; sample++)
-                {
-                    db += dz[sample * 64 + output];
-                }
 
+            if (sumsBias && output < 64)
+            {
                 b[output] = sgd.UpdateBias(b[output], ref vb[output], db);
             }
         }
 
         // ==== Scores: Dense(4, Softplus) over Sparse ====
-        // x: (B, 64), W: (4, 64), b: (4), z and y: (B, 4)
+        // x: (B, 64), W: (4, 64), b: (4), z and y: (B, 4). Tiles of 8 × 8.
 
-        // Forward: z = W x + b; y = Softplus(z). Saves z and y for the backward. One thread per (sample, output).
-        private static void ScoresForward(Index1D index, FloatView x, FloatView w, FloatView b, FloatView z, FloatView y)
+        // Forward: z = W x + b; y = Softplus(z); the product Z (B, 4) = X (B, 64) Wᵀ.
+        // A group computes a tile of Z, thread (row, column) = (sample, output); each pass stages a tile of X and
+        // of W in shared memory, so each value loaded is used 8 times. Saves z and y for the backward.
+        private static void ScoresForward(FloatView x, FloatView w, FloatView b, FloatView z, FloatView y, int batch)
         {
-            int sample = index / 4;
-            int output = index - sample * 4;
-            float sum = b[output];
-            for (int input = 0; input < 64; input++)
+            const int Tile = 8, Stride = Tile + 1; // the padding keeps column reads off one shared-memory bank
+            FloatView xTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            FloatView wTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            int row = global::ILGPU.Group.IdxY, column = global::ILGPU.Group.IdxX;
+            int firstSample = global::ILGPU.Grid.IdxY * Tile, firstOutput = global::ILGPU.Grid.IdxX * Tile;
+            float sum = 0f;
+            for (int k = 0; k < 64; k += Tile)
             {
-                sum += w[output * 64 + input] * x[sample * 64 + input];
+                int input = k + column;
+                xTile[row * Stride + column] = firstSample + row < batch && input < 64 ? x[(firstSample + row) * 64 + input] : 0f;
+                wTile[row * Stride + column] = firstOutput + row < 4 && input < 64 ? w[(firstOutput + row) * 64 + input] : 0f;
+                global::ILGPU.Group.Barrier();
+                for (int j = 0; j < Tile; j++)
+                {
+                    sum += xTile[row * Stride + j] * wTile[column * Stride + j];
+                }
+
+                global::ILGPU.Group.Barrier();
             }
 
-            z[index] = sum;
-            y[index] = global::FusedNets.Activations.Softplus(sum);
+            int sample = firstSample + row, output = firstOutput + column;
+            if (sample < batch && output < 4)
+            {
+                float pre = sum + b[output];
+                z[sample * 4 + output] = pre;
+                y[sample * 4 + output] = global::FusedNets.Activations.Softplus(pre);
+            }
         }
 
         // Backward of z = W x + b to the layer below, fused with Sparse's activation derivative:
-        // dzBelow = (dz W) ⊙ LeakyRelu'(zBelow, yBelow). One thread per (sample, input).
-        // dz: (B, 4), zBelow, yBelow and dzBelow: (B, 64)
-        private static void ScoresBackward(Index1D index, FloatView w, FloatView dz, FloatView zBelow, FloatView yBelow, FloatView dzBelow)
+        // dzBelow (B, 64) = (dz (B, 4) W) ⊙ LeakyRelu'(zBelow, yBelow). Thread (row, column) = (sample, input).
+        private static void ScoresBackward(FloatView w, FloatView dz, FloatView zBelow, FloatView yBelow, FloatView dzBelow, int batch)
         {
-            int sample = index / 64;
-            int input = index - sample * 64;
-            float dx = 0f;
-            for (int output = 0; output < 4; output++)
+            const int Tile = 8, Stride = Tile + 1;
+            FloatView dzTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            FloatView wTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            int row = global::ILGPU.Group.IdxY, column = global::ILGPU.Group.IdxX;
+            int firstSample = global::ILGPU.Grid.IdxY * Tile, firstInput = global::ILGPU.Grid.IdxX * Tile;
+            float sum = 0f;
+            for (int k = 0; k < 4; k += Tile)
             {
-                dx += w[output * 64 + input] * dz[sample * 4 + output];
+                dzTile[row * Stride + column] = firstSample + row < batch && k + column < 4 ? dz[(firstSample + row) * 4 + k + column] : 0f;
+                wTile[row * Stride + column] = k + row < 4 && firstInput + column < 64 ? w[(k + row) * 64 + firstInput + column] : 0f;
+                global::ILGPU.Group.Barrier();
+                for (int j = 0; j < Tile; j++)
+                {
+                    sum += dzTile[row * Stride + j] * wTile[j * Stride + column];
+                }
+
+                global::ILGPU.Group.Barrier();
             }
 
-            dzBelow[index] = dx * global::FusedNets.Activations.LeakyReluDerivative(zBelow[index], yBelow[index]);
+            int sample = firstSample + row, input = firstInput + column;
+            if (sample < batch && input < 64)
+            {
+                int at = sample * 64 + input;
+                dzBelow[at] = sum * global::FusedNets.Activations.LeakyReluDerivative(zBelow[at], yBelow[at]);
+            }
         }
 
         // Backward of z = W x + b to the parameters, fused with the SGD step; no gradient tensor is stored.
-        // dW[o, i] = Σ_s dz[s, o] x[s, i]; db[o] = Σ_s dz[s, o]. One thread per weight, plus one per bias (input == 64).
-        // vw and vb: the momentum of W and b
-        private static void ScoresUpdate(Index1D index, FloatView x, FloatView dz, FloatView w, FloatView b, FloatView vw, FloatView vb, SgdStep sgd, int batch)
+        // dW (4, 64) = dzᵀ (B, 4)ᵀ x (B, 64), thread (row, column) = (output, input); db[o] = Σ_s dz[s, o],
+        // summed by the column-0 threads of the first column of groups from the dz tiles they already hold.
+        // vw and vb: the momentum of W and b.
+        private static void ScoresUpdate(FloatView x, FloatView dz, FloatView w, FloatView b, FloatView vw, FloatView vb, SgdStep sgd, int batch)
         {
-            int output = index / (64 + 1);
-            int input = index - output * (64 + 1);
-            if (input < 64)
+            const int Tile = 8, Stride = Tile + 1;
+            FloatView dzTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            FloatView xTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            int row = global::ILGPU.Group.IdxY, column = global::ILGPU.Group.IdxX;
+            int firstOutput = global::ILGPU.Grid.IdxY * Tile, firstInput = global::ILGPU.Grid.IdxX * Tile;
+            bool sumsBias = global::ILGPU.Grid.IdxX == 0 && column == 0;
+            float dw = 0f, db = 0f;
+            for (int k = 0; k < batch; k += Tile)
             {
-                float dw = 0f;
-                for (int sample = 0; sample < batch; sample++)
+                dzTile[row * Stride + column] = firstOutput + row < 4 && k + column < batch ? dz[(k + column) * 4 + firstOutput + row] : 0f;
+                xTile[row * Stride + column] = k + row < batch && firstInput + column < 64 ? x[(k + row) * 64 + firstInput + column] : 0f;
+                global::ILGPU.Group.Barrier();
+                for (int j = 0; j < Tile; j++)
                 {
-                    dw += dz[sample * 4 + output] * x[sample * 64 + input];
+                    dw += dzTile[row * Stride + j] * xTile[j * Stride + column];
+                    db += dzTile[row * Stride + j];
                 }
 
+                global::ILGPU.Group.Barrier();
+            }
+
+            int output = firstOutput + row, input = firstInput + column;
+            if (output < 4 && input < 64)
+            {
                 int at = output * 64 + input;
                 w[at] = sgd.UpdateWeight(w[at], ref vw[at], dw);
             }
-            else
-            {
-                float db = 0f;
-                for (int sample = 0; sample < batch; sample++)
-                {
-                    db += dz[sample * 4 + output];
-                }
 
+            if (sumsBias && output < 4)
+            {
                 b[output] = sgd.UpdateBias(b[output], ref vb[output], db);
             }
         }

@@ -4,6 +4,7 @@
 using FloatView = global::ILGPU.ArrayView<float>;
 using IntView = global::ILGPU.ArrayView<int>;
 using Index1D = global::ILGPU.Index1D;
+using KernelConfig = global::ILGPU.KernelConfig;
 using SgdStep = global::FusedNets.SgdStep;
 
 namespace Snapshots;
@@ -111,36 +112,36 @@ partial class MnistMlp : global::FusedNets.Network
     /// <summary>The ILGPU kernels of this network, specialized to its sizes, and their launch order.</summary>
     private sealed class IlgpuKernels : global::FusedNets.Backends.Ilgpu.IlgpuProgram
     {
-        private readonly global::System.Action<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView> _hidden1Forward;
-        private readonly global::System.Action<Index1D, FloatView, FloatView, FloatView> _hidden1InputGradient;
-        private readonly global::System.Action<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int> _hidden1Update;
-        private readonly global::System.Action<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView> _hidden2Forward;
-        private readonly global::System.Action<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView> _hidden2Backward;
-        private readonly global::System.Action<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int> _hidden2Update;
-        private readonly global::System.Action<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView> _logitsForward;
-        private readonly global::System.Action<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView> _logitsBackward;
-        private readonly global::System.Action<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int> _logitsUpdate;
+        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, FloatView, FloatView, int> _hidden1Forward;
+        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, int> _hidden1InputGradient;
+        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int> _hidden1Update;
+        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, FloatView, FloatView, int> _hidden2Forward;
+        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, FloatView, FloatView, int> _hidden2Backward;
+        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int> _hidden2Update;
+        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, FloatView, FloatView, int> _logitsForward;
+        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, FloatView, FloatView, int> _logitsBackward;
+        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int> _logitsUpdate;
         private readonly global::System.Action<Index1D, FloatView, FloatView, IntView, FloatView, FloatView, float> _loss;
 
         public IlgpuKernels(global::ILGPU.Runtime.Accelerator accelerator)
         {
-            _hidden1Forward = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView>(accelerator, Hidden1Forward);
-            _hidden1InputGradient = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<Index1D, FloatView, FloatView, FloatView>(accelerator, Hidden1InputGradient);
-            _hidden1Update = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int>(accelerator, Hidden1Update);
-            _hidden2Forward = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView>(accelerator, Hidden2Forward);
-            _hidden2Backward = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView>(accelerator, Hidden2Backward);
-            _hidden2Update = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int>(accelerator, Hidden2Update);
-            _logitsForward = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView>(accelerator, LogitsForward);
-            _logitsBackward = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView>(accelerator, LogitsBackward);
-            _logitsUpdate = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int>(accelerator, LogitsUpdate);
+            _hidden1Forward = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, FloatView, FloatView, int>(accelerator, Hidden1Forward);
+            _hidden1InputGradient = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, int>(accelerator, Hidden1InputGradient);
+            _hidden1Update = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int>(accelerator, Hidden1Update);
+            _hidden2Forward = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, FloatView, FloatView, int>(accelerator, Hidden2Forward);
+            _hidden2Backward = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, FloatView, FloatView, int>(accelerator, Hidden2Backward);
+            _hidden2Update = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int>(accelerator, Hidden2Update);
+            _logitsForward = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, FloatView, FloatView, int>(accelerator, LogitsForward);
+            _logitsBackward = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, FloatView, FloatView, int>(accelerator, LogitsBackward);
+            _logitsUpdate = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int>(accelerator, LogitsUpdate);
             _loss = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<Index1D, FloatView, FloatView, IntView, FloatView, FloatView, float>(accelerator, SoftmaxCrossEntropyLoss);
         }
 
         public override void Forward(global::FusedNets.Backends.Ilgpu.IlgpuWorkspace workspace, int batch)
         {
-            _hidden1Forward(batch * 128, workspace.Input, workspace.Weights(0), workspace.Bias(0), workspace.PreActivation(0), workspace.Activation(0));
-            _hidden2Forward(batch * 128, workspace.Activation(0), workspace.Weights(1), workspace.Bias(1), workspace.PreActivation(1), workspace.Activation(1));
-            _logitsForward(batch * 10, workspace.Activation(1), workspace.Weights(2), workspace.Bias(2), workspace.PreActivation(2), workspace.Activation(2));
+            _hidden1Forward(Tiles(128, batch, 16), workspace.Input, workspace.Weights(0), workspace.Bias(0), workspace.PreActivation(0), workspace.Activation(0), batch);
+            _hidden2Forward(Tiles(128, batch, 16), workspace.Activation(0), workspace.Weights(1), workspace.Bias(1), workspace.PreActivation(1), workspace.Activation(1), batch);
+            _logitsForward(Tiles(10, batch, 8), workspace.Activation(1), workspace.Weights(2), workspace.Bias(2), workspace.PreActivation(2), workspace.Activation(2), batch);
         }
 
         public override void Loss(global::FusedNets.Backends.Ilgpu.IlgpuWorkspace workspace, int batch)
@@ -151,213 +152,348 @@ partial class MnistMlp : global::FusedNets.Network
         public override void Backward(global::FusedNets.Backends.Ilgpu.IlgpuWorkspace workspace, int batch, SgdStep sgd, bool update, bool inputGradient)
         {
             // From the output down; each layer's delta for the layer below uses its weights before their update.
-            _logitsBackward(batch * 128, workspace.Weights(2), workspace.Delta(2), workspace.PreActivation(1), workspace.Activation(1), workspace.Delta(1));
+            _logitsBackward(Tiles(128, batch, 8), workspace.Weights(2), workspace.Delta(2), workspace.PreActivation(1), workspace.Activation(1), workspace.Delta(1), batch);
             if (update)
             {
-                _logitsUpdate(10 * (128 + 1), workspace.Activation(1), workspace.Delta(2), workspace.Weights(2), workspace.Bias(2), workspace.WeightsMomentum(2), workspace.BiasMomentum(2), sgd, batch);
+                _logitsUpdate(Tiles(128, 10, 8), workspace.Activation(1), workspace.Delta(2), workspace.Weights(2), workspace.Bias(2), workspace.WeightsMomentum(2), workspace.BiasMomentum(2), sgd, batch);
             }
-            _hidden2Backward(batch * 128, workspace.Weights(1), workspace.Delta(1), workspace.PreActivation(0), workspace.Activation(0), workspace.Delta(0));
+
+            _hidden2Backward(Tiles(128, batch, 16), workspace.Weights(1), workspace.Delta(1), workspace.PreActivation(0), workspace.Activation(0), workspace.Delta(0), batch);
             if (update)
             {
-                _hidden2Update(128 * (128 + 1), workspace.Activation(0), workspace.Delta(1), workspace.Weights(1), workspace.Bias(1), workspace.WeightsMomentum(1), workspace.BiasMomentum(1), sgd, batch);
+                _hidden2Update(Tiles(128, 128, 16), workspace.Activation(0), workspace.Delta(1), workspace.Weights(1), workspace.Bias(1), workspace.WeightsMomentum(1), workspace.BiasMomentum(1), sgd, batch);
             }
+
             if (inputGradient)
             {
-                _hidden1InputGradient(batch * 784, workspace.Weights(0), workspace.Delta(0), workspace.InputGradient);
+                _hidden1InputGradient(Tiles(784, batch, 16), workspace.Weights(0), workspace.Delta(0), workspace.InputGradient, batch);
             }
+
             if (update)
             {
-                _hidden1Update(128 * (784 + 1), workspace.Input, workspace.Delta(0), workspace.Weights(0), workspace.Bias(0), workspace.WeightsMomentum(0), workspace.BiasMomentum(0), sgd, batch);
+                _hidden1Update(Tiles(784, 128, 16), workspace.Input, workspace.Delta(0), workspace.Weights(0), workspace.Bias(0), workspace.WeightsMomentum(0), workspace.BiasMomentum(0), sgd, batch);
             }
         }
 
         // ==== Hidden1: Dense(128, Relu) over Pixels ====
-        // x: (B, 784), W: (128, 784), b: (128), z and y: (B, 128)
+        // x: (B, 784), W: (128, 784), b: (128), z and y: (B, 128). Tiles of 16 × 16.
 
-        // Forward: z = W x + b; y = Relu(z). Saves z and y for the backward. One thread per (sample, output).
-        private static void Hidden1Forward(Index1D index, FloatView x, FloatView w, FloatView b, FloatView z, FloatView y)
+        // Forward: z = W x + b; y = Relu(z); the product Z (B, 128) = X (B, 784) Wᵀ.
+        // A group computes a tile of Z, thread (row, column) = (sample, output); each pass stages a tile of X and
+        // of W in shared memory, so each value loaded is used 16 times. Saves z and y for the backward.
+        private static void Hidden1Forward(FloatView x, FloatView w, FloatView b, FloatView z, FloatView y, int batch)
         {
-            int sample = index / 128;
-            int output = index - sample * 128;
-            float sum = b[output];
-            for (int input = 0; input < 784; input++)
+            const int Tile = 16, Stride = Tile + 1; // the padding keeps column reads off one shared-memory bank
+            FloatView xTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            FloatView wTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            int row = global::ILGPU.Group.IdxY, column = global::ILGPU.Group.IdxX;
+            int firstSample = global::ILGPU.Grid.IdxY * Tile, firstOutput = global::ILGPU.Grid.IdxX * Tile;
+            float sum = 0f;
+            for (int k = 0; k < 784; k += Tile)
             {
-                sum += w[output * 784 + input] * x[sample * 784 + input];
+                int input = k + column;
+                xTile[row * Stride + column] = firstSample + row < batch && input < 784 ? x[(firstSample + row) * 784 + input] : 0f;
+                wTile[row * Stride + column] = firstOutput + row < 128 && input < 784 ? w[(firstOutput + row) * 784 + input] : 0f;
+                global::ILGPU.Group.Barrier();
+                for (int j = 0; j < Tile; j++)
+                {
+                    sum += xTile[row * Stride + j] * wTile[column * Stride + j];
+                }
+
+                global::ILGPU.Group.Barrier();
             }
 
-            z[index] = sum;
-            y[index] = global::FusedNets.Activations.Relu(sum);
+            int sample = firstSample + row, output = firstOutput + column;
+            if (sample < batch && output < 128)
+            {
+                float pre = sum + b[output];
+                z[sample * 128 + output] = pre;
+                y[sample * 128 + output] = global::FusedNets.Activations.Relu(pre);
+            }
         }
 
-        // Backward of z = W x + b to the network's input, on request: dx = dz W. One thread per (sample, input).
-        // dz: (B, 128), dx: (B, 784)
-        private static void Hidden1InputGradient(Index1D index, FloatView w, FloatView dz, FloatView dx)
+        // Backward of z = W x + b to the network's input, on request: dx (B, 784) = dz (B, 128) W.
+        private static void Hidden1InputGradient(FloatView w, FloatView dz, FloatView dx, int batch)
         {
-            int sample = index / 784;
-            int input = index - sample * 784;
+            const int Tile = 16, Stride = Tile + 1;
+            FloatView dzTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            FloatView wTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            int row = global::ILGPU.Group.IdxY, column = global::ILGPU.Group.IdxX;
+            int firstSample = global::ILGPU.Grid.IdxY * Tile, firstInput = global::ILGPU.Grid.IdxX * Tile;
             float sum = 0f;
-            for (int output = 0; output < 128; output++)
+            for (int k = 0; k < 128; k += Tile)
             {
-                sum += w[output * 784 + input] * dz[sample * 128 + output];
+                dzTile[row * Stride + column] = firstSample + row < batch && k + column < 128 ? dz[(firstSample + row) * 128 + k + column] : 0f;
+                wTile[row * Stride + column] = k + row < 128 && firstInput + column < 784 ? w[(k + row) * 784 + firstInput + column] : 0f;
+                global::ILGPU.Group.Barrier();
+                for (int j = 0; j < Tile; j++)
+                {
+                    sum += dzTile[row * Stride + j] * wTile[j * Stride + column];
+                }
+
+                global::ILGPU.Group.Barrier();
             }
 
-            dx[index] = sum;
+            int sample = firstSample + row, input = firstInput + column;
+            if (sample < batch && input < 784)
+            {
+                int at = sample * 784 + input;
+                dx[at] = sum;
+            }
         }
 
         // Backward of z = W x + b to the parameters, fused with the SGD step; no gradient tensor is stored.
-        // dW[o, i] = Σ_s dz[s, o] x[s, i]; db[o] = Σ_s dz[s, o]. One thread per weight, plus one per bias (input == 784).
-        // vw and vb: the momentum of W and b
-        private static void Hidden1Update(Index1D index, FloatView x, FloatView dz, FloatView w, FloatView b, FloatView vw, FloatView vb, SgdStep sgd, int batch)
+        // dW (128, 784) = dzᵀ (B, 128)ᵀ x (B, 784), thread (row, column) = (output, input); db[o] = Σ_s dz[s, o],
+        // summed by the column-0 threads of the first column of groups from the dz tiles they already hold.
+        // vw and vb: the momentum of W and b.
+        private static void Hidden1Update(FloatView x, FloatView dz, FloatView w, FloatView b, FloatView vw, FloatView vb, SgdStep sgd, int batch)
         {
-            int output = index / (784 + 1);
-            int input = index - output * (784 + 1);
-            if (input < 784)
+            const int Tile = 16, Stride = Tile + 1;
+            FloatView dzTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            FloatView xTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            int row = global::ILGPU.Group.IdxY, column = global::ILGPU.Group.IdxX;
+            int firstOutput = global::ILGPU.Grid.IdxY * Tile, firstInput = global::ILGPU.Grid.IdxX * Tile;
+            bool sumsBias = global::ILGPU.Grid.IdxX == 0 && column == 0;
+            float dw = 0f, db = 0f;
+            for (int k = 0; k < batch; k += Tile)
             {
-                float dw = 0f;
-                for (int sample = 0; sample < batch; sample++)
+                dzTile[row * Stride + column] = firstOutput + row < 128 && k + column < batch ? dz[(k + column) * 128 + firstOutput + row] : 0f;
+                xTile[row * Stride + column] = k + row < batch && firstInput + column < 784 ? x[(k + row) * 784 + firstInput + column] : 0f;
+                global::ILGPU.Group.Barrier();
+                for (int j = 0; j < Tile; j++)
                 {
-                    dw += dz[sample * 128 + output] * x[sample * 784 + input];
+                    dw += dzTile[row * Stride + j] * xTile[j * Stride + column];
+                    db += dzTile[row * Stride + j];
                 }
 
+                global::ILGPU.Group.Barrier();
+            }
+
+            int output = firstOutput + row, input = firstInput + column;
+            if (output < 128 && input < 784)
+            {
                 int at = output * 784 + input;
                 w[at] = sgd.UpdateWeight(w[at], ref vw[at], dw);
             }
-            else
-            {
-                float db = 0f;
-                for (int sample = 0; sample < batch; sample++)
-                {
-                    db += dz[sample * 128 + output];
-                }
 
+            if (sumsBias && output < 128)
+            {
                 b[output] = sgd.UpdateBias(b[output], ref vb[output], db);
             }
         }
 
         // ==== Hidden2: Dense(128, Relu) over Hidden1 ====
-        // x: (B, 128), W: (128, 128), b: (128), z and y: (B, 128)
+        // x: (B, 128), W: (128, 128), b: (128), z and y: (B, 128). Tiles of 16 × 16.
 
-        // Forward: z = W x + b; y = Relu(z). Saves z and y for the backward. One thread per (sample, output).
-        private static void Hidden2Forward(Index1D index, FloatView x, FloatView w, FloatView b, FloatView z, FloatView y)
+        // Forward: z = W x + b; y = Relu(z); the product Z (B, 128) = X (B, 128) Wᵀ.
+        // A group computes a tile of Z, thread (row, column) = (sample, output); each pass stages a tile of X and
+        // of W in shared memory, so each value loaded is used 16 times. Saves z and y for the backward.
+        private static void Hidden2Forward(FloatView x, FloatView w, FloatView b, FloatView z, FloatView y, int batch)
         {
-            int sample = index / 128;
-            int output = index - sample * 128;
-            float sum = b[output];
-            for (int input = 0; input < 128; input++)
+            const int Tile = 16, Stride = Tile + 1; // the padding keeps column reads off one shared-memory bank
+            FloatView xTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            FloatView wTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            int row = global::ILGPU.Group.IdxY, column = global::ILGPU.Group.IdxX;
+            int firstSample = global::ILGPU.Grid.IdxY * Tile, firstOutput = global::ILGPU.Grid.IdxX * Tile;
+            float sum = 0f;
+            for (int k = 0; k < 128; k += Tile)
             {
-                sum += w[output * 128 + input] * x[sample * 128 + input];
+                int input = k + column;
+                xTile[row * Stride + column] = firstSample + row < batch && input < 128 ? x[(firstSample + row) * 128 + input] : 0f;
+                wTile[row * Stride + column] = firstOutput + row < 128 && input < 128 ? w[(firstOutput + row) * 128 + input] : 0f;
+                global::ILGPU.Group.Barrier();
+                for (int j = 0; j < Tile; j++)
+                {
+                    sum += xTile[row * Stride + j] * wTile[column * Stride + j];
+                }
+
+                global::ILGPU.Group.Barrier();
             }
 
-            z[index] = sum;
-            y[index] = global::FusedNets.Activations.Relu(sum);
+            int sample = firstSample + row, output = firstOutput + column;
+            if (sample < batch && output < 128)
+            {
+                float pre = sum + b[output];
+                z[sample * 128 + output] = pre;
+                y[sample * 128 + output] = global::FusedNets.Activations.Relu(pre);
+            }
         }
 
         // Backward of z = W x + b to the layer below, fused with Hidden1's activation derivative:
-        // dzBelow = (dz W) ⊙ Relu'(zBelow, yBelow). One thread per (sample, input).
-        // dz: (B, 128), zBelow, yBelow and dzBelow: (B, 128)
-        private static void Hidden2Backward(Index1D index, FloatView w, FloatView dz, FloatView zBelow, FloatView yBelow, FloatView dzBelow)
+        // dzBelow (B, 128) = (dz (B, 128) W) ⊙ Relu'(zBelow, yBelow). Thread (row, column) = (sample, input).
+        private static void Hidden2Backward(FloatView w, FloatView dz, FloatView zBelow, FloatView yBelow, FloatView dzBelow, int batch)
         {
-            int sample = index / 128;
-            int input = index - sample * 128;
-            float dx = 0f;
-            for (int output = 0; output < 128; output++)
+            const int Tile = 16, Stride = Tile + 1;
+            FloatView dzTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            FloatView wTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            int row = global::ILGPU.Group.IdxY, column = global::ILGPU.Group.IdxX;
+            int firstSample = global::ILGPU.Grid.IdxY * Tile, firstInput = global::ILGPU.Grid.IdxX * Tile;
+            float sum = 0f;
+            for (int k = 0; k < 128; k += Tile)
             {
-                dx += w[output * 128 + input] * dz[sample * 128 + output];
+                dzTile[row * Stride + column] = firstSample + row < batch && k + column < 128 ? dz[(firstSample + row) * 128 + k + column] : 0f;
+                wTile[row * Stride + column] = k + row < 128 && firstInput + column < 128 ? w[(k + row) * 128 + firstInput + column] : 0f;
+                global::ILGPU.Group.Barrier();
+                for (int j = 0; j < Tile; j++)
+                {
+                    sum += dzTile[row * Stride + j] * wTile[j * Stride + column];
+                }
+
+                global::ILGPU.Group.Barrier();
             }
 
-            dzBelow[index] = dx * global::FusedNets.Activations.ReluDerivative(zBelow[index], yBelow[index]);
+            int sample = firstSample + row, input = firstInput + column;
+            if (sample < batch && input < 128)
+            {
+                int at = sample * 128 + input;
+                dzBelow[at] = sum * global::FusedNets.Activations.ReluDerivative(zBelow[at], yBelow[at]);
+            }
         }
 
         // Backward of z = W x + b to the parameters, fused with the SGD step; no gradient tensor is stored.
-        // dW[o, i] = Σ_s dz[s, o] x[s, i]; db[o] = Σ_s dz[s, o]. One thread per weight, plus one per bias (input == 128).
-        // vw and vb: the momentum of W and b
-        private static void Hidden2Update(Index1D index, FloatView x, FloatView dz, FloatView w, FloatView b, FloatView vw, FloatView vb, SgdStep sgd, int batch)
+        // dW (128, 128) = dzᵀ (B, 128)ᵀ x (B, 128), thread (row, column) = (output, input); db[o] = Σ_s dz[s, o],
+        // summed by the column-0 threads of the first column of groups from the dz tiles they already hold.
+        // vw and vb: the momentum of W and b.
+        private static void Hidden2Update(FloatView x, FloatView dz, FloatView w, FloatView b, FloatView vw, FloatView vb, SgdStep sgd, int batch)
         {
-            int output = index / (128 + 1);
-            int input = index - output * (128 + 1);
-            if (input < 128)
+            const int Tile = 16, Stride = Tile + 1;
+            FloatView dzTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            FloatView xTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            int row = global::ILGPU.Group.IdxY, column = global::ILGPU.Group.IdxX;
+            int firstOutput = global::ILGPU.Grid.IdxY * Tile, firstInput = global::ILGPU.Grid.IdxX * Tile;
+            bool sumsBias = global::ILGPU.Grid.IdxX == 0 && column == 0;
+            float dw = 0f, db = 0f;
+            for (int k = 0; k < batch; k += Tile)
             {
-                float dw = 0f;
-                for (int sample = 0; sample < batch; sample++)
+                dzTile[row * Stride + column] = firstOutput + row < 128 && k + column < batch ? dz[(k + column) * 128 + firstOutput + row] : 0f;
+                xTile[row * Stride + column] = k + row < batch && firstInput + column < 128 ? x[(k + row) * 128 + firstInput + column] : 0f;
+                global::ILGPU.Group.Barrier();
+                for (int j = 0; j < Tile; j++)
                 {
-                    dw += dz[sample * 128 + output] * x[sample * 128 + input];
+                    dw += dzTile[row * Stride + j] * xTile[j * Stride + column];
+                    db += dzTile[row * Stride + j];
                 }
 
+                global::ILGPU.Group.Barrier();
+            }
+
+            int output = firstOutput + row, input = firstInput + column;
+            if (output < 128 && input < 128)
+            {
                 int at = output * 128 + input;
                 w[at] = sgd.UpdateWeight(w[at], ref vw[at], dw);
             }
-            else
-            {
-                float db = 0f;
-                for (int sample = 0; sample < batch; sample++)
-                {
-                    db += dz[sample * 128 + output];
-                }
 
+            if (sumsBias && output < 128)
+            {
                 b[output] = sgd.UpdateBias(b[output], ref vb[output], db);
             }
         }
 
         // ==== Logits: Dense(10, Identity) over Hidden2 ====
-        // x: (B, 128), W: (10, 128), b: (10), z and y: (B, 10)
+        // x: (B, 128), W: (10, 128), b: (10), z and y: (B, 10). Tiles of 8 × 8.
 
-        // Forward: z = W x + b; y = Identity(z). Saves z and y for the backward. One thread per (sample, output).
-        private static void LogitsForward(Index1D index, FloatView x, FloatView w, FloatView b, FloatView z, FloatView y)
+        // Forward: z = W x + b; y = Identity(z); the product Z (B, 10) = X (B, 128) Wᵀ.
+        // A group computes a tile of Z, thread (row, column) = (sample, output); each pass stages a tile of X and
+        // of W in shared memory, so each value loaded is used 8 times. Saves z and y for the backward.
+        private static void LogitsForward(FloatView x, FloatView w, FloatView b, FloatView z, FloatView y, int batch)
         {
-            int sample = index / 10;
-            int output = index - sample * 10;
-            float sum = b[output];
-            for (int input = 0; input < 128; input++)
+            const int Tile = 8, Stride = Tile + 1; // the padding keeps column reads off one shared-memory bank
+            FloatView xTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            FloatView wTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            int row = global::ILGPU.Group.IdxY, column = global::ILGPU.Group.IdxX;
+            int firstSample = global::ILGPU.Grid.IdxY * Tile, firstOutput = global::ILGPU.Grid.IdxX * Tile;
+            float sum = 0f;
+            for (int k = 0; k < 128; k += Tile)
             {
-                sum += w[output * 128 + input] * x[sample * 128 + input];
+                int input = k + column;
+                xTile[row * Stride + column] = firstSample + row < batch && input < 128 ? x[(firstSample + row) * 128 + input] : 0f;
+                wTile[row * Stride + column] = firstOutput + row < 10 && input < 128 ? w[(firstOutput + row) * 128 + input] : 0f;
+                global::ILGPU.Group.Barrier();
+                for (int j = 0; j < Tile; j++)
+                {
+                    sum += xTile[row * Stride + j] * wTile[column * Stride + j];
+                }
+
+                global::ILGPU.Group.Barrier();
             }
 
-            z[index] = sum;
-            y[index] = global::FusedNets.Activations.Identity(sum);
+            int sample = firstSample + row, output = firstOutput + column;
+            if (sample < batch && output < 10)
+            {
+                float pre = sum + b[output];
+                z[sample * 10 + output] = pre;
+                y[sample * 10 + output] = global::FusedNets.Activations.Identity(pre);
+            }
         }
 
         // Backward of z = W x + b to the layer below, fused with Hidden2's activation derivative:
-        // dzBelow = (dz W) ⊙ Relu'(zBelow, yBelow). One thread per (sample, input).
-        // dz: (B, 10), zBelow, yBelow and dzBelow: (B, 128)
-        private static void LogitsBackward(Index1D index, FloatView w, FloatView dz, FloatView zBelow, FloatView yBelow, FloatView dzBelow)
+        // dzBelow (B, 128) = (dz (B, 10) W) ⊙ Relu'(zBelow, yBelow). Thread (row, column) = (sample, input).
+        private static void LogitsBackward(FloatView w, FloatView dz, FloatView zBelow, FloatView yBelow, FloatView dzBelow, int batch)
         {
-            int sample = index / 128;
-            int input = index - sample * 128;
-            float dx = 0f;
-            for (int output = 0; output < 10; output++)
+            const int Tile = 8, Stride = Tile + 1;
+            FloatView dzTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            FloatView wTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            int row = global::ILGPU.Group.IdxY, column = global::ILGPU.Group.IdxX;
+            int firstSample = global::ILGPU.Grid.IdxY * Tile, firstInput = global::ILGPU.Grid.IdxX * Tile;
+            float sum = 0f;
+            for (int k = 0; k < 10; k += Tile)
             {
-                dx += w[output * 128 + input] * dz[sample * 10 + output];
+                dzTile[row * Stride + column] = firstSample + row < batch && k + column < 10 ? dz[(firstSample + row) * 10 + k + column] : 0f;
+                wTile[row * Stride + column] = k + row < 10 && firstInput + column < 128 ? w[(k + row) * 128 + firstInput + column] : 0f;
+                global::ILGPU.Group.Barrier();
+                for (int j = 0; j < Tile; j++)
+                {
+                    sum += dzTile[row * Stride + j] * wTile[j * Stride + column];
+                }
+
+                global::ILGPU.Group.Barrier();
             }
 
-            dzBelow[index] = dx * global::FusedNets.Activations.ReluDerivative(zBelow[index], yBelow[index]);
+            int sample = firstSample + row, input = firstInput + column;
+            if (sample < batch && input < 128)
+            {
+                int at = sample * 128 + input;
+                dzBelow[at] = sum * global::FusedNets.Activations.ReluDerivative(zBelow[at], yBelow[at]);
+            }
         }
 
         // Backward of z = W x + b to the parameters, fused with the SGD step; no gradient tensor is stored.
-        // dW[o, i] = Σ_s dz[s, o] x[s, i]; db[o] = Σ_s dz[s, o]. One thread per weight, plus one per bias (input == 128).
-        // vw and vb: the momentum of W and b
-        private static void LogitsUpdate(Index1D index, FloatView x, FloatView dz, FloatView w, FloatView b, FloatView vw, FloatView vb, SgdStep sgd, int batch)
+        // dW (10, 128) = dzᵀ (B, 10)ᵀ x (B, 128), thread (row, column) = (output, input); db[o] = Σ_s dz[s, o],
+        // summed by the column-0 threads of the first column of groups from the dz tiles they already hold.
+        // vw and vb: the momentum of W and b.
+        private static void LogitsUpdate(FloatView x, FloatView dz, FloatView w, FloatView b, FloatView vw, FloatView vb, SgdStep sgd, int batch)
         {
-            int output = index / (128 + 1);
-            int input = index - output * (128 + 1);
-            if (input < 128)
+            const int Tile = 8, Stride = Tile + 1;
+            FloatView dzTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            FloatView xTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            int row = global::ILGPU.Group.IdxY, column = global::ILGPU.Group.IdxX;
+            int firstOutput = global::ILGPU.Grid.IdxY * Tile, firstInput = global::ILGPU.Grid.IdxX * Tile;
+            bool sumsBias = global::ILGPU.Grid.IdxX == 0 && column == 0;
+            float dw = 0f, db = 0f;
+            for (int k = 0; k < batch; k += Tile)
             {
-                float dw = 0f;
-                for (int sample = 0; sample < batch; sample++)
+                dzTile[row * Stride + column] = firstOutput + row < 10 && k + column < batch ? dz[(k + column) * 10 + firstOutput + row] : 0f;
+                xTile[row * Stride + column] = k + row < batch && firstInput + column < 128 ? x[(k + row) * 128 + firstInput + column] : 0f;
+                global::ILGPU.Group.Barrier();
+                for (int j = 0; j < Tile; j++)
                 {
-                    dw += dz[sample * 10 + output] * x[sample * 128 + input];
+                    dw += dzTile[row * Stride + j] * xTile[j * Stride + column];
+                    db += dzTile[row * Stride + j];
                 }
 
+                global::ILGPU.Group.Barrier();
+            }
+
+            int output = firstOutput + row, input = firstInput + column;
+            if (output < 10 && input < 128)
+            {
                 int at = output * 128 + input;
                 w[at] = sgd.UpdateWeight(w[at], ref vw[at], dw);
             }
-            else
-            {
-                float db = 0f;
-                for (int sample = 0; sample < batch; sample++)
-                {
-                    db += dz[sample * 10 + output];
-                }
 
+            if (sumsBias && output < 10)
+            {
                 b[output] = sgd.UpdateBias(b[output], ref vb[output], db);
             }
         }

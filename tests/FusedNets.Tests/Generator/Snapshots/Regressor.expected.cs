@@ -4,6 +4,7 @@
 using FloatView = global::ILGPU.ArrayView<float>;
 using IntView = global::ILGPU.ArrayView<int>;
 using Index1D = global::ILGPU.Index1D;
+using KernelConfig = global::ILGPU.KernelConfig;
 using SgdStep = global::FusedNets.SgdStep;
 
 namespace Snapshots;
@@ -109,29 +110,29 @@ partial class Regressor : global::FusedNets.Network
     /// <summary>The ILGPU kernels of this network, specialized to its sizes, and their launch order.</summary>
     private sealed class IlgpuKernels : global::FusedNets.Backends.Ilgpu.IlgpuProgram
     {
-        private readonly global::System.Action<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView> _hiddenForward;
-        private readonly global::System.Action<Index1D, FloatView, FloatView, FloatView> _hiddenInputGradient;
-        private readonly global::System.Action<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int> _hiddenUpdate;
-        private readonly global::System.Action<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView> _yForward;
-        private readonly global::System.Action<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView> _yBackward;
-        private readonly global::System.Action<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int> _yUpdate;
+        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, FloatView, FloatView, int> _hiddenForward;
+        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, int> _hiddenInputGradient;
+        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int> _hiddenUpdate;
+        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, FloatView, FloatView, int> _yForward;
+        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, FloatView, FloatView, int> _yBackward;
+        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int> _yUpdate;
         private readonly global::System.Action<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView, float> _loss;
 
         public IlgpuKernels(global::ILGPU.Runtime.Accelerator accelerator)
         {
-            _hiddenForward = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView>(accelerator, HiddenForward);
-            _hiddenInputGradient = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<Index1D, FloatView, FloatView, FloatView>(accelerator, HiddenInputGradient);
-            _hiddenUpdate = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int>(accelerator, HiddenUpdate);
-            _yForward = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView>(accelerator, YForward);
-            _yBackward = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView>(accelerator, YBackward);
-            _yUpdate = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int>(accelerator, YUpdate);
+            _hiddenForward = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, FloatView, FloatView, int>(accelerator, HiddenForward);
+            _hiddenInputGradient = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, int>(accelerator, HiddenInputGradient);
+            _hiddenUpdate = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int>(accelerator, HiddenUpdate);
+            _yForward = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, FloatView, FloatView, int>(accelerator, YForward);
+            _yBackward = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, FloatView, FloatView, int>(accelerator, YBackward);
+            _yUpdate = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int>(accelerator, YUpdate);
             _loss = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView, float>(accelerator, MeanSquaredErrorLoss);
         }
 
         public override void Forward(global::FusedNets.Backends.Ilgpu.IlgpuWorkspace workspace, int batch)
         {
-            _hiddenForward(batch * 16, workspace.Input, workspace.Weights(0), workspace.Bias(0), workspace.PreActivation(0), workspace.Activation(0));
-            _yForward(batch * 2, workspace.Activation(0), workspace.Weights(1), workspace.Bias(1), workspace.PreActivation(1), workspace.Activation(1));
+            _hiddenForward(Tiles(16, batch, 8), workspace.Input, workspace.Weights(0), workspace.Bias(0), workspace.PreActivation(0), workspace.Activation(0), batch);
+            _yForward(Tiles(2, batch, 8), workspace.Activation(0), workspace.Weights(1), workspace.Bias(1), workspace.PreActivation(1), workspace.Activation(1), batch);
         }
 
         public override void Loss(global::FusedNets.Backends.Ilgpu.IlgpuWorkspace workspace, int batch)
@@ -142,144 +143,234 @@ partial class Regressor : global::FusedNets.Network
         public override void Backward(global::FusedNets.Backends.Ilgpu.IlgpuWorkspace workspace, int batch, SgdStep sgd, bool update, bool inputGradient)
         {
             // From the output down; each layer's delta for the layer below uses its weights before their update.
-            _yBackward(batch * 16, workspace.Weights(1), workspace.Delta(1), workspace.PreActivation(0), workspace.Activation(0), workspace.Delta(0));
+            _yBackward(Tiles(16, batch, 8), workspace.Weights(1), workspace.Delta(1), workspace.PreActivation(0), workspace.Activation(0), workspace.Delta(0), batch);
             if (update)
             {
-                _yUpdate(2 * (16 + 1), workspace.Activation(0), workspace.Delta(1), workspace.Weights(1), workspace.Bias(1), workspace.WeightsMomentum(1), workspace.BiasMomentum(1), sgd, batch);
+                _yUpdate(Tiles(16, 2, 8), workspace.Activation(0), workspace.Delta(1), workspace.Weights(1), workspace.Bias(1), workspace.WeightsMomentum(1), workspace.BiasMomentum(1), sgd, batch);
             }
+
             if (inputGradient)
             {
-                _hiddenInputGradient(batch * 3, workspace.Weights(0), workspace.Delta(0), workspace.InputGradient);
+                _hiddenInputGradient(Tiles(3, batch, 8), workspace.Weights(0), workspace.Delta(0), workspace.InputGradient, batch);
             }
+
             if (update)
             {
-                _hiddenUpdate(16 * (3 + 1), workspace.Input, workspace.Delta(0), workspace.Weights(0), workspace.Bias(0), workspace.WeightsMomentum(0), workspace.BiasMomentum(0), sgd, batch);
+                _hiddenUpdate(Tiles(3, 16, 8), workspace.Input, workspace.Delta(0), workspace.Weights(0), workspace.Bias(0), workspace.WeightsMomentum(0), workspace.BiasMomentum(0), sgd, batch);
             }
         }
 
         // ==== Hidden: Dense(16, Tanh) over X ====
-        // x: (B, 3), W: (16, 3), b: (16), z and y: (B, 16)
+        // x: (B, 3), W: (16, 3), b: (16), z and y: (B, 16). Tiles of 8 × 8.
 
-        // Forward: z = W x + b; y = Tanh(z). Saves z and y for the backward. One thread per (sample, output).
-        private static void HiddenForward(Index1D index, FloatView x, FloatView w, FloatView b, FloatView z, FloatView y)
+        // Forward: z = W x + b; y = Tanh(z); the product Z (B, 16) = X (B, 3) Wᵀ.
+        // A group computes a tile of Z, thread (row, column) = (sample, output); each pass stages a tile of X and
+        // of W in shared memory, so each value loaded is used 8 times. Saves z and y for the backward.
+        private static void HiddenForward(FloatView x, FloatView w, FloatView b, FloatView z, FloatView y, int batch)
         {
-            int sample = index / 16;
-            int output = index - sample * 16;
-            float sum = b[output];
-            for (int input = 0; input < 3; input++)
+            const int Tile = 8, Stride = Tile + 1; // the padding keeps column reads off one shared-memory bank
+            FloatView xTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            FloatView wTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            int row = global::ILGPU.Group.IdxY, column = global::ILGPU.Group.IdxX;
+            int firstSample = global::ILGPU.Grid.IdxY * Tile, firstOutput = global::ILGPU.Grid.IdxX * Tile;
+            float sum = 0f;
+            for (int k = 0; k < 3; k += Tile)
             {
-                sum += w[output * 3 + input] * x[sample * 3 + input];
+                int input = k + column;
+                xTile[row * Stride + column] = firstSample + row < batch && input < 3 ? x[(firstSample + row) * 3 + input] : 0f;
+                wTile[row * Stride + column] = firstOutput + row < 16 && input < 3 ? w[(firstOutput + row) * 3 + input] : 0f;
+                global::ILGPU.Group.Barrier();
+                for (int j = 0; j < Tile; j++)
+                {
+                    sum += xTile[row * Stride + j] * wTile[column * Stride + j];
+                }
+
+                global::ILGPU.Group.Barrier();
             }
 
-            z[index] = sum;
-            y[index] = global::FusedNets.Activations.Tanh(sum);
+            int sample = firstSample + row, output = firstOutput + column;
+            if (sample < batch && output < 16)
+            {
+                float pre = sum + b[output];
+                z[sample * 16 + output] = pre;
+                y[sample * 16 + output] = global::FusedNets.Activations.Tanh(pre);
+            }
         }
 
-        // Backward of z = W x + b to the network's input, on request: dx = dz W. One thread per (sample, input).
-        // dz: (B, 16), dx: (B, 3)
-        private static void HiddenInputGradient(Index1D index, FloatView w, FloatView dz, FloatView dx)
+        // Backward of z = W x + b to the network's input, on request: dx (B, 3) = dz (B, 16) W.
+        private static void HiddenInputGradient(FloatView w, FloatView dz, FloatView dx, int batch)
         {
-            int sample = index / 3;
-            int input = index - sample * 3;
+            const int Tile = 8, Stride = Tile + 1;
+            FloatView dzTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            FloatView wTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            int row = global::ILGPU.Group.IdxY, column = global::ILGPU.Group.IdxX;
+            int firstSample = global::ILGPU.Grid.IdxY * Tile, firstInput = global::ILGPU.Grid.IdxX * Tile;
             float sum = 0f;
-            for (int output = 0; output < 16; output++)
+            for (int k = 0; k < 16; k += Tile)
             {
-                sum += w[output * 3 + input] * dz[sample * 16 + output];
+                dzTile[row * Stride + column] = firstSample + row < batch && k + column < 16 ? dz[(firstSample + row) * 16 + k + column] : 0f;
+                wTile[row * Stride + column] = k + row < 16 && firstInput + column < 3 ? w[(k + row) * 3 + firstInput + column] : 0f;
+                global::ILGPU.Group.Barrier();
+                for (int j = 0; j < Tile; j++)
+                {
+                    sum += dzTile[row * Stride + j] * wTile[j * Stride + column];
+                }
+
+                global::ILGPU.Group.Barrier();
             }
 
-            dx[index] = sum;
+            int sample = firstSample + row, input = firstInput + column;
+            if (sample < batch && input < 3)
+            {
+                int at = sample * 3 + input;
+                dx[at] = sum;
+            }
         }
 
         // Backward of z = W x + b to the parameters, fused with the SGD step; no gradient tensor is stored.
-        // dW[o, i] = Σ_s dz[s, o] x[s, i]; db[o] = Σ_s dz[s, o]. One thread per weight, plus one per bias (input == 3).
-        // vw and vb: the momentum of W and b
-        private static void HiddenUpdate(Index1D index, FloatView x, FloatView dz, FloatView w, FloatView b, FloatView vw, FloatView vb, SgdStep sgd, int batch)
+        // dW (16, 3) = dzᵀ (B, 16)ᵀ x (B, 3), thread (row, column) = (output, input); db[o] = Σ_s dz[s, o],
+        // summed by the column-0 threads of the first column of groups from the dz tiles they already hold.
+        // vw and vb: the momentum of W and b.
+        private static void HiddenUpdate(FloatView x, FloatView dz, FloatView w, FloatView b, FloatView vw, FloatView vb, SgdStep sgd, int batch)
         {
-            int output = index / (3 + 1);
-            int input = index - output * (3 + 1);
-            if (input < 3)
+            const int Tile = 8, Stride = Tile + 1;
+            FloatView dzTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            FloatView xTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            int row = global::ILGPU.Group.IdxY, column = global::ILGPU.Group.IdxX;
+            int firstOutput = global::ILGPU.Grid.IdxY * Tile, firstInput = global::ILGPU.Grid.IdxX * Tile;
+            bool sumsBias = global::ILGPU.Grid.IdxX == 0 && column == 0;
+            float dw = 0f, db = 0f;
+            for (int k = 0; k < batch; k += Tile)
             {
-                float dw = 0f;
-                for (int sample = 0; sample < batch; sample++)
+                dzTile[row * Stride + column] = firstOutput + row < 16 && k + column < batch ? dz[(k + column) * 16 + firstOutput + row] : 0f;
+                xTile[row * Stride + column] = k + row < batch && firstInput + column < 3 ? x[(k + row) * 3 + firstInput + column] : 0f;
+                global::ILGPU.Group.Barrier();
+                for (int j = 0; j < Tile; j++)
                 {
-                    dw += dz[sample * 16 + output] * x[sample * 3 + input];
+                    dw += dzTile[row * Stride + j] * xTile[j * Stride + column];
+                    db += dzTile[row * Stride + j];
                 }
 
+                global::ILGPU.Group.Barrier();
+            }
+
+            int output = firstOutput + row, input = firstInput + column;
+            if (output < 16 && input < 3)
+            {
                 int at = output * 3 + input;
                 w[at] = sgd.UpdateWeight(w[at], ref vw[at], dw);
             }
-            else
-            {
-                float db = 0f;
-                for (int sample = 0; sample < batch; sample++)
-                {
-                    db += dz[sample * 16 + output];
-                }
 
+            if (sumsBias && output < 16)
+            {
                 b[output] = sgd.UpdateBias(b[output], ref vb[output], db);
             }
         }
 
         // ==== Y: Dense(2, Sigmoid) over Hidden ====
-        // x: (B, 16), W: (2, 16), b: (2), z and y: (B, 2)
+        // x: (B, 16), W: (2, 16), b: (2), z and y: (B, 2). Tiles of 8 × 8.
 
-        // Forward: z = W x + b; y = Sigmoid(z). Saves z and y for the backward. One thread per (sample, output).
-        private static void YForward(Index1D index, FloatView x, FloatView w, FloatView b, FloatView z, FloatView y)
+        // Forward: z = W x + b; y = Sigmoid(z); the product Z (B, 2) = X (B, 16) Wᵀ.
+        // A group computes a tile of Z, thread (row, column) = (sample, output); each pass stages a tile of X and
+        // of W in shared memory, so each value loaded is used 8 times. Saves z and y for the backward.
+        private static void YForward(FloatView x, FloatView w, FloatView b, FloatView z, FloatView y, int batch)
         {
-            int sample = index / 2;
-            int output = index - sample * 2;
-            float sum = b[output];
-            for (int input = 0; input < 16; input++)
+            const int Tile = 8, Stride = Tile + 1; // the padding keeps column reads off one shared-memory bank
+            FloatView xTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            FloatView wTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            int row = global::ILGPU.Group.IdxY, column = global::ILGPU.Group.IdxX;
+            int firstSample = global::ILGPU.Grid.IdxY * Tile, firstOutput = global::ILGPU.Grid.IdxX * Tile;
+            float sum = 0f;
+            for (int k = 0; k < 16; k += Tile)
             {
-                sum += w[output * 16 + input] * x[sample * 16 + input];
+                int input = k + column;
+                xTile[row * Stride + column] = firstSample + row < batch && input < 16 ? x[(firstSample + row) * 16 + input] : 0f;
+                wTile[row * Stride + column] = firstOutput + row < 2 && input < 16 ? w[(firstOutput + row) * 16 + input] : 0f;
+                global::ILGPU.Group.Barrier();
+                for (int j = 0; j < Tile; j++)
+                {
+                    sum += xTile[row * Stride + j] * wTile[column * Stride + j];
+                }
+
+                global::ILGPU.Group.Barrier();
             }
 
-            z[index] = sum;
-            y[index] = global::FusedNets.Activations.Sigmoid(sum);
+            int sample = firstSample + row, output = firstOutput + column;
+            if (sample < batch && output < 2)
+            {
+                float pre = sum + b[output];
+                z[sample * 2 + output] = pre;
+                y[sample * 2 + output] = global::FusedNets.Activations.Sigmoid(pre);
+            }
         }
 
         // Backward of z = W x + b to the layer below, fused with Hidden's activation derivative:
-        // dzBelow = (dz W) ⊙ Tanh'(zBelow, yBelow). One thread per (sample, input).
-        // dz: (B, 2), zBelow, yBelow and dzBelow: (B, 16)
-        private static void YBackward(Index1D index, FloatView w, FloatView dz, FloatView zBelow, FloatView yBelow, FloatView dzBelow)
+        // dzBelow (B, 16) = (dz (B, 2) W) ⊙ Tanh'(zBelow, yBelow). Thread (row, column) = (sample, input).
+        private static void YBackward(FloatView w, FloatView dz, FloatView zBelow, FloatView yBelow, FloatView dzBelow, int batch)
         {
-            int sample = index / 16;
-            int input = index - sample * 16;
-            float dx = 0f;
-            for (int output = 0; output < 2; output++)
+            const int Tile = 8, Stride = Tile + 1;
+            FloatView dzTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            FloatView wTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            int row = global::ILGPU.Group.IdxY, column = global::ILGPU.Group.IdxX;
+            int firstSample = global::ILGPU.Grid.IdxY * Tile, firstInput = global::ILGPU.Grid.IdxX * Tile;
+            float sum = 0f;
+            for (int k = 0; k < 2; k += Tile)
             {
-                dx += w[output * 16 + input] * dz[sample * 2 + output];
+                dzTile[row * Stride + column] = firstSample + row < batch && k + column < 2 ? dz[(firstSample + row) * 2 + k + column] : 0f;
+                wTile[row * Stride + column] = k + row < 2 && firstInput + column < 16 ? w[(k + row) * 16 + firstInput + column] : 0f;
+                global::ILGPU.Group.Barrier();
+                for (int j = 0; j < Tile; j++)
+                {
+                    sum += dzTile[row * Stride + j] * wTile[j * Stride + column];
+                }
+
+                global::ILGPU.Group.Barrier();
             }
 
-            dzBelow[index] = dx * global::FusedNets.Activations.TanhDerivative(zBelow[index], yBelow[index]);
+            int sample = firstSample + row, input = firstInput + column;
+            if (sample < batch && input < 16)
+            {
+                int at = sample * 16 + input;
+                dzBelow[at] = sum * global::FusedNets.Activations.TanhDerivative(zBelow[at], yBelow[at]);
+            }
         }
 
         // Backward of z = W x + b to the parameters, fused with the SGD step; no gradient tensor is stored.
-        // dW[o, i] = Σ_s dz[s, o] x[s, i]; db[o] = Σ_s dz[s, o]. One thread per weight, plus one per bias (input == 16).
-        // vw and vb: the momentum of W and b
-        private static void YUpdate(Index1D index, FloatView x, FloatView dz, FloatView w, FloatView b, FloatView vw, FloatView vb, SgdStep sgd, int batch)
+        // dW (2, 16) = dzᵀ (B, 2)ᵀ x (B, 16), thread (row, column) = (output, input); db[o] = Σ_s dz[s, o],
+        // summed by the column-0 threads of the first column of groups from the dz tiles they already hold.
+        // vw and vb: the momentum of W and b.
+        private static void YUpdate(FloatView x, FloatView dz, FloatView w, FloatView b, FloatView vw, FloatView vb, SgdStep sgd, int batch)
         {
-            int output = index / (16 + 1);
-            int input = index - output * (16 + 1);
-            if (input < 16)
+            const int Tile = 8, Stride = Tile + 1;
+            FloatView dzTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            FloatView xTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+            int row = global::ILGPU.Group.IdxY, column = global::ILGPU.Group.IdxX;
+            int firstOutput = global::ILGPU.Grid.IdxY * Tile, firstInput = global::ILGPU.Grid.IdxX * Tile;
+            bool sumsBias = global::ILGPU.Grid.IdxX == 0 && column == 0;
+            float dw = 0f, db = 0f;
+            for (int k = 0; k < batch; k += Tile)
             {
-                float dw = 0f;
-                for (int sample = 0; sample < batch; sample++)
+                dzTile[row * Stride + column] = firstOutput + row < 2 && k + column < batch ? dz[(k + column) * 2 + firstOutput + row] : 0f;
+                xTile[row * Stride + column] = k + row < batch && firstInput + column < 16 ? x[(k + row) * 16 + firstInput + column] : 0f;
+                global::ILGPU.Group.Barrier();
+                for (int j = 0; j < Tile; j++)
                 {
-                    dw += dz[sample * 2 + output] * x[sample * 16 + input];
+                    dw += dzTile[row * Stride + j] * xTile[j * Stride + column];
+                    db += dzTile[row * Stride + j];
                 }
 
+                global::ILGPU.Group.Barrier();
+            }
+
+            int output = firstOutput + row, input = firstInput + column;
+            if (output < 2 && input < 16)
+            {
                 int at = output * 16 + input;
                 w[at] = sgd.UpdateWeight(w[at], ref vw[at], dw);
             }
-            else
-            {
-                float db = 0f;
-                for (int sample = 0; sample < batch; sample++)
-                {
-                    db += dz[sample * 2 + output];
-                }
 
+            if (sumsBias && output < 2)
+            {
                 b[output] = sgd.UpdateBias(b[output], ref vb[output], db);
             }
         }
