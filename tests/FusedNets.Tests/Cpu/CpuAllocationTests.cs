@@ -38,11 +38,17 @@ public class CpuAllocationTests
         Thread.Sleep(20);
         RunEverything();
         Thread.Sleep(20);
-        long before = GC.GetTotalAllocatedBytes(precise: true);
-        RunEverything();
-        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+
+        // The counter is process-wide, and the test host's own threads allocate now and then: a
+        // per-step allocation shows in every attempt, theirs in only some, so take the quietest attempt.
+        long allocated = long.MaxValue;
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            RunEverything();
+            allocated = Math.Min(allocated, GC.GetTotalAllocatedBytes(precise: true) - before);
+        }
 
         Assert.Equal(0, allocated);
     }
-
 }

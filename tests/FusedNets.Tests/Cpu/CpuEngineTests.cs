@@ -86,16 +86,21 @@ public class CpuEngineTests
         AssertMaskedWeightsAreZero(architecture, parameters);
     }
 
-    [Fact]
-    public void A_sparse_random_mask_on_a_wider_network_trains_like_the_reference()
+    [Theory]
+    [MemberData(nameof(EveryEngineSetup))]
+    public void Sparse_masked_layers_train_and_predict_like_the_reference_and_stay_exactly_masked(string setup)
     {
         var architecture = new NetworkArchitecture("Sparse", Loss.SoftmaxCrossEntropy, "X", 40,
         [
-            new DenseLayerArchitecture("Hidden", 50, 40, Activation.Relu, LayerMask.Random(0.1, 7)),
-            new DenseLayerArchitecture("Output", 6, 50, Activation.Identity, LayerMask.FromFunction("Even", (o, i) => (o + i) % 2 == 0)),
+            new DenseLayerArchitecture("Sparse", 50, 40, Activation.Relu, LayerMask.Random(0.1, 7)),
+            new DenseLayerArchitecture("SparseToo", 37, 50, Activation.Sigmoid, LayerMask.FromFunction("Diagonal", (o, i) => (o + 3 * i) % 9 == 0)),
+            new DenseLayerArchitecture("Output", 6, 37, Activation.Identity, LayerMask.FromFunction("Even", (o, i) => (o + i) % 2 == 0)),
         ]);
-        float[] parameters = AssertTrainingMatches(architecture, Setups["Avx512, 3 threads"], new Sgd(0.1f, momentum: 0.5f, weightDecay: 0.1f).ToStep(), batch: 20, steps: 3);
+        float[] parameters = AssertTrainingMatches(architecture, Setups[setup], new Sgd(0.1f, momentum: 0.5f, weightDecay: 0.1f).ToStep(), batch: 20, steps: 3);
         AssertMaskedWeightsAreZero(architecture, parameters);
+        AssertPredictMatches(architecture, Setups[setup], 1);
+        AssertPredictMatches(architecture, Setups[setup], 70);
+        AssertInputGradientMatches(architecture, Setups[setup], 3);
     }
 
     [Theory]

@@ -25,6 +25,7 @@ internal sealed unsafe class CpuLayer
         {
             Mask = new AlignedBuffer(Weights.Length);
             CopyRows(mask, Mask.Pointer);
+            Sparse = SparseStructure.TryCreate(mask, Units, Inputs);
         }
     }
 
@@ -47,6 +48,9 @@ internal sealed unsafe class CpuLayer
 
     /// <summary>1 where a weight trains, 0 where it is fixed at zero; null for a dense layer.</summary>
     public AlignedBuffer? Mask { get; }
+
+    /// <summary>The kept weights' indices, for a mask sparse enough that the sparse kernels win; else null.</summary>
+    public SparseStructure? Sparse { get; }
 
     public static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
 

@@ -356,9 +356,9 @@ internal sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
         var visitor = new ForwardVisitor(this, l, start, end);
         ActivationKernels.Dispatch(_layers[l].Activation, ref visitor);
 
-        if ((_pass & Pass.Update) != 0 && l < Last)
+        if ((_pass & Pass.Update) != 0 && l < Last && _layers[l + 1].Sparse is null)
         {
-            // The weight gradient of layer l + 1 reads this layer's output sample by sample.
+            // The dense weight gradient of layer l + 1 reads this layer's output sample by sample.
             CpuWorkspace workspace = _workspace!;
             nint rowStride = _layers[l + 1].WeightStride;
             Transpose(workspace.Activations[l].Pointer + start * _stride, _stride, workspace.ActivationRows[l].Pointer + start, rowStride, end - start, _batch);
@@ -372,8 +372,15 @@ internal sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
         CpuWorkspace workspace = _workspace!;
         float* input = l == 0 ? workspace.InputColumns.Pointer : workspace.Activations[l - 1].Pointer;
         // z[o, :] = Σ_i W[o, i] xᵀ[i, :]: A = W read along its rows, B = xᵀ.
-        var operands = new ProductOperands(layer.Weights.Pointer, layer.WeightStride, 1, input, _stride, layer.Inputs);
         var epilogue = new ForwardEpilogue<TActivation>(layer.Bias.Pointer, workspace.PreActivations[l].Pointer, workspace.Activations[l].Pointer, _stride);
+        if (layer.Sparse is { } sparse)
+        {
+            SparseKernel.Product<TVector, TOps, ForwardEpilogue<TActivation>>(
+                sparse.RowStarts, sparse.Columns, layer.Weights.Pointer, layer.WeightStride, 1, input, _stride, start, end, _stride / TOps.Count, ref epilogue);
+            return;
+        }
+
+        var operands = new ProductOperands(layer.Weights.Pointer, layer.WeightStride, 1, input, _stride, layer.Inputs);
         TileKernel.Product<TVector, TOps, ForwardEpilogue<TActivation>>(operands, start, end, _stride / TOps.Count, ref epilogue);
     }
 
@@ -468,7 +475,7 @@ internal sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
         if (l == 0)
         {
             var epilogue = new StoreEpilogue(_workspace!.InputGradientColumns.Pointer, _stride);
-            TileKernel.Product<TVector, TOps, StoreEpilogue>(BackwardOperands(0), start, end, _stride / TOps.Count, ref epilogue);
+            BackwardProduct(0, start, end, ref epilogue);
             return;
         }
 
@@ -477,15 +484,28 @@ internal sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
     }
 
     // dxᵀ[i, :] = Σ_o W[o, i] deltaᵀ[o, :]: A = W read down its columns, B = deltaᵀ.
-    private ProductOperands BackwardOperands(int l) =>
-        new(_layers[l].Weights.Pointer, 1, _layers[l].WeightStride, _workspace!.Deltas[l].Pointer, _stride, _layers[l].Units);
+    private void BackwardProduct<TEpilogue>(int l, int start, int end, ref TEpilogue epilogue)
+        where TEpilogue : struct, ITileEpilogue
+    {
+        CpuLayer layer = _layers[l];
+        float* delta = _workspace!.Deltas[l].Pointer;
+        if (layer.Sparse is { } sparse)
+        {
+            SparseKernel.Product<TVector, TOps, TEpilogue>(
+                sparse.ColumnStarts, sparse.Rows, layer.Weights.Pointer, 1, layer.WeightStride, delta, _stride, start, end, _stride / TOps.Count, ref epilogue);
+            return;
+        }
+
+        var operands = new ProductOperands(layer.Weights.Pointer, 1, layer.WeightStride, delta, _stride, layer.Units);
+        TileKernel.Product<TVector, TOps, TEpilogue>(operands, start, end, _stride / TOps.Count, ref epilogue);
+    }
 
     private void BackwardRows<TBelow>(int l, int start, int end)
         where TBelow : struct, IActivationKernel
     {
         CpuWorkspace workspace = _workspace!;
         var epilogue = new BackwardEpilogue<TBelow>(workspace.PreActivations[l - 1].Pointer, workspace.Activations[l - 1].Pointer, workspace.Deltas[l - 1].Pointer, _stride);
-        TileKernel.Product<TVector, TOps, BackwardEpilogue<TBelow>>(BackwardOperands(l), start, end, _stride / TOps.Count, ref epilogue);
+        BackwardProduct(l, start, end, ref epilogue);
     }
 
     // ---- Layer l weight gradient and SGD step ----
@@ -497,13 +517,15 @@ internal sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
         CpuLayer layer = _layers[l];
         CpuWorkspace workspace = _workspace!;
         (int start, int end) = Share(layer.Units, TileKernel.TileRows, thread);
-        float* input = l == 0 ? workspace.InputRows.Pointer : workspace.ActivationRows[l - 1].Pointer;
         float* delta = workspace.Deltas[l].Pointer;
-
-        // dW[o, i] = Σ_b deltaᵀ[o, b] x[b, i]: A = deltaᵀ read along its rows, B = x, depth = the batch.
-        var operands = new ProductOperands(delta, _stride, 1, input, layer.WeightStride, _batch);
-        var epilogue = new UpdateEpilogue(layer.Weights.Pointer, layer.WeightVelocities.Pointer, layer.Mask is null ? null : layer.Mask.Pointer, layer.WeightStride, _sgd);
-        TileKernel.Product<TVector, TOps, UpdateEpilogue>(operands, start, end, layer.WeightStride / TOps.Count, ref epilogue);
+        if (layer.Sparse is { } sparse)
+        {
+            UpdateSparse(layer, sparse, l == 0 ? workspace.InputColumns.Pointer : workspace.Activations[l - 1].Pointer, delta, start, end);
+        }
+        else
+        {
+            UpdateDense(layer, l == 0 ? workspace.InputRows.Pointer : workspace.ActivationRows[l - 1].Pointer, delta, start, end);
+        }
 
         float* bias = layer.Bias.Pointer;
         float* velocities = layer.BiasVelocities.Pointer;
@@ -512,6 +534,55 @@ internal sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
             float gradient = SumFirst(delta + o * _stride, _batch);
             bias[o] = _sgd.UpdateBias(bias[o], ref velocities[o], gradient);
         }
+    }
+
+    private void UpdateDense(CpuLayer layer, float* input, float* delta, int start, int end)
+    {
+        // dW[o, i] = Σ_b deltaᵀ[o, b] x[b, i]: A = deltaᵀ read along its rows, B = x, depth = the batch.
+        var operands = new ProductOperands(delta, _stride, 1, input, layer.WeightStride, _batch);
+        var epilogue = new UpdateEpilogue(layer.Weights.Pointer, layer.WeightVelocities.Pointer, layer.Mask is null ? null : layer.Mask.Pointer, layer.WeightStride, _sgd);
+        TileKernel.Product<TVector, TOps, UpdateEpilogue>(operands, start, end, layer.WeightStride / TOps.Count, ref epilogue);
+    }
+
+    /// <summary>
+    /// dW[o, i] = Σ_b deltaᵀ[o, b] xᵀ[i, b] for kept weights only, each a dot product of two feature-major
+    /// rows, then the scalar SGD rule. Masked weights are never visited, so they stay exactly zero.
+    /// </summary>
+    private void UpdateSparse(CpuLayer layer, SparseStructure sparse, float* inputColumns, float* delta, int start, int end)
+    {
+        float* weights = layer.Weights.Pointer;
+        float* velocities = layer.WeightVelocities.Pointer;
+        for (int o = start; o < end; o++)
+        {
+            float* deltaRow = delta + o * _stride;
+            for (int k = sparse.RowStarts[o]; k < sparse.RowStarts[o + 1]; k++)
+            {
+                int i = sparse.Columns[k];
+                float gradient = Dot(deltaRow, inputColumns + i * _stride, _batch);
+                nint at = o * layer.WeightStride + i;
+                weights[at] = _sgd.UpdateWeight(weights[at], ref velocities[at], gradient);
+            }
+        }
+    }
+
+    /// <summary>Σ a[j] b[j] over the first <paramref name="count"/> floats: whole vectors, then the remainder.</summary>
+    private static float Dot(float* a, float* b, int count)
+    {
+        int width = TOps.Count;
+        TVector sums = default;
+        int j = 0;
+        for (; j + width <= count; j += width)
+        {
+            sums = TOps.MultiplyAdd(TOps.Load(a + j), TOps.Load(b + j), sums);
+        }
+
+        float sum = TOps.Sum(sums);
+        for (; j < count; j++)
+        {
+            sum += a[j] * b[j];
+        }
+
+        return sum;
     }
 
     /// <summary>The sum of the first <paramref name="count"/> floats: whole vectors, then the remainder.</summary>
