@@ -1,0 +1,82 @@
+namespace FusedNets.Backends.Cpu;
+
+/// <summary>
+/// One dense layer's parameters as the CPU kernels keep them: W row-major [Units, WeightStride], each
+/// row padded with zeros to whole vectors so every kernel reads full vectors; the bias, the momentum
+/// buffers in the same layout, and the mask (1 = trains) for a masked layer.
+/// </summary>
+/// <remarks>
+/// Padding weights stay exactly zero: the inputs they multiply are zero padding too, so their gradient,
+/// velocity and weight decay are all zero.
+/// </remarks>
+internal sealed unsafe class CpuLayer
+{
+    public CpuLayer(DenseLayerArchitecture architecture, float[]? mask, int width)
+    {
+        Units = architecture.Units;
+        Inputs = architecture.Inputs;
+        Activation = architecture.Activation;
+        WeightStride = RoundUp(Inputs, width);
+        Weights = new AlignedBuffer((long)Units * WeightStride);
+        WeightVelocities = new AlignedBuffer(Weights.Length);
+        Bias = new AlignedBuffer(RoundUp(Units, width));
+        BiasVelocities = new AlignedBuffer(Bias.Length);
+        if (mask is not null)
+        {
+            Mask = new AlignedBuffer(Weights.Length);
+            CopyRows(mask, Mask.Pointer);
+            Sparse = SparseStructure.TryCreate(mask, Units, Inputs);
+        }
+    }
+
+    public int Units { get; }
+
+    public int Inputs { get; }
+
+    public Activation Activation { get; }
+
+    /// <summary>Floats between the starts of two rows of W: <see cref="Inputs"/> rounded up to whole vectors.</summary>
+    public int WeightStride { get; }
+
+    public AlignedBuffer Weights { get; }
+
+    public AlignedBuffer WeightVelocities { get; }
+
+    public AlignedBuffer Bias { get; }
+
+    public AlignedBuffer BiasVelocities { get; }
+
+    /// <summary>1 where a weight trains, 0 where it is fixed at zero; null for a dense layer.</summary>
+    public AlignedBuffer? Mask { get; }
+
+    /// <summary>The kept weights' indices, for a mask sparse enough that the sparse kernels win; else null.</summary>
+    public SparseStructure? Sparse { get; }
+
+    public static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
+
+    /// <summary>Reads this layer's weights then bias from the flat layout (<see cref="NetworkArchitecture"/>).</summary>
+    public void Read(ReadOnlySpan<float> flat, AlignedBuffer weights, AlignedBuffer bias)
+    {
+        CopyRows(flat[..(Units * Inputs)], weights.Pointer);
+        flat.Slice(Units * Inputs, Units).CopyTo(bias.AsSpan());
+    }
+
+    /// <summary>Writes this layer's weights then bias in the flat layout.</summary>
+    public void Write(AlignedBuffer weights, AlignedBuffer bias, Span<float> flat)
+    {
+        for (int row = 0; row < Units; row++)
+        {
+            new ReadOnlySpan<float>(weights.Pointer + (long)row * WeightStride, Inputs).CopyTo(flat.Slice(row * Inputs, Inputs));
+        }
+
+        bias.AsSpan()[..Units].CopyTo(flat.Slice(Units * Inputs, Units));
+    }
+
+    private void CopyRows(ReadOnlySpan<float> rows, float* destination)
+    {
+        for (int row = 0; row < Units; row++)
+        {
+            rows.Slice(row * Inputs, Inputs).CopyTo(new Span<float>(destination + (long)row * WeightStride, Inputs));
+        }
+    }
+}

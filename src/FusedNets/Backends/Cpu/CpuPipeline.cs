@@ -1,0 +1,647 @@
+namespace FusedNets.Backends.Cpu;
+
+/// <summary>
+/// The CPU engine at one vector width: owns the parameters and workspaces and runs each call as one pass
+/// of phases over the worker pool. Phases, separated by barriers (L layers):
+/// <code>
+///   input        transpose the batch to feature-major (and copy it sample-major when training)
+///   forward l    zᵀ, yᵀ = f(W xᵀ + b), then the sample-major copy of y          for l = 0..L-1
+///   loss         per-sample loss and the last layer's delta; outputs written
+///   backward l   delta of layer l-1 from layer l (old W), and SGD on layer l+1   for l = L-1..0
+/// </code>
+/// Each phase splits its output rows (or samples) over the threads by index, and each output element is
+/// one fixed chain of operations, so results do not depend on the thread count or on timing.
+/// </summary>
+internal sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
+    where TVector : unmanaged
+    where TOps : IVectorOps<TVector>
+{
+    private readonly NetworkArchitecture _architecture;
+    private readonly CpuLayer[] _layers;
+    private readonly CpuEngineOptions _options;
+    private readonly long _trainFlopsPerSample;
+    private readonly AlignedBuffer[] _singleSample;
+    private readonly Action<int> _runPassOnThread;
+    private WorkerPool? _pool;
+    private CpuWorkspace? _workspace;
+
+    // The pass in flight: written by the calling thread before the pass, read by every thread during it.
+    private Pass _pass;
+    private int _batch;
+    private int _stride;
+    private int _passThreads;
+    private float* _inputs;
+    private int* _labels;
+    private float* _targets;
+    private float* _outputs;
+    private float* _inputGradient;
+    private SgdStep _sgd;
+
+    public CpuPipeline(NetworkArchitecture architecture, IReadOnlyList<float[]?> masks, CpuEngineOptions options)
+    {
+        _architecture = architecture;
+        _options = options;
+        _layers = new CpuLayer[architecture.Layers.Length];
+        for (int l = 0; l < _layers.Length; l++)
+        {
+            _layers[l] = new CpuLayer(architecture.Layers[l], masks[l], TOps.Count);
+            _trainFlopsPerSample += 6L * architecture.Layers[l].WeightCount;
+        }
+
+        _singleSample = new AlignedBuffer[_layers.Length + 1];
+        _singleSample[0] = new AlignedBuffer(_layers[0].WeightStride);
+        for (int l = 0; l < _layers.Length; l++)
+        {
+            _singleSample[l + 1] = new AlignedBuffer(CpuLayer.RoundUp(_layers[l].Units, TOps.Count));
+        }
+
+        _runPassOnThread = RunPassOnThread;
+    }
+
+    [Flags]
+    private enum Pass
+    {
+        Forward = 0,
+        WriteOutputs = 1,
+        Loss = 2,
+        Update = 4,
+        InputGradient = 8,
+    }
+
+    public Backend Backend => Backend.Cpu;
+
+    public string DeviceName => $"CPU ({TOps.Name}, {_options.Threads} threads)";
+
+    private int Last => _layers.Length - 1;
+
+    public void Predict(ReadOnlySpan<float> inputs, Span<float> outputs, int batch)
+    {
+        if (batch == 1)
+        {
+            PredictOne(inputs, outputs);
+            return;
+        }
+
+        RunPass(Pass.WriteOutputs, inputs, default, default, outputs, default, batch, default);
+    }
+
+    public float TrainBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch, SgdStep sgd)
+    {
+        RunPass(Pass.Loss | Pass.Update, inputs, labels, targets, default, default, batch, sgd);
+        return MeanLoss(batch);
+    }
+
+    public float InputGradient(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch, Span<float> inputGradient)
+    {
+        RunPass(Pass.Loss | Pass.InputGradient, inputs, labels, targets, default, inputGradient, batch, default);
+        return MeanLoss(batch);
+    }
+
+    public void Evaluate(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch, Span<float> outputs, Span<float> losses)
+    {
+        RunPass(Pass.Loss | Pass.WriteOutputs, inputs, labels, targets, outputs, default, batch, default);
+        _workspace!.Losses.AsSpan(0, batch).CopyTo(losses);
+    }
+
+    public void ReadParameters(Span<float> destination)
+    {
+        for (int l = 0; l < _layers.Length; l++)
+        {
+            _layers[l].Write(_layers[l].Weights, _layers[l].Bias, destination[_architecture.WeightOffset(l)..]);
+        }
+    }
+
+    public void WriteParameters(ReadOnlySpan<float> source)
+    {
+        for (int l = 0; l < _layers.Length; l++)
+        {
+            CpuLayer layer = _layers[l];
+            layer.Read(source[_architecture.WeightOffset(l)..], layer.Weights, layer.Bias);
+            if (layer.Mask is { } mask)
+            {
+                // The caller promises masked weights are zero; enforcing it here keeps them exactly zero forever.
+                Span<float> weights = layer.Weights.AsSpan();
+                ReadOnlySpan<float> keep = mask.AsSpan();
+                for (int i = 0; i < weights.Length; i++)
+                {
+                    weights[i] *= keep[i];
+                }
+            }
+        }
+    }
+
+    public void ReadMomentum(Span<float> destination)
+    {
+        for (int l = 0; l < _layers.Length; l++)
+        {
+            _layers[l].Write(_layers[l].WeightVelocities, _layers[l].BiasVelocities, destination[_architecture.WeightOffset(l)..]);
+        }
+    }
+
+    public void WriteMomentum(ReadOnlySpan<float> source)
+    {
+        for (int l = 0; l < _layers.Length; l++)
+        {
+            _layers[l].Read(source[_architecture.WeightOffset(l)..], _layers[l].WeightVelocities, _layers[l].BiasVelocities);
+        }
+    }
+
+    public void Dispose() => _pool?.Dispose();
+
+    // ---- Single-sample prediction: matrix-vector products on the calling thread, no batch machinery. ----
+
+    private void PredictOne(ReadOnlySpan<float> inputs, Span<float> outputs)
+    {
+        inputs.CopyTo(_singleSample[0].AsSpan()); // the tail past InputSize stays zero
+        for (int l = 0; l < _layers.Length; l++)
+        {
+            var visitor = new MatrixVectorVisitor(this, l);
+            ActivationKernels.Dispatch(_layers[l].Activation, ref visitor);
+        }
+
+        _singleSample[^1].AsSpan()[..outputs.Length].CopyTo(outputs);
+    }
+
+    /// <summary>y = f(W x + b) for one sample, four rows of W at a time so each load of x serves four rows.</summary>
+    private void MatrixVector<TActivation>(int l)
+        where TActivation : struct, IActivationKernel
+    {
+        CpuLayer layer = _layers[l];
+        float* x = _singleSample[l].Pointer;
+        float* y = _singleSample[l + 1].Pointer;
+        float* bias = layer.Bias.Pointer;
+        nint stride = layer.WeightStride;
+        int width = TOps.Count;
+        int row = 0;
+        for (; row + 4 <= layer.Units; row += 4)
+        {
+            float* w0 = layer.Weights.Pointer + row * stride, w1 = w0 + stride, w2 = w1 + stride, w3 = w2 + stride;
+            TVector s0 = default, s1 = default, s2 = default, s3 = default;
+            for (nint k = 0; k < stride; k += width)
+            {
+                TVector input = TOps.Load(x + k);
+                s0 = TOps.MultiplyAdd(TOps.Load(w0 + k), input, s0);
+                s1 = TOps.MultiplyAdd(TOps.Load(w1 + k), input, s1);
+                s2 = TOps.MultiplyAdd(TOps.Load(w2 + k), input, s2);
+                s3 = TOps.MultiplyAdd(TOps.Load(w3 + k), input, s3);
+            }
+
+            y[row] = TActivation.Apply(TOps.Sum(s0) + bias[row]);
+            y[row + 1] = TActivation.Apply(TOps.Sum(s1) + bias[row + 1]);
+            y[row + 2] = TActivation.Apply(TOps.Sum(s2) + bias[row + 2]);
+            y[row + 3] = TActivation.Apply(TOps.Sum(s3) + bias[row + 3]);
+        }
+
+        for (; row < layer.Units; row++)
+        {
+            float* w = layer.Weights.Pointer + row * stride;
+            TVector sum = default;
+            for (nint k = 0; k < stride; k += width)
+            {
+                sum = TOps.MultiplyAdd(TOps.Load(w + k), TOps.Load(x + k), sum);
+            }
+
+            y[row] = TActivation.Apply(TOps.Sum(sum) + bias[row]);
+        }
+    }
+
+    // ---- Batched passes ----
+
+    private void RunPass(Pass pass, ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, Span<float> outputs, Span<float> inputGradient, int batch, SgdStep sgd)
+    {
+        if (_workspace is null || _workspace.Capacity < batch)
+        {
+            _workspace = new CpuWorkspace(_layers, _architecture.InputSize, batch, TOps.Count);
+        }
+
+        long flops = batch * ((pass & (Pass.Update | Pass.InputGradient)) != 0 ? _trainFlopsPerSample : _trainFlopsPerSample / 3);
+        int threads = flops >= _options.ParallelFlops ? _options.Threads : 1;
+        fixed (float* inputPointer = inputs)
+        fixed (int* labelPointer = labels)
+        fixed (float* targetPointer = targets)
+        fixed (float* outputPointer = outputs)
+        fixed (float* inputGradientPointer = inputGradient)
+        {
+            _pass = pass;
+            _batch = batch;
+            _stride = CpuLayer.RoundUp(batch, TOps.Count);
+            _passThreads = threads;
+            _inputs = inputPointer;
+            _labels = labelPointer;
+            _targets = targetPointer;
+            _outputs = outputPointer;
+            _inputGradient = inputGradientPointer;
+            _sgd = sgd;
+            if (threads > 1)
+            {
+                _pool ??= new WorkerPool(threads);
+                _pool.Run(_runPassOnThread);
+            }
+            else
+            {
+                RunPassOnThread(0);
+            }
+
+            // The pointers die with the fixed block.
+            _inputs = _targets = _outputs = _inputGradient = null;
+            _labels = null;
+        }
+    }
+
+    private void RunPassOnThread(int thread)
+    {
+        PrepareInputs(thread);
+        Synchronize();
+        for (int l = 0; l < _layers.Length; l++)
+        {
+            Forward(l, thread);
+            Synchronize();
+        }
+
+        if ((_pass & Pass.WriteOutputs) != 0)
+        {
+            (int first, int end) = Share(_batch, 1, thread);
+            Transpose(_workspace!.Activations[Last].Pointer + first, _stride, _outputs + first * _layers[Last].Units, _layers[Last].Units, _layers[Last].Units, end - first);
+        }
+
+        if ((_pass & Pass.Loss) != 0)
+        {
+            Loss(thread);
+            Synchronize();
+        }
+
+        bool update = (_pass & Pass.Update) != 0, inputGradient = (_pass & Pass.InputGradient) != 0;
+        if (!update && !inputGradient)
+        {
+            return;
+        }
+
+        for (int l = Last; l >= 0; l--)
+        {
+            // Layer l's backward data reads W_l before the next phase updates it; the update of l + 1 is
+            // independent of it and shares the phase, and layer 0's update needs only delta_0, ready now.
+            if (l > 0 || inputGradient)
+            {
+                BackwardData(l, thread);
+            }
+
+            if (update && l < Last)
+            {
+                Update(l + 1, thread);
+            }
+
+            if (update && l == 0)
+            {
+                Update(0, thread);
+            }
+
+            Synchronize();
+        }
+
+        if (inputGradient)
+        {
+            (int first, int end) = Share(_batch, 1, thread);
+            int inputSize = _architecture.InputSize;
+            Transpose(_workspace!.InputGradientColumns.Pointer + first, _stride, _inputGradient + first * inputSize, inputSize, inputSize, end - first);
+        }
+    }
+
+    private void Synchronize()
+    {
+        if (_passThreads > 1)
+        {
+            _pool!.Barrier();
+        }
+    }
+
+    /// <summary>This thread's share of <paramref name="count"/> items, in whole blocks of <paramref name="block"/>.</summary>
+    private (int Start, int End) Share(int count, int block, int thread)
+    {
+        int blocks = (count + block - 1) / block;
+        int start = blocks * thread / _passThreads * block;
+        int end = blocks * (thread + 1) / _passThreads * block;
+        return (Math.Min(start, count), Math.Min(end, count));
+    }
+
+    private void PrepareInputs(int thread)
+    {
+        CpuWorkspace workspace = _workspace!;
+        int inputSize = _architecture.InputSize;
+        (int first, int end) = Share(inputSize, 1, thread);
+        float* columns = workspace.InputColumns.Pointer;
+        Transpose(_inputs + first, inputSize, columns + first * _stride, _stride, _batch, end - first);
+        for (int feature = first; feature < end; feature++)
+        {
+            // Padding samples are zeros, so they stay finite all the way through the network.
+            new Span<float>(columns + feature * _stride + _batch, _stride - _batch).Clear();
+        }
+
+        if ((_pass & Pass.Update) != 0)
+        {
+            (int firstSample, int endSample) = Share(_batch, 1, thread);
+            nint stride = _layers[0].WeightStride;
+            for (int sample = firstSample; sample < endSample; sample++)
+            {
+                new ReadOnlySpan<float>(_inputs + sample * inputSize, inputSize).CopyTo(new Span<float>(workspace.InputRows.Pointer + sample * stride, inputSize));
+            }
+        }
+    }
+
+    // ---- Layer l forward ----
+    // xᵀ: (Inputs, P), W: (Units, WeightStride), zᵀ and yᵀ: (Units, P)
+
+    private void Forward(int l, int thread)
+    {
+        (int start, int end) = Share(_layers[l].Units, TileKernel.TileRows, thread);
+        var visitor = new ForwardVisitor(this, l, start, end);
+        ActivationKernels.Dispatch(_layers[l].Activation, ref visitor);
+
+        if ((_pass & Pass.Update) != 0 && l < Last && _layers[l + 1].Sparse is null)
+        {
+            // The dense weight gradient of layer l + 1 reads this layer's output sample by sample.
+            CpuWorkspace workspace = _workspace!;
+            nint rowStride = _layers[l + 1].WeightStride;
+            Transpose(workspace.Activations[l].Pointer + start * _stride, _stride, workspace.ActivationRows[l].Pointer + start, rowStride, end - start, _batch);
+        }
+    }
+
+    private void ForwardRows<TActivation>(int l, int start, int end)
+        where TActivation : struct, IActivationKernel
+    {
+        CpuLayer layer = _layers[l];
+        CpuWorkspace workspace = _workspace!;
+        float* input = l == 0 ? workspace.InputColumns.Pointer : workspace.Activations[l - 1].Pointer;
+        // z[o, :] = Σ_i W[o, i] xᵀ[i, :]: A = W read along its rows, B = xᵀ.
+        var epilogue = new ForwardEpilogue<TActivation>(layer.Bias.Pointer, workspace.PreActivations[l].Pointer, workspace.Activations[l].Pointer, _stride);
+        if (layer.Sparse is { } sparse)
+        {
+            SparseKernel.Product<TVector, TOps, ForwardEpilogue<TActivation>>(
+                sparse.RowStarts, sparse.Columns, layer.Weights.Pointer, layer.WeightStride, 1, input, _stride, start, end, _stride / TOps.Count, ref epilogue);
+            return;
+        }
+
+        var operands = new ProductOperands(layer.Weights.Pointer, layer.WeightStride, 1, input, _stride, layer.Inputs);
+        TileKernel.Product<TVector, TOps, ForwardEpilogue<TActivation>>(operands, start, end, _stride / TOps.Count, ref epilogue);
+    }
+
+    // ---- Loss: per-sample loss and the last layer's delta ----
+    // SoftmaxCrossEntropy: loss = logsumexp(y) - y[label],  dL/dy = (softmax(y) - onehot) / B
+    // MeanSquaredError:    loss = mean_o (y - t)^2,          dL/dy = 2 (y - t) / (B · Out)
+    // delta = dL/dz = dL/dy ⊙ f'(z, y)
+
+    private void Loss(int thread)
+    {
+        CpuWorkspace workspace = _workspace!;
+        CpuLayer layer = _layers[Last];
+        int outputs = layer.Units;
+        nint stride = _stride;
+        float* z = workspace.PreActivations[Last].Pointer;
+        float* y = workspace.Activations[Last].Pointer;
+        float* delta = workspace.Deltas[Last].Pointer;
+        float batch = _batch;
+        (int first, int end) = Share(_batch, 1, thread);
+        for (int sample = first; sample < end; sample++)
+        {
+            float loss;
+            if (_architecture.Loss == FusedNets.Loss.SoftmaxCrossEntropy)
+            {
+                int label = _labels[sample];
+                float max = float.NegativeInfinity;
+                for (int o = 0; o < outputs; o++)
+                {
+                    max = MathF.Max(max, y[o * stride + sample]);
+                }
+
+                float sum = 0;
+                for (int o = 0; o < outputs; o++)
+                {
+                    sum += MathF.Exp(y[o * stride + sample] - max);
+                }
+
+                loss = max + MathF.Log(sum) - y[label * stride + sample];
+                for (int o = 0; o < outputs; o++)
+                {
+                    nint at = o * stride + sample;
+                    float probability = MathF.Exp(y[at] - max) / sum;
+                    float dLossDy = (probability - (o == label ? 1f : 0f)) / batch;
+                    delta[at] = dLossDy * Activations.Derivative(layer.Activation, z[at], y[at]);
+                }
+            }
+            else
+            {
+                float squares = 0;
+                for (int o = 0; o < outputs; o++)
+                {
+                    nint at = o * stride + sample;
+                    float difference = y[at] - _targets[sample * outputs + o];
+                    squares += difference * difference;
+                    float dLossDy = 2f * difference / (batch * outputs);
+                    delta[at] = dLossDy * Activations.Derivative(layer.Activation, z[at], y[at]);
+                }
+
+                loss = squares / outputs;
+            }
+
+            workspace.Losses[sample] = loss;
+        }
+
+        if (thread == _passThreads - 1)
+        {
+            for (int o = 0; o < outputs; o++)
+            {
+                new Span<float>(delta + o * stride + _batch, _stride - _batch).Clear();
+            }
+        }
+    }
+
+    private float MeanLoss(int batch)
+    {
+        double sum = 0;
+        foreach (float loss in _workspace!.Losses.AsSpan(0, batch))
+        {
+            sum += loss;
+        }
+
+        return (float)(sum / batch);
+    }
+
+    // ---- Layer l backward data ----
+    // Forward: z_l = W_l x_l + b_l with x_l = f(z_{l-1}).
+    // dL/dx_l = W_lᵀ delta_l;  delta_{l-1} = dL/dx_l ⊙ f'(z_{l-1}, y_{l-1}).  dxᵀ: (Inputs, P)
+
+    private void BackwardData(int l, int thread)
+    {
+        (int start, int end) = Share(_layers[l].Inputs, TileKernel.TileRows, thread);
+        if (l == 0)
+        {
+            var epilogue = new StoreEpilogue(_workspace!.InputGradientColumns.Pointer, _stride);
+            BackwardProduct(0, start, end, ref epilogue);
+            return;
+        }
+
+        var visitor = new BackwardVisitor(this, l, start, end);
+        ActivationKernels.Dispatch(_layers[l - 1].Activation, ref visitor);
+    }
+
+    // dxᵀ[i, :] = Σ_o W[o, i] deltaᵀ[o, :]: A = W read down its columns, B = deltaᵀ.
+    private void BackwardProduct<TEpilogue>(int l, int start, int end, ref TEpilogue epilogue)
+        where TEpilogue : struct, ITileEpilogue
+    {
+        CpuLayer layer = _layers[l];
+        float* delta = _workspace!.Deltas[l].Pointer;
+        if (layer.Sparse is { } sparse)
+        {
+            SparseKernel.Product<TVector, TOps, TEpilogue>(
+                sparse.ColumnStarts, sparse.Rows, layer.Weights.Pointer, 1, layer.WeightStride, delta, _stride, start, end, _stride / TOps.Count, ref epilogue);
+            return;
+        }
+
+        var operands = new ProductOperands(layer.Weights.Pointer, 1, layer.WeightStride, delta, _stride, layer.Units);
+        TileKernel.Product<TVector, TOps, TEpilogue>(operands, start, end, _stride / TOps.Count, ref epilogue);
+    }
+
+    private void BackwardRows<TBelow>(int l, int start, int end)
+        where TBelow : struct, IActivationKernel
+    {
+        CpuWorkspace workspace = _workspace!;
+        var epilogue = new BackwardEpilogue<TBelow>(workspace.PreActivations[l - 1].Pointer, workspace.Activations[l - 1].Pointer, workspace.Deltas[l - 1].Pointer, _stride);
+        BackwardProduct(l, start, end, ref epilogue);
+    }
+
+    // ---- Layer l weight gradient and SGD step ----
+    // Forward: z_l = W_l x_l + b_l.  dW_l = delta_lᵀ x_l (summed over the batch),  db_l = Σ_b delta_l
+    // dW: (Units, WeightStride), consumed tile by tile by the update; x_l sample-major (batch, WeightStride).
+
+    private void Update(int l, int thread)
+    {
+        CpuLayer layer = _layers[l];
+        CpuWorkspace workspace = _workspace!;
+        (int start, int end) = Share(layer.Units, TileKernel.TileRows, thread);
+        float* delta = workspace.Deltas[l].Pointer;
+        if (layer.Sparse is { } sparse)
+        {
+            UpdateSparse(layer, sparse, l == 0 ? workspace.InputColumns.Pointer : workspace.Activations[l - 1].Pointer, delta, start, end);
+        }
+        else
+        {
+            UpdateDense(layer, l == 0 ? workspace.InputRows.Pointer : workspace.ActivationRows[l - 1].Pointer, delta, start, end);
+        }
+
+        float* bias = layer.Bias.Pointer;
+        float* velocities = layer.BiasVelocities.Pointer;
+        for (int o = start; o < end; o++)
+        {
+            float gradient = SumFirst(delta + o * _stride, _batch);
+            bias[o] = _sgd.UpdateBias(bias[o], ref velocities[o], gradient);
+        }
+    }
+
+    private void UpdateDense(CpuLayer layer, float* input, float* delta, int start, int end)
+    {
+        // dW[o, i] = Σ_b deltaᵀ[o, b] x[b, i]: A = deltaᵀ read along its rows, B = x, depth = the batch.
+        var operands = new ProductOperands(delta, _stride, 1, input, layer.WeightStride, _batch);
+        var epilogue = new UpdateEpilogue(layer.Weights.Pointer, layer.WeightVelocities.Pointer, layer.Mask is null ? null : layer.Mask.Pointer, layer.WeightStride, _sgd);
+        TileKernel.Product<TVector, TOps, UpdateEpilogue>(operands, start, end, layer.WeightStride / TOps.Count, ref epilogue);
+    }
+
+    /// <summary>
+    /// dW[o, i] = Σ_b deltaᵀ[o, b] xᵀ[i, b] for kept weights only, each a dot product of two feature-major
+    /// rows, then the scalar SGD rule. Masked weights are never visited, so they stay exactly zero.
+    /// </summary>
+    private void UpdateSparse(CpuLayer layer, SparseStructure sparse, float* inputColumns, float* delta, int start, int end)
+    {
+        float* weights = layer.Weights.Pointer;
+        float* velocities = layer.WeightVelocities.Pointer;
+        for (int o = start; o < end; o++)
+        {
+            float* deltaRow = delta + o * _stride;
+            for (int k = sparse.RowStarts[o]; k < sparse.RowStarts[o + 1]; k++)
+            {
+                int i = sparse.Columns[k];
+                float gradient = Dot(deltaRow, inputColumns + i * _stride, _batch);
+                nint at = o * layer.WeightStride + i;
+                weights[at] = _sgd.UpdateWeight(weights[at], ref velocities[at], gradient);
+            }
+        }
+    }
+
+    /// <summary>Σ a[j] b[j] over the first <paramref name="count"/> floats: whole vectors, then the remainder.</summary>
+    private static float Dot(float* a, float* b, int count)
+    {
+        int width = TOps.Count;
+        TVector sums = default;
+        int j = 0;
+        for (; j + width <= count; j += width)
+        {
+            sums = TOps.MultiplyAdd(TOps.Load(a + j), TOps.Load(b + j), sums);
+        }
+
+        float sum = TOps.Sum(sums);
+        for (; j < count; j++)
+        {
+            sum += a[j] * b[j];
+        }
+
+        return sum;
+    }
+
+    /// <summary>The sum of the first <paramref name="count"/> floats: whole vectors, then the remainder.</summary>
+    private static float SumFirst(float* values, int count)
+    {
+        int width = TOps.Count;
+        TVector sums = default;
+        int i = 0;
+        for (; i + width <= count; i += width)
+        {
+            sums = TOps.Add(sums, TOps.Load(values + i));
+        }
+
+        float sum = TOps.Sum(sums);
+        for (; i < count; i++)
+        {
+            sum += values[i];
+        }
+
+        return sum;
+    }
+
+    /// <summary>destination[c, r] = source[r, c] for a rows × columns block, in 16 × 16 tiles so both sides stay in cache.</summary>
+    private static void Transpose(float* source, nint sourceStride, float* destination, nint destinationStride, int rows, int columns)
+    {
+        const int Block = 16;
+        for (int r0 = 0; r0 < rows; r0 += Block)
+        {
+            int r1 = Math.Min(rows, r0 + Block);
+            for (int c0 = 0; c0 < columns; c0 += Block)
+            {
+                int c1 = Math.Min(columns, c0 + Block);
+                for (int r = r0; r < r1; r++)
+                {
+                    float* from = source + r * sourceStride;
+                    for (int c = c0; c < c1; c++)
+                    {
+                        destination[c * destinationStride + r] = from[c];
+                    }
+                }
+            }
+        }
+    }
+
+    private readonly struct MatrixVectorVisitor(CpuPipeline<TVector, TOps> pipeline, int layer) : IActivationVisitor
+    {
+        public void Visit<TActivation>()
+            where TActivation : struct, IActivationKernel => pipeline.MatrixVector<TActivation>(layer);
+    }
+
+    private readonly struct ForwardVisitor(CpuPipeline<TVector, TOps> pipeline, int layer, int start, int end) : IActivationVisitor
+    {
+        public void Visit<TActivation>()
+            where TActivation : struct, IActivationKernel => pipeline.ForwardRows<TActivation>(layer, start, end);
+    }
+
+    private readonly struct BackwardVisitor(CpuPipeline<TVector, TOps> pipeline, int layer, int start, int end) : IActivationVisitor
+    {
+        public void Visit<TBelow>()
+            where TBelow : struct, IActivationKernel => pipeline.BackwardRows<TBelow>(layer, start, end);
+    }
+}

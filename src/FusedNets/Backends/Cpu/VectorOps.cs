@@ -1,0 +1,151 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace FusedNets.Backends.Cpu;
+
+/// <summary>
+/// The few lane-wise operations the CPU kernels use, for one vector width. Kernels are generic over an
+/// implementation (a struct), so the JIT compiles one specialized copy per width and inlines every call:
+/// the same kernel source runs as AVX-512, as AVX2, or as plain scalar code.
+/// </summary>
+/// <remarks>
+/// Every kernel vectorizes across independent outputs, never across a sum, so each output element sees the
+/// same sequence of fused multiply-adds at every width: the widths agree bit for bit in the products.
+/// </remarks>
+internal unsafe interface IVectorOps<TVector>
+    where TVector : unmanaged
+{
+    /// <summary>Floats per vector.</summary>
+    static abstract int Count { get; }
+
+    /// <summary>A short name for <see cref="INetworkEngine.DeviceName"/>.</summary>
+    static abstract string Name { get; }
+
+    static abstract TVector Load(float* source);
+
+    static abstract void Store(float* destination, TVector value);
+
+    static abstract TVector Broadcast(float value);
+
+    /// <summary>a * b + c, rounded once.</summary>
+    static abstract TVector MultiplyAdd(TVector a, TVector b, TVector c);
+
+    static abstract TVector Add(TVector a, TVector b);
+
+    static abstract TVector Subtract(TVector a, TVector b);
+
+    static abstract TVector Multiply(TVector a, TVector b);
+
+    /// <summary>Lane-wise <c>condition &gt; 0 ? ifPositive : otherwise</c>, NaN and -0 taking <paramref name="otherwise"/> as in C#.</summary>
+    static abstract TVector WherePositive(TVector condition, TVector ifPositive, TVector otherwise);
+
+    /// <summary>The sum of the lanes (in a fixed order, so the result is reproducible).</summary>
+    static abstract float Sum(TVector value);
+}
+
+/// <summary>AVX-512: 16 floats per vector.</summary>
+internal readonly unsafe struct Vector512Ops : IVectorOps<Vector512<float>>
+{
+    public static int Count => Vector512<float>.Count;
+
+    public static string Name => "AVX-512";
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Load(float* source) => Vector512.Load(source);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(float* destination, Vector512<float> value) => value.Store(destination);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Broadcast(float value) => Vector512.Create(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> MultiplyAdd(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Vector512.FusedMultiplyAdd(a, b, c);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Subtract(Vector512<float> a, Vector512<float> b) => a - b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Multiply(Vector512<float> a, Vector512<float> b) => a * b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> WherePositive(Vector512<float> condition, Vector512<float> ifPositive, Vector512<float> otherwise) =>
+        Vector512.ConditionalSelect(Vector512.GreaterThan(condition, Vector512<float>.Zero), ifPositive, otherwise);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Sum(Vector512<float> value) => Vector512.Sum(value);
+}
+
+/// <summary>AVX2 (or any 256-bit SIMD): 8 floats per vector.</summary>
+internal readonly unsafe struct Vector256Ops : IVectorOps<Vector256<float>>
+{
+    public static int Count => Vector256<float>.Count;
+
+    public static string Name => "AVX2";
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Load(float* source) => Vector256.Load(source);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(float* destination, Vector256<float> value) => value.Store(destination);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Broadcast(float value) => Vector256.Create(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> MultiplyAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Vector256.FusedMultiplyAdd(a, b, c);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Subtract(Vector256<float> a, Vector256<float> b) => a - b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Multiply(Vector256<float> a, Vector256<float> b) => a * b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> WherePositive(Vector256<float> condition, Vector256<float> ifPositive, Vector256<float> otherwise) =>
+        Vector256.ConditionalSelect(Vector256.GreaterThan(condition, Vector256<float>.Zero), ifPositive, otherwise);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Sum(Vector256<float> value) => Vector256.Sum(value);
+}
+
+/// <summary>One float per "vector": the fallback where no SIMD is accelerated, and the kernels' simplest reading.</summary>
+internal readonly unsafe struct ScalarOps : IVectorOps<float>
+{
+    public static int Count => 1;
+
+    public static string Name => "scalar";
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Load(float* source) => *source;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(float* destination, float value) => *destination = value;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Broadcast(float value) => value;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float MultiplyAdd(float a, float b, float c) => MathF.FusedMultiplyAdd(a, b, c);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Add(float a, float b) => a + b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Subtract(float a, float b) => a - b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Multiply(float a, float b) => a * b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float WherePositive(float condition, float ifPositive, float otherwise) => condition > 0f ? ifPositive : otherwise;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Sum(float value) => value;
+}
