@@ -134,6 +134,33 @@ internal static class NetworkEmitter
             /// <summary>The architecture every instance of this class shares.</summary>
             public static global::FusedNets.NetworkArchitecture Definition => s_definition.Architecture;
 
+            /// <summary>
+            /// Loads a model file saved by <see cref="global::FusedNets.Network.Save(string, bool)"/> (or a safetensors file of
+            /// matching shapes, such as a PyTorch nn.Sequential's) onto <paramref name="backend"/>.
+            /// </summary>
+            /// <exception cref="global::System.IO.InvalidDataException">The file does not hold a {{network.ClassName}}; the message names the first difference.</exception>
+            public static {{network.ClassName}} Load(string path, global::FusedNets.Backend backend = global::FusedNets.Backend.Auto)
+            {
+                using global::System.IO.FileStream stream = global::System.IO.File.OpenRead(path);
+                return Load(stream, backend);
+            }
+
+            /// <inheritdoc cref="Load(string, global::FusedNets.Backend)"/>
+            public static {{network.ClassName}} Load(global::System.IO.Stream stream, global::FusedNets.Backend backend = global::FusedNets.Backend.Auto)
+            {
+                var network = new {{network.ClassName}}(seed: 0, backend);
+                try
+                {
+                    network.LoadState(stream);
+                    return network;
+                }
+                catch
+                {
+                    network.Dispose();
+                    throw;
+                }
+            }
+
             """);
         code.Line($"{network.InputAccessibility} partial global::FusedNets.Layer {network.InputName} => Layers[0];");
         for (int l = 0; l < network.Layers.Count; l++)

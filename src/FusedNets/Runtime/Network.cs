@@ -9,7 +9,7 @@ namespace FusedNets;
 /// members (<c>Input</c>, <c>Output</c>, <c>Predict(in Input)</c>, the <c>TrainBatch</c> overload its loss
 /// takes) and delegates here. Arguments are validated before any backend sees them.
 /// </summary>
-public abstract class Network : IDisposable
+public abstract partial class Network : IDisposable
 {
     private readonly INetworkEngine _engine;
     private readonly float[] _parameters;
@@ -48,7 +48,7 @@ public abstract class Network : IDisposable
     public NetworkArchitecture Architecture { get; }
 
     /// <summary>The seed the parameters were initialized from.</summary>
-    public int Seed { get; }
+    public int Seed { get; private set; }
 
     /// <summary>The backend the network runs on (<see cref="Backend.Auto"/> resolved).</summary>
     public Backend Backend => _engine.Backend;
@@ -80,16 +80,26 @@ public abstract class Network : IDisposable
     }
 
     /// <summary>
-    /// Trains on the whole data set for <paramref name="epochs"/> epochs, visiting samples in an order
-    /// shuffled from <paramref name="shuffleSeed"/>; the last batch of an epoch may be smaller.
+    /// Trains on the whole data set for <paramref name="epochs"/> epochs, numbered from
+    /// <paramref name="firstEpoch"/>; the last batch of an epoch may be smaller. Each epoch visits the samples
+    /// in an order drawn from (<paramref name="shuffleSeed"/>, epoch number) alone, so a run resumed from a
+    /// saved model with <c>firstEpoch: 3</c> sees exactly the batches that epoch 3 of one long run would.
     /// </summary>
-    public IReadOnlyList<EpochReport> Fit(Dataset data, Sgd sgd, int epochs, int batchSize = 32, int shuffleSeed = 0, Action<EpochReport>? onEpoch = null)
+    public IReadOnlyList<EpochReport> Fit(
+        Dataset data,
+        Sgd sgd,
+        int epochs,
+        int batchSize = 32,
+        int shuffleSeed = 0,
+        Action<EpochReport>? onEpoch = null,
+        int firstEpoch = 1)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(sgd);
         CheckDataset(data, nameof(data));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(epochs);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(firstEpoch);
         if (data.Count == 0)
         {
             throw new ArgumentException("The data set is empty.", nameof(data));
@@ -101,13 +111,13 @@ public abstract class Network : IDisposable
         var batchInputs = new float[batchSize * inputSize];
         var batchLabels = new int[data.IsClassification ? batchSize : 0];
         var batchTargets = new float[batchSize * targetSize];
-        int[] order = Enumerable.Range(0, data.Count).ToArray();
-        var random = new Random(shuffleSeed);
+        var order = new int[data.Count];
+        int lastEpoch = checked(firstEpoch + epochs - 1);
         var reports = new List<EpochReport>(epochs);
 
-        for (int epoch = 1; epoch <= epochs; epoch++)
+        for (int epoch = firstEpoch; epoch <= lastEpoch; epoch++)
         {
-            random.Shuffle(order);
+            ShuffledOrder(order, shuffleSeed, epoch);
             long start = Stopwatch.GetTimestamp();
             double lossSum = 0;
             for (int first = 0; first < data.Count; first += batchSize)
@@ -136,12 +146,37 @@ public abstract class Network : IDisposable
             }
 
             TimeSpan elapsed = Stopwatch.GetElapsedTime(start);
-            var report = new EpochReport(epoch, epochs, (float)(lossSum / data.Count), data.Count / Math.Max(elapsed.TotalSeconds, 1e-9), elapsed);
+            var report = new EpochReport(epoch, lastEpoch, (float)(lossSum / data.Count), data.Count / Math.Max(elapsed.TotalSeconds, 1e-9), elapsed);
             reports.Add(report);
             onEpoch?.Invoke(report);
         }
 
         return reports;
+    }
+
+    /// <summary>
+    /// Fills <paramref name="order"/> with a permutation of 0..n-1 that depends on nothing but
+    /// <paramref name="shuffleSeed"/> and <paramref name="epoch"/>.
+    /// </summary>
+    private static void ShuffledOrder(int[] order, int shuffleSeed, int epoch)
+    {
+        for (int i = 0; i < order.Length; i++)
+        {
+            order[i] = i;
+        }
+
+        // SplitMix64's mixer over (seed, epoch): nearby seeds and epochs give unrelated orders. A seeded
+        // System.Random draws the same sequence on every runtime and machine.
+        ulong hash = Mix(Mix((ulong)(uint)shuffleSeed) ^ (uint)epoch);
+        new Random((int)(hash >> 33)).Shuffle(order);
+
+        static ulong Mix(ulong z)
+        {
+            z += 0x9E3779B97F4A7C15UL;
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+            return z ^ (z >> 31);
+        }
     }
 
     /// <summary>The mean loss over <paramref name="data"/>, and for classifiers the accuracy.</summary>
@@ -274,20 +309,25 @@ public abstract class Network : IDisposable
             return;
         }
 
+        ApplyMasks(_parameters);
+        _engine.WriteParameters(_parameters);
+        _hostParametersEdited = false;
+    }
+
+    /// <summary>Zeroes the masked weights of a vector in the flat parameter layout (parameters or momentum).</summary>
+    private void ApplyMasks(Span<float> values)
+    {
         for (int l = 0; l < _masks.Length; l++)
         {
             if (_masks[l] is { } mask)
             {
-                Span<float> weights = _parameters.AsSpan(Architecture.WeightOffset(l), mask.Length);
+                Span<float> weights = values.Slice(Architecture.WeightOffset(l), mask.Length);
                 for (int i = 0; i < mask.Length; i++)
                 {
                     weights[i] *= mask[i];
                 }
             }
         }
-
-        _engine.WriteParameters(_parameters);
-        _hostParametersEdited = false;
     }
 
     private int CheckInputs(ReadOnlySpan<float> inputs, string parameter)

@@ -82,6 +82,33 @@ partial class Masked : global::FusedNets.Network
     /// <summary>The architecture every instance of this class shares.</summary>
     public static global::FusedNets.NetworkArchitecture Definition => s_definition.Architecture;
 
+    /// <summary>
+    /// Loads a model file saved by <see cref="global::FusedNets.Network.Save(string, bool)"/> (or a safetensors file of
+    /// matching shapes, such as a PyTorch nn.Sequential's) onto <paramref name="backend"/>.
+    /// </summary>
+    /// <exception cref="global::System.IO.InvalidDataException">The file does not hold a Masked; the message names the first difference.</exception>
+    public static Masked Load(string path, global::FusedNets.Backend backend = global::FusedNets.Backend.Auto)
+    {
+        using global::System.IO.FileStream stream = global::System.IO.File.OpenRead(path);
+        return Load(stream, backend);
+    }
+
+    /// <inheritdoc cref="Load(string, global::FusedNets.Backend)"/>
+    public static Masked Load(global::System.IO.Stream stream, global::FusedNets.Backend backend = global::FusedNets.Backend.Auto)
+    {
+        var network = new Masked(seed: 0, backend);
+        try
+        {
+            network.LoadState(stream);
+            return network;
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+    }
+
     public partial global::FusedNets.Layer Signal => Layers[0];
     public partial global::FusedNets.Layer Local => Layers[1];
     public partial global::FusedNets.Layer Sparse => Layers[2];

@@ -81,6 +81,33 @@ partial class Regressor : global::FusedNets.Network
     /// <summary>The architecture every instance of this class shares.</summary>
     public static global::FusedNets.NetworkArchitecture Definition => s_definition.Architecture;
 
+    /// <summary>
+    /// Loads a model file saved by <see cref="global::FusedNets.Network.Save(string, bool)"/> (or a safetensors file of
+    /// matching shapes, such as a PyTorch nn.Sequential's) onto <paramref name="backend"/>.
+    /// </summary>
+    /// <exception cref="global::System.IO.InvalidDataException">The file does not hold a Regressor; the message names the first difference.</exception>
+    public static Regressor Load(string path, global::FusedNets.Backend backend = global::FusedNets.Backend.Auto)
+    {
+        using global::System.IO.FileStream stream = global::System.IO.File.OpenRead(path);
+        return Load(stream, backend);
+    }
+
+    /// <inheritdoc cref="Load(string, global::FusedNets.Backend)"/>
+    public static Regressor Load(global::System.IO.Stream stream, global::FusedNets.Backend backend = global::FusedNets.Backend.Auto)
+    {
+        var network = new Regressor(seed: 0, backend);
+        try
+        {
+            network.LoadState(stream);
+            return network;
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+    }
+
     internal partial global::FusedNets.Layer X => Layers[0];
     internal partial global::FusedNets.Layer Hidden => Layers[1];
     internal partial global::FusedNets.Layer Y => Layers[2];

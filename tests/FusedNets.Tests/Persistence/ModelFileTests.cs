@@ -1,0 +1,356 @@
+using System.Text;
+using System.Text.Json;
+using FusedNets.Persistence;
+using FusedNets.Tests.Networks;
+using FusedNets.Tests.Reference;
+
+namespace FusedNets.Tests.Persistence;
+
+// Networks that differ from TinyRegressor in one respect each, to check that loading names the difference.
+
+[Network(Loss = Loss.MeanSquaredError)]
+public partial class WideTinyRegressor
+{
+    [Input(3)] public partial Layer X { get; }
+    [Dense(12, Activation.Tanh)] public partial Layer Hidden { get; }
+    [Dense(6)] public partial Layer Linear { get; }
+    [Dense(2, Activation.Sigmoid)] public partial Layer Y { get; }
+}
+
+[Network(Loss = Loss.MeanSquaredError)]
+public partial class ReluTinyRegressor
+{
+    [Input(3)] public partial Layer X { get; }
+    [Dense(11, Activation.Relu)] public partial Layer Hidden { get; }
+    [Dense(6)] public partial Layer Linear { get; }
+    [Dense(2, Activation.Sigmoid)] public partial Layer Y { get; }
+}
+
+[Network(Loss = Loss.MeanSquaredError)]
+public partial class RenamedTinyRegressor
+{
+    [Input(3)] public partial Layer X { get; }
+    [Dense(11, Activation.Tanh)] public partial Layer Hidden { get; }
+    [Dense(6)] public partial Layer Middle { get; }
+    [Dense(2, Activation.Sigmoid)] public partial Layer Y { get; }
+}
+
+/// <summary>
+/// Model files: <c>Save</c> writes every parameter under PyTorch's names and layout with the architecture in
+/// the metadata; the generated <c>Load</c> restores it bit for bit, refuses a file of another architecture
+/// naming the first difference, and reads files written by PyTorch's safetensors.
+/// </summary>
+public class ModelFileTests
+{
+    public static TheoryData<string, Backend> EveryNetworkOnEveryCpuBackend()
+    {
+        var data = new TheoryData<string, Backend>();
+        foreach (Backend backend in new[] { Backend.IlgpuCpu, Backend.Cpu })
+        {
+            foreach (string network in TestNetworkCatalog.Names)
+            {
+                data.Add(network, backend);
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(EveryNetworkOnEveryCpuBackend))]
+    public void Load_restores_every_parameter_bit_for_bit(string network, Backend backend)
+    {
+        using Network saved = TestNetworkCatalog.WithRandomParameters(network, Backend.IlgpuCpu);
+        byte[] file = SaveToBytes(saved);
+
+        using Network loaded = TestNetworkCatalog.Load(network, new MemoryStream(file), backend);
+
+        Assert.Equal(saved.GetType(), loaded.GetType());
+        Assert.Equal(backend, loaded.Backend);
+        Assert.Equal(Bits(Parameters(saved)), Bits(Parameters(loaded)));
+    }
+
+    [Fact]
+    public void A_loaded_network_predicts_what_the_saved_one_did()
+    {
+        using Network saved = TestNetworkCatalog.WithRandomParameters(nameof(EveryActivationClassifier), Backend.IlgpuCpu);
+        string path = Path.Combine(TemporaryDirectory(), "model.safetensors");
+        saved.Save(path);
+
+        using var loaded = EveryActivationClassifier.Load(path, Backend.IlgpuCpu);
+
+        TestBatch batch = TestArchitectures.RandomBatch(saved.Architecture, 9, seed: 1);
+        Assert.Equal(Predict(saved, batch), Predict(loaded, batch));
+    }
+
+    [Fact]
+    public void The_file_holds_each_layer_as_pytorch_linear_tensors_and_the_architecture_as_metadata()
+    {
+        using var net = new MnistMlp(seed: 4, Backend.IlgpuCpu);
+
+        SafeTensorsContents file = SafeTensors.Read(new MemoryStream(SaveToBytes(net)));
+
+        Assert.Equal(
+            ["Hidden1.weight", "Hidden1.bias", "Hidden2.weight", "Hidden2.bias", "Logits.weight", "Logits.bias"],
+            file.Tensors.Select(tensor => tensor.Name));
+        SafeTensor logits = file.Tensors[4];
+        Assert.Equal([10, 128], logits.Shape);
+        Assert.Equal(net.Logits.Weights[3 * 128 + 7], logits.Values[3 * 128 + 7]);
+        Assert.Equal(net.Hidden2.Bias.ToArray(), file.Tensors[3].Values);
+        Assert.Equal(
+            new Dictionary<string, string>
+            {
+                ["fusednets.format_version"] = "1",
+                ["fusednets.network"] = "MnistMlp",
+                ["fusednets.loss"] = "SoftmaxCrossEntropy",
+                ["fusednets.input"] = "Pixels",
+                ["fusednets.input_size"] = "784",
+                ["fusednets.layers"] = "Hidden1,Hidden2,Logits",
+                ["fusednets.seed"] = "4",
+                ["fusednets.layer.Hidden1.units"] = "128",
+                ["fusednets.layer.Hidden1.inputs"] = "784",
+                ["fusednets.layer.Hidden1.activation"] = "Relu",
+                ["fusednets.layer.Hidden1.mask"] = "none",
+                ["fusednets.layer.Hidden2.units"] = "128",
+                ["fusednets.layer.Hidden2.inputs"] = "128",
+                ["fusednets.layer.Hidden2.activation"] = "Relu",
+                ["fusednets.layer.Hidden2.mask"] = "none",
+                ["fusednets.layer.Logits.units"] = "10",
+                ["fusednets.layer.Logits.inputs"] = "128",
+                ["fusednets.layer.Logits.activation"] = "Identity",
+                ["fusednets.layer.Logits.mask"] = "none",
+            },
+            file.Metadata);
+    }
+
+    [Fact]
+    public void Masks_are_described_in_the_metadata()
+    {
+        using var net = new MaskedClassifier(seed: 0, Backend.IlgpuCpu);
+
+        SafeTensorsContents file = SafeTensors.Read(new MemoryStream(SaveToBytes(net)));
+
+        Assert.Equal("function(Banded)", file.Metadata["fusednets.layer.Local.mask"]);
+        Assert.Equal("random(0.4, seed 7)", file.Metadata["fusednets.layer.Sparse.mask"]);
+    }
+
+    [Fact]
+    public void A_loaded_network_keeps_the_seed_it_was_created_from()
+    {
+        using var saved = new TinyRegressor(seed: 42, Backend.IlgpuCpu);
+
+        using var loaded = TinyRegressor.Load(new MemoryStream(SaveToBytes(saved)), Backend.IlgpuCpu);
+
+        Assert.Equal(42, loaded.Seed);
+    }
+
+    [Fact]
+    public void Saving_without_momentum_writes_no_momentum_tensors_and_with_it_one_per_parameter_tensor()
+    {
+        using var net = new TinyRegressor(seed: 1, Backend.IlgpuCpu);
+
+        SafeTensorsContents plain = SafeTensors.Read(new MemoryStream(SaveToBytes(net)));
+        SafeTensorsContents withMomentum = SafeTensors.Read(new MemoryStream(SaveToBytes(net, includeMomentum: true)));
+
+        Assert.DoesNotContain(plain.Tensors, tensor => tensor.Name.EndsWith(".momentum", StringComparison.Ordinal));
+        Assert.Equal(
+            plain.Tensors.Select(tensor => tensor.Name).Concat(plain.Tensors.Select(tensor => tensor.Name + ".momentum")),
+            withMomentum.Tensors.Select(tensor => tensor.Name));
+    }
+
+    public static TheoryData<string, string> Mismatches() => new()
+    {
+        { nameof(WideTinyRegressor), "The model file does not fit WideTinyRegressor: layer 'Hidden' has 11 units in the file but 12 in WideTinyRegressor." },
+        { nameof(ReluTinyRegressor), "The model file does not fit ReluTinyRegressor: layer 'Hidden' has activation Tanh in the file but Relu in ReluTinyRegressor." },
+        { nameof(RenamedTinyRegressor), "The model file does not fit RenamedTinyRegressor: dense layer 2 is 'Linear' in the file but 'Middle' in RenamedTinyRegressor." },
+        { nameof(EveryActivationClassifier), "The model file does not fit EveryActivationClassifier: the loss is MeanSquaredError in the file but SoftmaxCrossEntropy in EveryActivationClassifier." },
+    };
+
+    [Theory]
+    [MemberData(nameof(Mismatches))]
+    public void Loading_into_another_architecture_names_the_first_difference(string network, string message)
+    {
+        using var saved = new TinyRegressor(seed: 1, Backend.IlgpuCpu);
+        byte[] file = SaveToBytes(saved);
+
+        var error = Assert.Throws<InvalidDataException>(() => TestNetworkCatalog.Load(network, new MemoryStream(file), Backend.IlgpuCpu).Dispose());
+
+        Assert.Equal(message, error.Message);
+    }
+
+    [Fact]
+    public void A_file_of_a_newer_format_version_is_refused()
+    {
+        using var saved = new TinyRegressor(seed: 1, Backend.IlgpuCpu);
+        SafeTensorsContents contents = SafeTensors.Read(new MemoryStream(SaveToBytes(saved)));
+        var metadata = new Dictionary<string, string>(contents.Metadata) { ["fusednets.format_version"] = "2" };
+
+        var error = Assert.Throws<InvalidDataException>(() => TinyRegressor.Load(new MemoryStream(Write(metadata, contents.Tensors)), Backend.IlgpuCpu));
+
+        Assert.Equal("The model file has format version 2; this FusedNets reads version 1.", error.Message);
+    }
+
+    [Fact]
+    public void Masked_weights_load_as_zero_even_when_the_file_holds_values_there()
+    {
+        NetworkArchitecture architecture = MaskedClassifier.Definition;
+        var dense = new float[architecture.ParameterCount];
+        for (int i = 0; i < dense.Length; i++)
+        {
+            dense[i] = 1 + i;
+        }
+
+        using var net = MaskedClassifier.Load(new MemoryStream(Write([], TensorsOf(architecture, dense))), Backend.IlgpuCpu);
+
+        for (int l = 0; l < architecture.Layers.Length; l++)
+        {
+            Layer layer = net.Layers[l + 1];
+            int offset = architecture.WeightOffset(l);
+            for (int output = 0; output < layer.Units; output++)
+            {
+                for (int input = 0; input < layer.Inputs; input++)
+                {
+                    int i = output * layer.Inputs + input;
+                    Assert.Equal(layer.Mask.Keeps(output, input) ? dense[offset + i] : 0f, layer.Weights[i]);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// What Python writes for an nn.Sequential(Linear, ReLU, Linear, LeakyReLU, …) with
+    /// <c>safetensors.torch.save_file(model.state_dict(), path)</c>: numbered names, no FusedNets metadata,
+    /// the header padded with spaces, and the data in an order of its own. Names sort as numbers: "10" is
+    /// the last layer, not the second.
+    /// </summary>
+    [Fact]
+    public void A_file_saved_from_a_pytorch_sequential_loads_its_linear_layers_in_order()
+    {
+        NetworkArchitecture architecture = EveryActivationClassifier.Definition;
+        float[] parameters = TestArchitectures.RandomParameters(architecture, seed: 8);
+        var header = new StringBuilder("{\"__metadata__\":{\"format\":\"pt\"}");
+        var data = new List<float>();
+        // Sequential indices 0, 2, …, 10 for the Linear modules; activations have no parameters.
+        // The data section holds the layers last to first, biases before weights.
+        for (int l = architecture.Layers.Length - 1; l >= 0; l--)
+        {
+            DenseLayerArchitecture layer = architecture.Layers[l];
+            foreach ((string suffix, int[] shape, int offset, int count) in new[]
+            {
+                ("bias", new[] { layer.Units }, architecture.BiasOffset(l), layer.Units),
+                ("weight", new[] { layer.Units, layer.Inputs }, architecture.WeightOffset(l), layer.WeightCount),
+            })
+            {
+                header.Append($",\"{2 * l}.{suffix}\":{{\"dtype\":\"F32\",\"shape\":[{string.Join(",", shape)}],\"data_offsets\":[{data.Count * 4},{(data.Count + count) * 4}]}}");
+                data.AddRange(parameters.AsSpan(offset, count));
+            }
+        }
+
+        header.Append('}');
+        header.Append(' ', (8 - header.Length % 8) % 8);
+        byte[] file = SafeTensorsTests.HandWritten(header.ToString(), [.. data]);
+
+        using var net = EveryActivationClassifier.Load(new MemoryStream(file), Backend.IlgpuCpu);
+
+        Assert.Equal(Bits(parameters), Bits(Parameters(net)));
+    }
+
+    [Fact]
+    public void A_foreign_file_whose_shapes_do_not_match_names_the_tensor_and_the_layer()
+    {
+        NetworkArchitecture architecture = TinyRegressor.Definition;
+        List<SafeTensor> tensors = TensorsOf(architecture, new float[architecture.ParameterCount], layer => $"{layer}");
+        tensors[2] = new SafeTensor("1.weight", [6, 12], new float[72]);
+
+        var error = Assert.Throws<InvalidDataException>(() => TinyRegressor.Load(new MemoryStream(Write([], tensors)), Backend.IlgpuCpu));
+
+        Assert.Equal("Tensor '1.weight' has shape [6, 12] in the file, but layer 'Linear' of TinyRegressor needs [6, 11].", error.Message);
+    }
+
+    [Fact]
+    public void A_foreign_file_with_tensors_other_than_linear_layers_is_refused()
+    {
+        NetworkArchitecture architecture = TinyRegressor.Definition;
+        List<SafeTensor> tensors = TensorsOf(architecture, new float[architecture.ParameterCount], layer => $"{layer}");
+        tensors.Add(new SafeTensor("1.running_mean", [11], new float[11]));
+
+        var error = Assert.Throws<InvalidDataException>(() => TinyRegressor.Load(new MemoryStream(Write([], tensors)), Backend.IlgpuCpu));
+
+        Assert.Contains("'1.running_mean', which is neither a '.weight' nor a '.bias'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_foreign_file_with_the_layers_own_names_loads_by_name()
+    {
+        NetworkArchitecture architecture = TinyRegressor.Definition;
+        float[] parameters = TestArchitectures.RandomParameters(architecture, seed: 2);
+        List<SafeTensor> tensors = TensorsOf(architecture, parameters);
+        tensors.Reverse();
+
+        using var net = TinyRegressor.Load(new MemoryStream(Write([], tensors)), Backend.IlgpuCpu);
+
+        Assert.Equal(Bits(parameters), Bits(Parameters(net)));
+    }
+
+    [Fact]
+    public void Names_sort_with_numbers_compared_as_numbers()
+    {
+        string[] names = ["layers.10", "layers.2", "fc10", "fc2", "fc1", "layers.2.sub"];
+
+        Array.Sort(names, ModelFile.NaturalCompare);
+
+        Assert.Equal(["fc1", "fc2", "fc10", "layers.2", "layers.2.sub", "layers.10"], names);
+    }
+
+    internal static byte[] SaveToBytes(Network net, bool includeMomentum = false)
+    {
+        using var stream = new MemoryStream();
+        net.Save(stream, includeMomentum);
+        return stream.ToArray();
+    }
+
+    internal static float[] Parameters(Network net)
+    {
+        var parameters = new float[net.Architecture.ParameterCount];
+        net.CopyParametersTo(parameters);
+        return parameters;
+    }
+
+    internal static int[] Bits(float[] values) => Array.ConvertAll(values, BitConverter.SingleToInt32Bits);
+
+    internal static string TemporaryDirectory()
+    {
+        string directory = Path.Combine(Path.GetTempPath(), "fusednets-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        return directory;
+    }
+
+    private static float[] Predict(Network net, TestBatch batch)
+    {
+        var outputs = new float[batch.Size * net.Architecture.OutputSize];
+        net.Predict(batch.Inputs, outputs);
+        return outputs;
+    }
+
+    /// <summary>Each layer's weight and bias, named "&lt;name&gt;.weight" and "&lt;name&gt;.bias".</summary>
+    private static List<SafeTensor> TensorsOf(NetworkArchitecture architecture, float[] parameters, Func<int, string>? name = null)
+    {
+        var tensors = new List<SafeTensor>();
+        for (int l = 0; l < architecture.Layers.Length; l++)
+        {
+            DenseLayerArchitecture layer = architecture.Layers[l];
+            string prefix = name?.Invoke(l) ?? layer.Name;
+            tensors.Add(new SafeTensor(prefix + ".weight", [layer.Units, layer.Inputs], parameters[architecture.WeightOffset(l)..architecture.BiasOffset(l)]));
+            tensors.Add(new SafeTensor(prefix + ".bias", [layer.Units], parameters[architecture.BiasOffset(l)..(architecture.BiasOffset(l) + layer.Units)]));
+        }
+
+        return tensors;
+    }
+
+    private static byte[] Write(Dictionary<string, string> metadata, IReadOnlyList<SafeTensor> tensors)
+    {
+        using var stream = new MemoryStream();
+        SafeTensors.Write(stream, metadata, tensors);
+        return stream.ToArray();
+    }
+}
