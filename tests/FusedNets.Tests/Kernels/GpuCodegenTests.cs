@@ -21,7 +21,7 @@ public sealed class GpuCodegenTests : IDisposable
     public static TheoryData<string, string> Kernels()
     {
         var data = new TheoryData<string, string>();
-        foreach (Type network in new[] { typeof(MnistMlp), typeof(EveryActivationClassifier), typeof(TinyRegressor), typeof(MaskedClassifier) })
+        foreach (Type network in new[] { typeof(MnistMlp), typeof(EveryActivationClassifier), typeof(TinyRegressor), typeof(MaskedClassifier), typeof(TiledClassifier) })
         {
             foreach (MethodInfo kernel in KernelMethods(network))
             {

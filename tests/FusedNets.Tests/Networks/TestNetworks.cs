@@ -50,3 +50,13 @@ public partial class MaskedClassifier
     /// <summary>Each output sees the inputs within 2 of its own index.</summary>
     public static bool Banded(int output, int input) => Math.Abs(output - input) <= 2;
 }
+
+/// <summary>Wide enough for 16 × 16 kernel tiles, and no size a multiple of 16.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+public partial class TiledClassifier
+{
+    [Input(37)] public partial Layer Features { get; }
+    [Dense(33, Activation.Relu)] public partial Layer Wide { get; }
+    [Dense(18, Activation.Tanh)] public partial Layer Narrow { get; }
+    [Dense(5)] public partial Layer Logits { get; }
+}
