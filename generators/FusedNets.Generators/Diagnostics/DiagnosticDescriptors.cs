@@ -1,0 +1,130 @@
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+
+namespace FusedNets.Generators.Diagnostics;
+
+/// <summary>
+/// Every diagnostic the generator reports. IDs are stable; docs/diagnostics.md explains each with an example,
+/// and AnalyzerReleases.*.md track them.
+/// </summary>
+public static class DiagnosticDescriptors
+{
+    private const string Category = "FusedNets";
+
+    public static readonly DiagnosticDescriptor ClassNotPartial = Error(
+        "FN001",
+        "Network class must be partial",
+        "Network '{0}' must be declared partial so that FusedNets can generate its kernels and members");
+
+    public static readonly DiagnosticDescriptor MissingInput = Error(
+        "FN002",
+        "Network has no [Input] layer",
+        "Network '{0}' has no [Input] layer: declare one, first, as '[Input(size)] public partial Layer Name {{ get; }}'");
+
+    public static readonly DiagnosticDescriptor DuplicateInput = Error(
+        "FN003",
+        "Network has more than one [Input] layer",
+        "Layer '{0}' is a second [Input] in network '{1}': a network has exactly one input, already declared by '{2}'");
+
+    public static readonly DiagnosticDescriptor InputNotFirst = Error(
+        "FN004",
+        "[Input] must be the first layer",
+        "[Input] layer '{0}' must come first in network '{1}', but layer '{2}' is declared before it");
+
+    public static readonly DiagnosticDescriptor NonPositiveSize = Error(
+        "FN005",
+        "Layer size must be positive",
+        "Layer '{0}' has {1} = {2}: expected a size of at least 1");
+
+    public static readonly DiagnosticDescriptor InputsMismatch = Error(
+        "FN006",
+        "Declared Inputs disagree with the previous layer",
+        "Layer '{0}' declares Inputs = {1}, but the previous layer '{2}' has {3} units");
+
+    public static readonly DiagnosticDescriptor NotALayerProperty = Error(
+        "FN007",
+        "Layer member must be a partial Layer property",
+        "'{0}' carries a layer attribute but is {1}: expected an instance property declared as 'public partial Layer {0} {{ get; }}'");
+
+    public static readonly DiagnosticDescriptor MaskMethodMissing = Error(
+        "FN008",
+        "Mask method not found",
+        "Layer '{0}' names mask method '{1}', but network '{2}' has no method of that name: expected 'static bool {1}(int output, int input)'");
+
+    public static readonly DiagnosticDescriptor MaskMethodSignature = Error(
+        "FN009",
+        "Mask method has the wrong signature",
+        "Layer '{0}' names mask method '{1}', declared as '{2}': expected 'static bool {1}(int output, int input)'");
+
+    public static readonly DiagnosticDescriptor DensityOutOfRange = Error(
+        "FN010",
+        "Density must be in (0, 1]",
+        "Layer '{0}' has Density = {1}: expected a fraction of kept weights greater than 0 and at most 1");
+
+    public static readonly DiagnosticDescriptor OutputUnsuitableForLoss = Error(
+        "FN011",
+        "Output layer does not suit the loss",
+        "Output layer '{0}' has {1} unit(s), but {2} needs at least {3}");
+
+    public static readonly DiagnosticDescriptor SizeOverflow = Error(
+        "FN012",
+        "Layer is too large",
+        "Layer '{0}' needs {1} × {2} weights, and network '{3}' would have {4} parameters: expected at most 2147483647 in all");
+
+    public static readonly DiagnosticDescriptor MaskAndDensity = Error(
+        "FN013",
+        "Mask and Density both set",
+        "Layer '{0}' sets both Mask = \"{1}\" and Density = {2}: choose one way to fix weights to zero");
+
+    public static readonly DiagnosticDescriptor NoDenseLayer = Error(
+        "FN014",
+        "Network has no Dense layer",
+        "Network '{0}' has an input but no [Dense] layer: expected at least one, the last being the output");
+
+    public static readonly DiagnosticDescriptor UnsupportedClass = Error(
+        "FN015",
+        "Network class has an unsupported form",
+        "Network '{0}' is {1}: expected a non-generic, non-static, non-abstract class declared directly in a namespace");
+
+    public static readonly DiagnosticDescriptor BaseClassNotAllowed = Error(
+        "FN016",
+        "Network class must not declare a base class",
+        "Network '{0}' derives from '{1}': FusedNets makes it derive from FusedNets.Network, so declare no base class");
+
+    public static readonly DiagnosticDescriptor LayerWithoutAttribute = Error(
+        "FN017",
+        "Layer property without a layer attribute",
+        "Property '{0}' of network '{1}' is a partial Layer without [Input] or [Dense]: add one, or remove the property");
+
+    public static readonly DiagnosticDescriptor SeveralLayerAttributes = Error(
+        "FN018",
+        "Property has more than one layer attribute",
+        "Property '{0}' carries {1} layer attributes: expected exactly one of [Input] or [Dense]");
+
+    public static readonly DiagnosticDescriptor UnknownEnumValue = Error(
+        "FN019",
+        "Unknown activation or loss",
+        "'{0}' is not a known {1}: expected one of {2}");
+
+    /// <summary>All descriptors, in ID order.</summary>
+    public static IReadOnlyList<DiagnosticDescriptor> All { get; } = typeof(DiagnosticDescriptors)
+        .GetFields()
+        .Where(field => field.FieldType == typeof(DiagnosticDescriptor))
+        .Select(field => (DiagnosticDescriptor)field.GetValue(null)!)
+        .OrderBy(descriptor => descriptor.Id, System.StringComparer.Ordinal)
+        .ToArray();
+
+    private static readonly Dictionary<string, DiagnosticDescriptor> s_byId = All.ToDictionary(descriptor => descriptor.Id);
+
+    public static DiagnosticDescriptor ById(string id) => s_byId[id];
+
+    private static DiagnosticDescriptor Error(string id, string title, string message) => new(
+        id,
+        title,
+        message,
+        Category,
+        DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        helpLinkUri: "docs/diagnostics.md#" + id.ToLowerInvariant());
+}
