@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using FusedNets.Data;
-using Xunit;
 
 namespace FusedNets.Tests.Data;
 

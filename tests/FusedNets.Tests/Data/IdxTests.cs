@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using FusedNets.Data;
-using Xunit;
 
 namespace FusedNets.Tests.Data;
 

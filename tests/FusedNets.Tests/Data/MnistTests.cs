@@ -1,5 +1,4 @@
 using FusedNets.Data;
-using Xunit;
 
 namespace FusedNets.Tests.Data;
 
