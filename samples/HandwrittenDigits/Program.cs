@@ -97,7 +97,7 @@ public static class Program
         CheckParameterCount(DigitsMlp.ParameterCount, (64 * 64 + 64) + (64 * 10 + 10));
 
         // Step 4: train with SGD and momentum, then measure on the held-back images.
-        var sgd = new Sgd(options.LearningRate ?? 0.1f, options.Momentum ?? 0.9f);
+        var sgd = new Sgd(options.LearningRate ?? 0.05f, options.Momentum ?? 0.9f);
         return Train(network, train, test, sgd, options.Epochs ?? 30, options.BatchSize ?? 32, options.Seed);
     }
 
@@ -156,7 +156,7 @@ internal sealed record Options(
           --data DIR    train MnistMlp on MNIST's IDX files in DIR (train-images-idx3-ubyte and the others, plain or .gz)
           --epochs N    passes over the training set (digits: 30, MNIST: 10)
           --batch N     samples per SGD step (digits: 32, MNIST: 64)
-          --lr X        learning rate (digits: 0.1, MNIST: 0.05)
+          --lr X        learning rate (0.05)
           --momentum X  SGD momentum in [0, 1) (0.9)
           --backend B   auto, cpu, cuda, opencl or ilgpu-cpu (auto)
           --seed N      seeds the parameters, the split and the shuffling (0)
