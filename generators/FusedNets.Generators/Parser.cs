@@ -84,6 +84,7 @@ internal static class Parser
         string? previousName = null;
         int previousUnits = 0;
         var layers = new List<LayerModel>();
+        int denseDeclarations = 0;
         long parameterCount = 0;
 
         foreach (ISymbol member in type.GetMembers())
@@ -155,6 +156,7 @@ internal static class Parser
                 continue;
             }
 
+            denseDeclarations++;
             LayerModel? layer = ParseDense(type, member.Name, accessibility, attribute, attributeLocation, previousName, previousUnits, diagnostics);
             previousName = member.Name;
             previousUnits = layer?.Units ?? 0;
@@ -177,9 +179,14 @@ internal static class Parser
             return null;
         }
 
-        if (layers.Count == 0)
+        if (denseDeclarations == 0)
         {
             Report(diagnostics, DiagnosticDescriptors.NoDenseLayer, classLocation, name);
+            return null;
+        }
+
+        if (layers.Count == 0)
+        {
             return null;
         }
 

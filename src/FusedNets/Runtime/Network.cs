@@ -228,7 +228,7 @@ public abstract class Network : IDisposable
     }
 
     /// <summary>One SGD step; the generated <c>TrainBatch</c> overload of the network's loss calls this.</summary>
-    protected float TrainBatchCore(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, Sgd sgd)
+    protected internal float TrainBatchCore(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, Sgd sgd)
     {
         ArgumentNullException.ThrowIfNull(sgd);
         int batch = CheckBatch(inputs, labels, targets);
@@ -239,7 +239,7 @@ public abstract class Network : IDisposable
     }
 
     /// <summary>dLoss/dinputs for a batch, parameters unchanged; returns the batch's mean loss.</summary>
-    protected float InputGradientCore(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, Span<float> inputGradient)
+    protected internal float InputGradientCore(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, Span<float> inputGradient)
     {
         int batch = CheckBatch(inputs, labels, targets);
         CheckLength(inputGradient.Length, inputs.Length, nameof(inputGradient), $"{batch} × {Architecture.InputSize}");
