@@ -128,11 +128,11 @@ public static class Program
 
         Evaluation result = network.Evaluate(test);
         float accuracy = result.Accuracy ?? 0; // a classifier always has one
-        Console.WriteLine($"test: loss {result.Loss:F4}, accuracy {accuracy:F4} ({Math.Round(accuracy * result.Count)} of {result.Count:N0} right)");
+        Console.WriteLine($"test: loss {result.Loss:F4}, accuracy {accuracy:F4} ({Math.Round(accuracy * result.Count):N0} of {result.Count:N0} right)");
 
-        // Throughput over the whole run: every sample trained on, divided by the time spent training.
-        double trainingSeconds = epochReports.Sum(report => report.Elapsed.TotalSeconds);
-        double samplesPerSecond = (double)train.Count * epochs / trainingSeconds;
+        // Throughput: the mean over epochs, so the first epoch's one-time warm-up (compiling, allocating)
+        // does not dominate a short run.
+        double samplesPerSecond = epochReports.Average(report => report.SamplesPerSecond);
         Console.WriteLine($"test_acc={accuracy:F4} train_samples_per_s={samplesPerSecond:F0}");
         return 0;
     }
