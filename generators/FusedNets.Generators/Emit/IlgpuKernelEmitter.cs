@@ -13,6 +13,14 @@ namespace FusedNets.Generators.Emit;
 internal static class IlgpuKernelEmitter
 {
     private const string Activations = "global::FusedNets.Activations";
+    private const string Checks = "global::FusedNets.Backends.Ilgpu.KernelChecks";
+
+    /// <summary>
+    /// The first line of every tiled kernel: once a step has produced a value that is not finite, every later
+    /// kernel does nothing, so the parameters snapshotted before that step are the last good ones. The whole
+    /// group agrees on the answer, so no thread skips a barrier its neighbours wait at.
+    /// </summary>
+    private const string SkipAfterFailure = "global::ILGPU.Group.BarrierOr(status[0] != 0)";
 
     public static void Emit(CodeWriter code, NetworkModel network)
     {
@@ -41,14 +49,14 @@ internal static class IlgpuKernelEmitter
         for (int l = 0; l < network.Layers.Count; l++)
         {
             LayerModel layer = network.Layers[l];
-            code.Line($"private readonly global::System.Action<KernelConfig, {Views(5)}, int> {Field(layer, "Forward")};");
+            code.Line($"private readonly global::System.Action<KernelConfig, IntView, {Views(5)}, int> {Field(layer, "Forward")};");
             code.Line(l == 0
-                ? $"private readonly global::System.Action<KernelConfig, {Views(3)}, int> {Field(layer, "InputGradient")};"
-                : $"private readonly global::System.Action<KernelConfig, {Views(BackwardViews(network, l))}, int> {Field(layer, "Backward")};");
-            code.Line($"private readonly global::System.Action<KernelConfig, {Views(UpdateViews(layer))}, SgdStep, int> {Field(layer, "Update")};");
+                ? $"private readonly global::System.Action<KernelConfig, IntView, {Views(3)}, int> {Field(layer, "InputGradient")};"
+                : $"private readonly global::System.Action<KernelConfig, IntView, {Views(BackwardViews(network, l))}, int> {Field(layer, "Backward")};");
+            code.Line($"private readonly global::System.Action<KernelConfig, IntView, {Views(UpdateViews(layer))}, SgdStep, int, int> {Field(layer, "Update")};");
         }
 
-        code.Line($"private readonly global::System.Action<Index1D, FloatView, FloatView, {TruthView(network)}, FloatView, FloatView, float> _loss;");
+        code.Line($"private readonly global::System.Action<Index1D, IntView, FloatView, FloatView, {TruthView(network)}, FloatView, FloatView, float, int> _loss;");
         code.Line();
     }
 
@@ -61,14 +69,14 @@ internal static class IlgpuKernelEmitter
             for (int l = 0; l < network.Layers.Count; l++)
             {
                 LayerModel layer = network.Layers[l];
-                code.Line($"{Field(layer, "Forward")} = {LoadTiled}<{Views(5)}, int>(accelerator, {layer.Name}Forward);");
+                code.Line($"{Field(layer, "Forward")} = {LoadTiled}<IntView, {Views(5)}, int>(accelerator, {layer.Name}Forward);");
                 code.Line(l == 0
-                    ? $"{Field(layer, "InputGradient")} = {LoadTiled}<{Views(3)}, int>(accelerator, {layer.Name}InputGradient);"
-                    : $"{Field(layer, "Backward")} = {LoadTiled}<{Views(BackwardViews(network, l))}, int>(accelerator, {layer.Name}Backward);");
-                code.Line($"{Field(layer, "Update")} = {LoadTiled}<{Views(UpdateViews(layer))}, SgdStep, int>(accelerator, {layer.Name}Update);");
+                    ? $"{Field(layer, "InputGradient")} = {LoadTiled}<IntView, {Views(3)}, int>(accelerator, {layer.Name}InputGradient);"
+                    : $"{Field(layer, "Backward")} = {LoadTiled}<IntView, {Views(BackwardViews(network, l))}, int>(accelerator, {layer.Name}Backward);");
+                code.Line($"{Field(layer, "Update")} = {LoadTiled}<IntView, {Views(UpdateViews(layer))}, SgdStep, int, int>(accelerator, {layer.Name}Update);");
             }
 
-            code.Line($"_loss = {LoadAuto}<Index1D, FloatView, FloatView, {TruthView(network)}, FloatView, FloatView, float>(accelerator, {LossKernelName(network)});");
+            code.Line($"_loss = {LoadAuto}<Index1D, IntView, FloatView, FloatView, {TruthView(network)}, FloatView, FloatView, float, int>(accelerator, {LossKernelName(network)});");
         }
 
         code.Line();
@@ -82,7 +90,7 @@ internal static class IlgpuKernelEmitter
             {
                 LayerModel layer = network.Layers[l];
                 string input = l == 0 ? "workspace.Input" : $"workspace.Activation({l - 1})";
-                code.Line($"{Field(layer, "Forward")}(Tiles({layer.Units}, batch, {Tile(layer)}), {input}, workspace.Weights({l}), workspace.Bias({l}), workspace.PreActivation({l}), workspace.Activation({l}), batch);");
+                code.Line($"{Field(layer, "Forward")}(Tiles({layer.Units}, batch, {Tile(layer)}), workspace.Status, {input}, workspace.Weights({l}), workspace.Bias({l}), workspace.PreActivation({l}), workspace.Activation({l}), batch);");
             }
         }
 
@@ -93,9 +101,9 @@ internal static class IlgpuKernelEmitter
     {
         int last = network.Layers.Count - 1;
         string truth = IsClassifier(network) ? "workspace.Labels" : "workspace.Targets";
-        using (code.Block("public override void Loss(global::FusedNets.Backends.Ilgpu.IlgpuWorkspace workspace, int batch)"))
+        using (code.Block("public override void Loss(global::FusedNets.Backends.Ilgpu.IlgpuWorkspace workspace, int batch, int step, FloatView losses)"))
         {
-            code.Line($"_loss(batch, workspace.PreActivation({last}), workspace.Activation({last}), {truth}, workspace.Losses, workspace.Delta({last}), {LossScale(network)});");
+            code.Line($"_loss(batch, workspace.Status, workspace.PreActivation({last}), workspace.Activation({last}), {truth}, losses, workspace.Delta({last}), {LossScale(network)}, step);");
         }
 
         code.Line();
@@ -103,7 +111,7 @@ internal static class IlgpuKernelEmitter
 
     private static void EmitBackwardProgram(CodeWriter code, NetworkModel network)
     {
-        using (code.Block("public override void Backward(global::FusedNets.Backends.Ilgpu.IlgpuWorkspace workspace, int batch, SgdStep sgd, bool update, bool inputGradient)"))
+        using (code.Block("public override void Backward(global::FusedNets.Backends.Ilgpu.IlgpuWorkspace workspace, int batch, SgdStep sgd, bool update, bool inputGradient, int step)"))
         {
             code.Line("// From the output down; each layer's delta for the layer below uses its weights before their update.");
             for (int l = network.Layers.Count - 1; l >= 0; l--)
@@ -113,13 +121,13 @@ internal static class IlgpuKernelEmitter
                 if (l > 0)
                 {
                     string derivativeViews = network.Layers[l - 1].IsIdentity ? "" : $", workspace.PreActivation({l - 1}), workspace.Activation({l - 1})";
-                    code.Line($"{Field(layer, "Backward")}({tiles}, workspace.Weights({l}), workspace.Delta({l}){derivativeViews}, workspace.Delta({l - 1}), batch);");
+                    code.Line($"{Field(layer, "Backward")}({tiles}, workspace.Status, workspace.Weights({l}), workspace.Delta({l}){derivativeViews}, workspace.Delta({l - 1}), batch);");
                 }
                 else
                 {
                     using (code.Block("if (inputGradient)"))
                     {
-                        code.Line($"{Field(layer, "InputGradient")}({tiles}, workspace.Weights(0), workspace.Delta(0), workspace.InputGradient, batch);");
+                        code.Line($"{Field(layer, "InputGradient")}({tiles}, workspace.Status, workspace.Weights(0), workspace.Delta(0), workspace.InputGradient, batch);");
                     }
 
                     code.Line();
@@ -129,7 +137,7 @@ internal static class IlgpuKernelEmitter
                 string mask = layer.Mask.IsMasked ? $", workspace.Mask({l})" : "";
                 using (code.Block("if (update)"))
                 {
-                    code.Line($"{Field(layer, "Update")}(Tiles({layer.Inputs}, {layer.Units}, {Tile(layer)}), {input}, workspace.Delta({l}), workspace.Weights({l}), workspace.Bias({l}), workspace.WeightsMomentum({l}), workspace.BiasMomentum({l}){mask}, sgd, batch);");
+                    code.Line($"{Field(layer, "Update")}(Tiles({layer.Inputs}, {layer.Units}, {Tile(layer)}), workspace.Status, {input}, workspace.Delta({l}), workspace.Weights({l}), workspace.Bias({l}), workspace.WeightsMomentum({l}), workspace.BiasMomentum({l}){mask}, sgd, batch, step);");
                 }
 
                 if (l > 0)
@@ -163,8 +171,13 @@ internal static class IlgpuKernelEmitter
             // Forward: z = W x + b; y = {{layer.Activation}}(z); the product Z (B, {{units}}) = X (B, {{inputs}}) Wᵀ.
             // A group computes a tile of Z, thread (row, column) = (sample, output); each pass stages a tile of X and
             // of W in shared memory, so each value loaded is used {{tile}} times. Saves z and y for the backward.
-            private static void {{layer.Name}}Forward(FloatView x, FloatView w, FloatView b, FloatView z, FloatView y, int batch)
+            private static void {{layer.Name}}Forward(IntView status, FloatView x, FloatView w, FloatView b, FloatView z, FloatView y, int batch)
             {
+                if ({{SkipAfterFailure}})
+                {
+                    return;
+                }
+
                 const int Tile = {{tile}}, Stride = Tile + 1; // the padding keeps column reads off one shared-memory bank
                 FloatView xTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
                 FloatView wTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
@@ -204,16 +217,21 @@ internal static class IlgpuKernelEmitter
         string header = l == 0
             ? $$"""
                 // Backward of z = W x + b to the network's input, on request: dx (B, {{inputs}}) = dz (B, {{units}}) W.
-                private static void {{layer.Name}}InputGradient(FloatView w, FloatView dz, FloatView dx, int batch)
+                private static void {{layer.Name}}InputGradient(IntView status, FloatView w, FloatView dz, FloatView dx, int batch)
                 """
             : $$"""
                 // Backward of z = W x + b to the layer below, fused with {{network.Layers[l - 1].Name}}'s activation derivative:
                 // dzBelow (B, {{inputs}}) = (dz (B, {{units}}) W) ⊙ {{network.Layers[l - 1].Activation}}'(zBelow, yBelow). Thread (row, column) = (sample, input).
-                private static void {{layer.Name}}Backward(FloatView w, FloatView dz, {{derivativeParameters}}FloatView dzBelow, int batch)
+                private static void {{layer.Name}}Backward(IntView status, FloatView w, FloatView dz, {{derivativeParameters}}FloatView dzBelow, int batch)
                 """;
         code.Lines(header);
         code.Lines($$"""
             {
+                if ({{SkipAfterFailure}})
+                {
+                    return;
+                }
+
                 const int Tile = {{tile}}, Stride = Tile + 1;
                 FloatView dzTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
                 FloatView wTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
@@ -249,8 +267,13 @@ internal static class IlgpuKernelEmitter
             // dW ({{units}}, {{inputs}}) = dzᵀ (B, {{units}})ᵀ x (B, {{inputs}}), thread (row, column) = (output, input); db[o] = Σ_s dz[s, o],
             // summed by the column-0 threads of the first column of groups from the dz tiles they already hold.
             // vw and vb: the momentum of W and b{{(masked ? $"; mask: ({units}, {inputs}), 1 where W trains and 0 where it stays zero" : "")}}.
-            private static void {{layer.Name}}Update(FloatView x, FloatView dz, FloatView w, FloatView b, FloatView vw, FloatView vb, {{(masked ? "FloatView mask, " : "")}}SgdStep sgd, int batch)
+            private static void {{layer.Name}}Update(IntView status, FloatView x, FloatView dz, FloatView w, FloatView b, FloatView vw, FloatView vb, {{(masked ? "FloatView mask, " : "")}}SgdStep sgd, int batch, int step)
             {
+                if ({{SkipAfterFailure}})
+                {
+                    return;
+                }
+
                 const int Tile = {{tile}}, Stride = Tile + 1;
                 FloatView dzTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
                 FloatView xTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
@@ -277,11 +300,13 @@ internal static class IlgpuKernelEmitter
                 {
                     int at = output * {{inputs}} + input;
             {{(masked ? "        dw *= mask[at];\n" : "")}}        w[at] = sgd.UpdateWeight(w[at], ref vw[at], dw);
+                    {{Checks}}.FlagIfNotFinite(status, step, w[at]);
                 }
 
                 if (sumsBias && output < {{units}})
                 {
                     b[output] = sgd.UpdateBias(b[output], ref vb[output], db);
+                    {{Checks}}.FlagIfNotFinite(status, step, b[output]);
                 }
             }
 
@@ -299,8 +324,13 @@ internal static class IlgpuKernelEmitter
                 // ==== Loss: softmax cross-entropy over {{output.Name}}, fused with its gradient ====
                 // z, y: (B, {{units}}) from {{output.Name}}; labels: (B); losses: (B); dz: (B, {{units}})
                 // loss = log Σ_o exp(y[o]) - y[label]; dz = (softmax(y) - onehot(label)) / B{{(output.IsIdentity ? "" : $" ⊙ {output.Activation}'(z, y)")}}. One thread per sample.
-                private static void {{LossKernelName(network)}}(Index1D sample, FloatView z, FloatView y, IntView labels, FloatView losses, FloatView dz, float inverseBatch)
+                private static void {{LossKernelName(network)}}(Index1D sample, IntView status, FloatView z, FloatView y, IntView labels, FloatView losses, FloatView dz, float inverseBatch, int step)
                 {
+                    if (status[0] != 0)
+                    {
+                        return;
+                    }
+
                     int row = sample * {{units}};
                     float max = y[row];
                     for (int o = 1; o < {{units}}; o++)
@@ -317,6 +347,7 @@ internal static class IlgpuKernelEmitter
                     float logSum = max + global::System.MathF.Log(sum);
                     int label = labels[sample];
                     losses[sample] = logSum - y[row + label];
+                    {{Checks}}.FlagIfNotFinite(status, step, losses[sample]);
                     for (int o = 0; o < {{units}}; o++)
                     {
                         int at = row + o;
@@ -332,8 +363,13 @@ internal static class IlgpuKernelEmitter
                 // ==== Loss: mean squared error over {{output.Name}}, fused with its gradient ====
                 // z, y and targets: (B, {{units}}); losses: (B); dz: (B, {{units}})
                 // loss = Σ_o (y[o] - t[o])² / {{units}}; dz = 2 (y - t) / (B · {{units}}){{(output.IsIdentity ? "" : $" ⊙ {output.Activation}'(z, y)")}}. One thread per sample.
-                private static void {{LossKernelName(network)}}(Index1D sample, FloatView z, FloatView y, FloatView targets, FloatView losses, FloatView dz, float inverseCount)
+                private static void {{LossKernelName(network)}}(Index1D sample, IntView status, FloatView z, FloatView y, FloatView targets, FloatView losses, FloatView dz, float inverseCount, int step)
                 {
+                    if (status[0] != 0)
+                    {
+                        return;
+                    }
+
                     int row = sample * {{units}};
                     float sum = 0f;
                     for (int o = 0; o < {{units}}; o++)
@@ -346,6 +382,7 @@ internal static class IlgpuKernelEmitter
                     }
 
                     losses[sample] = sum / {{units}};
+                    {{Checks}}.FlagIfNotFinite(status, step, losses[sample]);
                 }
                 """);
         }

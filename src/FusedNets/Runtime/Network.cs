@@ -47,6 +47,9 @@ public abstract partial class Network : IDisposable
 
     public NetworkArchitecture Architecture { get; }
 
+    /// <summary>The backend's engine, for tests that drive it directly.</summary>
+    internal INetworkEngine Engine => _engine;
+
     /// <summary>The seed the parameters were initialized from.</summary>
     public int Seed { get; private set; }
 

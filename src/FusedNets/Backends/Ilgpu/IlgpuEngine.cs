@@ -1,19 +1,31 @@
+using FusedNets.Data;
 using ILGPU;
 using ILGPU.Runtime;
 
 namespace FusedNets.Backends.Ilgpu;
 
 /// <summary>
-/// Runs a network's generated ILGPU kernels (<see cref="IlgpuProgram"/>) on one accelerator: uploads each
-/// batch, launches forward, loss and backward on the default stream, and reads back only the losses or outputs.
+/// Runs a network's generated ILGPU kernels (<see cref="IlgpuProgram"/>) on one accelerator. A step is a
+/// sequence of launches on the default stream with one read back at its end; a whole epoch (<see cref="TrainEpoch"/>)
+/// keeps the data set on the device, gathers each batch there by index, and reads back once.
 /// </summary>
-public sealed class IlgpuEngine : INetworkEngine
+/// <remarks>
+/// Divergence: before each step the parameters and momentum are copied to a snapshot. Kernels flag a loss or
+/// updated parameter that is not finite in the workspace's status, and every later kernel (the snapshot copy
+/// included) then does nothing, so the snapshot holds the last good state, which the engine restores.
+/// </remarks>
+public sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
 {
     private readonly Accelerator _accelerator;
     private readonly NetworkArchitecture _architecture;
     private readonly IlgpuProgram _program;
     private readonly IlgpuWorkspace _workspace;
+    private readonly Action<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<float>> _copyWhileHealthy;
+    private readonly Action<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int> _gatherRows;
+    private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int> _gatherLabels;
+    private readonly int[] _status = new int[1];
     private float[] _losses = [];
+    private DeviceDataset? _dataset;
 
     public IlgpuEngine(Backend backend, Accelerator accelerator, NetworkDefinition definition, IReadOnlyList<float[]?> masks)
     {
@@ -22,6 +34,9 @@ public sealed class IlgpuEngine : INetworkEngine
         _architecture = definition.Architecture;
         _program = definition.CreateIlgpuProgram(accelerator);
         _workspace = new IlgpuWorkspace(accelerator, _architecture, masks);
+        _copyWhileHealthy = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<float>>(KernelChecks.CopyWhileHealthy);
+        _gatherRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int>(KernelChecks.GatherRows);
+        _gatherLabels = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int>(KernelChecks.GatherLabels);
     }
 
     public Backend Backend { get; }
@@ -31,6 +46,7 @@ public sealed class IlgpuEngine : INetworkEngine
     public void Predict(ReadOnlySpan<float> inputs, Span<float> outputs, int batch)
     {
         Upload(inputs, default, default, batch);
+        _workspace.Status.MemSetToZero();
         _program.Forward(_workspace, batch);
         _workspace.Activation(_architecture.Layers.Length - 1).SubView(0, outputs.Length).CopyToCPU(outputs);
     }
@@ -38,27 +54,58 @@ public sealed class IlgpuEngine : INetworkEngine
     public float TrainBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch, SgdStep sgd)
     {
         Upload(inputs, labels, targets, batch);
-        _program.Forward(_workspace, batch);
-        _program.Loss(_workspace, batch);
-        _program.Backward(_workspace, batch, sgd, update: true, inputGradient: false);
-        return MeanLoss(batch);
+        _workspace.Status.MemSetToZero();
+        Step(batch, sgd, step: 0, _workspace.Losses);
+        float loss = MeanLoss(_workspace.Losses, batch);
+        return RestoreIfFailed() >= 0 ? float.NaN : loss;
+    }
+
+    public float TrainEpoch(Dataset data, ReadOnlySpan<int> order, int batchSize, SgdStep sgd, out int failedBatch)
+    {
+        DeviceDataset dataset = Resident(data);
+        dataset.Order.SubView(0, order.Length).CopyFromCPU(order);
+        _workspace.EnsureCapacity(batchSize);
+        _workspace.Status.MemSetToZero();
+        int inputSize = _architecture.InputSize, outputSize = _architecture.OutputSize;
+        int step = 0;
+        for (int first = 0; first < order.Length; first += batchSize, step++)
+        {
+            int batch = Math.Min(batchSize, order.Length - first);
+            _gatherRows(batch * inputSize, _workspace.Status, dataset.Features, dataset.Order, _workspace.Input, first, inputSize);
+            if (data.IsClassification)
+            {
+                _gatherLabels(batch, _workspace.Status, dataset.Labels, dataset.Order, _workspace.Labels, first);
+            }
+            else
+            {
+                _gatherRows(batch * outputSize, _workspace.Status, dataset.Targets, dataset.Order, _workspace.Targets, first, outputSize);
+            }
+
+            Step(batch, sgd, step, dataset.Losses.SubView(first, batch));
+        }
+
+        float loss = MeanLoss(dataset.Losses, order.Length);
+        failedBatch = RestoreIfFailed();
+        return failedBatch >= 0 ? float.NaN : loss;
     }
 
     public float InputGradient(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch, Span<float> inputGradient)
     {
         Upload(inputs, labels, targets, batch);
+        _workspace.Status.MemSetToZero();
         _program.Forward(_workspace, batch);
-        _program.Loss(_workspace, batch);
-        _program.Backward(_workspace, batch, default, update: false, inputGradient: true);
+        _program.Loss(_workspace, batch, 0, _workspace.Losses);
+        _program.Backward(_workspace, batch, default, update: false, inputGradient: true, step: 0);
         _workspace.InputGradient.SubView(0, inputGradient.Length).CopyToCPU(inputGradient);
-        return MeanLoss(batch);
+        return MeanLoss(_workspace.Losses, batch);
     }
 
     public void Evaluate(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch, Span<float> outputs, Span<float> losses)
     {
         Upload(inputs, labels, targets, batch);
+        _workspace.Status.MemSetToZero();
         _program.Forward(_workspace, batch);
-        _program.Loss(_workspace, batch);
+        _program.Loss(_workspace, batch, 0, _workspace.Losses);
         _workspace.Activation(_architecture.Layers.Length - 1).SubView(0, (long)batch * _architecture.OutputSize).CopyToCPU(outputs[..(batch * _architecture.OutputSize)]);
         _workspace.Losses.SubView(0, batch).CopyToCPU(losses[..batch]);
     }
@@ -71,7 +118,37 @@ public sealed class IlgpuEngine : INetworkEngine
 
     public void WriteMomentum(ReadOnlySpan<float> source) => _workspace.Momentum.CopyFromCPU(source);
 
-    public void Dispose() => _workspace.Dispose();
+    public void Dispose()
+    {
+        _dataset?.Dispose();
+        _workspace.Dispose();
+    }
+
+    /// <summary>Snapshot, forward, loss, backward with updates: launches only, no read back.</summary>
+    private void Step(int batch, SgdStep sgd, int step, ArrayView<float> losses)
+    {
+        int parameters = _architecture.ParameterCount;
+        _copyWhileHealthy(parameters, _workspace.Status, _workspace.Parameters, _workspace.ParametersSnapshot);
+        _copyWhileHealthy(parameters, _workspace.Status, _workspace.Momentum, _workspace.MomentumSnapshot);
+        _program.Forward(_workspace, batch);
+        _program.Loss(_workspace, batch, step, losses);
+        _program.Backward(_workspace, batch, sgd, update: true, inputGradient: false, step);
+    }
+
+    /// <summary>Reads the status; after a failed step, restores the snapshot and returns that step's index, else -1.</summary>
+    private int RestoreIfFailed()
+    {
+        _workspace.Status.CopyToCPU(_status.AsSpan());
+        if (_status[0] == 0)
+        {
+            return -1;
+        }
+
+        _workspace.ParametersSnapshot.CopyTo(_workspace.Parameters);
+        _workspace.MomentumSnapshot.CopyTo(_workspace.Momentum);
+        _accelerator.Synchronize();
+        return _status[0] - 1;
+    }
 
     private void Upload(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch)
     {
@@ -88,21 +165,79 @@ public sealed class IlgpuEngine : INetworkEngine
         }
     }
 
-    private float MeanLoss(int batch)
+    /// <summary>Reads <paramref name="count"/> per-sample losses back (the one synchronization) and averages them in order.</summary>
+    private float MeanLoss(ArrayView<float> losses, int count)
     {
-        if (_losses.Length < batch)
+        if (_losses.Length < count)
         {
-            _losses = new float[_workspace.Capacity];
+            _losses = new float[count];
         }
 
-        Span<float> losses = _losses.AsSpan(0, batch);
-        _workspace.Losses.SubView(0, batch).CopyToCPU(losses);
+        Span<float> values = _losses.AsSpan(0, count);
+        losses.SubView(0, count).CopyToCPU(values);
         double sum = 0;
-        foreach (float loss in losses)
+        foreach (float loss in values)
         {
             sum += loss;
         }
 
-        return (float)(sum / batch);
+        return (float)(sum / count);
+    }
+
+    /// <summary>The data set on the device: uploaded on first use, kept until another data set is trained on.</summary>
+    private DeviceDataset Resident(Dataset data)
+    {
+        if (_dataset is null || !ReferenceEquals(_dataset.Source, data))
+        {
+            _dataset?.Dispose();
+            _dataset = new DeviceDataset(_accelerator, data);
+        }
+
+        return _dataset;
+    }
+
+    private sealed class DeviceDataset : IDisposable
+    {
+        private readonly MemoryBuffer1D<float, Stride1D.Dense> _features;
+        private readonly MemoryBuffer1D<int, Stride1D.Dense> _labels;
+        private readonly MemoryBuffer1D<float, Stride1D.Dense> _targets;
+        private readonly MemoryBuffer1D<int, Stride1D.Dense> _order;
+        private readonly MemoryBuffer1D<float, Stride1D.Dense> _losses;
+
+        public DeviceDataset(Accelerator accelerator, Dataset data)
+        {
+            Source = data;
+            _features = accelerator.Allocate1D<float>(data.Features.Length);
+            Features.CopyFromCPU(data.Features);
+            _labels = accelerator.Allocate1D<int>(Math.Max(1, data.Labels.Length));
+            Labels.SubView(0, data.Labels.Length).CopyFromCPU(data.Labels);
+            _targets = accelerator.Allocate1D<float>(Math.Max(1, data.Targets.Length));
+            Targets.SubView(0, data.Targets.Length).CopyFromCPU(data.Targets);
+            _order = accelerator.Allocate1D<int>(data.Count);
+            _losses = accelerator.Allocate1D<float>(data.Count);
+        }
+
+        public Dataset Source { get; }
+
+        public ArrayView<float> Features => _features.View;
+
+        public ArrayView<int> Labels => _labels.View;
+
+        public ArrayView<float> Targets => _targets.View;
+
+        /// <summary>This epoch's sample order.</summary>
+        public ArrayView<int> Order => _order.View;
+
+        /// <summary>This epoch's per-sample losses, in visiting order.</summary>
+        public ArrayView<float> Losses => _losses.View;
+
+        public void Dispose()
+        {
+            _features.Dispose();
+            _labels.Dispose();
+            _targets.Dispose();
+            _order.Dispose();
+            _losses.Dispose();
+        }
     }
 }

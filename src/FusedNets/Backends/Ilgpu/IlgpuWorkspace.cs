@@ -16,6 +16,9 @@ public sealed class IlgpuWorkspace : IDisposable
     private readonly MemoryBuffer1D<float, Stride1D.Dense> _parameters;
     private readonly MemoryBuffer1D<float, Stride1D.Dense> _momentum;
     private readonly MemoryBuffer1D<float, Stride1D.Dense>?[] _masks;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> _parametersSnapshot;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> _momentumSnapshot;
+    private readonly MemoryBuffer1D<int, Stride1D.Dense> _status;
     private readonly List<MemoryBuffer> _batchBuffers = [];
     private MemoryBuffer1D<float, Stride1D.Dense>[] _preActivations = [];
     private MemoryBuffer1D<float, Stride1D.Dense>[] _activations = [];
@@ -33,6 +36,9 @@ public sealed class IlgpuWorkspace : IDisposable
         _parameters = accelerator.Allocate1D<float>(architecture.ParameterCount);
         _momentum = accelerator.Allocate1D<float>(architecture.ParameterCount);
         _momentum.MemSetToZero();
+        _parametersSnapshot = accelerator.Allocate1D<float>(architecture.ParameterCount);
+        _momentumSnapshot = accelerator.Allocate1D<float>(architecture.ParameterCount);
+        _status = accelerator.Allocate1D<int>(1);
         _masks = new MemoryBuffer1D<float, Stride1D.Dense>?[architecture.Layers.Length];
         for (int l = 0; l < _masks.Length; l++)
         {
@@ -53,6 +59,15 @@ public sealed class IlgpuWorkspace : IDisposable
 
     /// <summary>The whole momentum vector.</summary>
     public ArrayView<float> Momentum => _momentum.View;
+
+    /// <summary>The parameters as they were before the current step (or the failed one).</summary>
+    public ArrayView<float> ParametersSnapshot => _parametersSnapshot.View;
+
+    /// <summary>The momentum as it was before the current step (or the failed one).</summary>
+    public ArrayView<float> MomentumSnapshot => _momentumSnapshot.View;
+
+    /// <summary>0 while every step was finite, else 1 + the index of the first step that was not (see <see cref="KernelChecks"/>).</summary>
+    public ArrayView<int> Status => _status.View;
 
     /// <summary>x: (Capacity, InputSize).</summary>
     public ArrayView<float> Input => _input.View;
@@ -139,6 +154,9 @@ public sealed class IlgpuWorkspace : IDisposable
         _batchBuffers.Clear();
         _parameters.Dispose();
         _momentum.Dispose();
+        _parametersSnapshot.Dispose();
+        _momentumSnapshot.Dispose();
+        _status.Dispose();
         foreach (MemoryBuffer1D<float, Stride1D.Dense>? mask in _masks)
         {
             mask?.Dispose();

@@ -139,66 +139,66 @@ partial class Masked : global::FusedNets.Network
     /// <summary>The ILGPU kernels of this network, specialized to its sizes, and their launch order.</summary>
     private sealed class IlgpuKernels : global::FusedNets.Backends.Ilgpu.IlgpuProgram
     {
-        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, FloatView, FloatView, int> _localForward;
-        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, int> _localInputGradient;
-        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int> _localUpdate;
-        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, FloatView, FloatView, int> _sparseForward;
-        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, FloatView, FloatView, int> _sparseBackward;
-        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int> _sparseUpdate;
-        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, FloatView, FloatView, int> _scoresForward;
-        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, FloatView, FloatView, int> _scoresBackward;
-        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int> _scoresUpdate;
-        private readonly global::System.Action<Index1D, FloatView, FloatView, IntView, FloatView, FloatView, float> _loss;
+        private readonly global::System.Action<KernelConfig, IntView, FloatView, FloatView, FloatView, FloatView, FloatView, int> _localForward;
+        private readonly global::System.Action<KernelConfig, IntView, FloatView, FloatView, FloatView, int> _localInputGradient;
+        private readonly global::System.Action<KernelConfig, IntView, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int, int> _localUpdate;
+        private readonly global::System.Action<KernelConfig, IntView, FloatView, FloatView, FloatView, FloatView, FloatView, int> _sparseForward;
+        private readonly global::System.Action<KernelConfig, IntView, FloatView, FloatView, FloatView, FloatView, FloatView, int> _sparseBackward;
+        private readonly global::System.Action<KernelConfig, IntView, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int, int> _sparseUpdate;
+        private readonly global::System.Action<KernelConfig, IntView, FloatView, FloatView, FloatView, FloatView, FloatView, int> _scoresForward;
+        private readonly global::System.Action<KernelConfig, IntView, FloatView, FloatView, FloatView, FloatView, FloatView, int> _scoresBackward;
+        private readonly global::System.Action<KernelConfig, IntView, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int, int> _scoresUpdate;
+        private readonly global::System.Action<Index1D, IntView, FloatView, FloatView, IntView, FloatView, FloatView, float, int> _loss;
 
         public IlgpuKernels(global::ILGPU.Runtime.Accelerator accelerator)
         {
-            _localForward = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, FloatView, FloatView, int>(accelerator, LocalForward);
-            _localInputGradient = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, int>(accelerator, LocalInputGradient);
-            _localUpdate = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int>(accelerator, LocalUpdate);
-            _sparseForward = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, FloatView, FloatView, int>(accelerator, SparseForward);
-            _sparseBackward = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, FloatView, FloatView, int>(accelerator, SparseBackward);
-            _sparseUpdate = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int>(accelerator, SparseUpdate);
-            _scoresForward = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, FloatView, FloatView, int>(accelerator, ScoresForward);
-            _scoresBackward = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, FloatView, FloatView, int>(accelerator, ScoresBackward);
-            _scoresUpdate = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int>(accelerator, ScoresUpdate);
-            _loss = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<Index1D, FloatView, FloatView, IntView, FloatView, FloatView, float>(accelerator, SoftmaxCrossEntropyLoss);
+            _localForward = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<IntView, FloatView, FloatView, FloatView, FloatView, FloatView, int>(accelerator, LocalForward);
+            _localInputGradient = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<IntView, FloatView, FloatView, FloatView, int>(accelerator, LocalInputGradient);
+            _localUpdate = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<IntView, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int, int>(accelerator, LocalUpdate);
+            _sparseForward = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<IntView, FloatView, FloatView, FloatView, FloatView, FloatView, int>(accelerator, SparseForward);
+            _sparseBackward = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<IntView, FloatView, FloatView, FloatView, FloatView, FloatView, int>(accelerator, SparseBackward);
+            _sparseUpdate = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<IntView, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int, int>(accelerator, SparseUpdate);
+            _scoresForward = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<IntView, FloatView, FloatView, FloatView, FloatView, FloatView, int>(accelerator, ScoresForward);
+            _scoresBackward = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<IntView, FloatView, FloatView, FloatView, FloatView, FloatView, int>(accelerator, ScoresBackward);
+            _scoresUpdate = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<IntView, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int, int>(accelerator, ScoresUpdate);
+            _loss = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<Index1D, IntView, FloatView, FloatView, IntView, FloatView, FloatView, float, int>(accelerator, SoftmaxCrossEntropyLoss);
         }
 
         public override void Forward(global::FusedNets.Backends.Ilgpu.IlgpuWorkspace workspace, int batch)
         {
-            _localForward(Tiles(32, batch, 16), workspace.Input, workspace.Weights(0), workspace.Bias(0), workspace.PreActivation(0), workspace.Activation(0), batch);
-            _sparseForward(Tiles(64, batch, 16), workspace.Activation(0), workspace.Weights(1), workspace.Bias(1), workspace.PreActivation(1), workspace.Activation(1), batch);
-            _scoresForward(Tiles(4, batch, 8), workspace.Activation(1), workspace.Weights(2), workspace.Bias(2), workspace.PreActivation(2), workspace.Activation(2), batch);
+            _localForward(Tiles(32, batch, 16), workspace.Status, workspace.Input, workspace.Weights(0), workspace.Bias(0), workspace.PreActivation(0), workspace.Activation(0), batch);
+            _sparseForward(Tiles(64, batch, 16), workspace.Status, workspace.Activation(0), workspace.Weights(1), workspace.Bias(1), workspace.PreActivation(1), workspace.Activation(1), batch);
+            _scoresForward(Tiles(4, batch, 8), workspace.Status, workspace.Activation(1), workspace.Weights(2), workspace.Bias(2), workspace.PreActivation(2), workspace.Activation(2), batch);
         }
 
-        public override void Loss(global::FusedNets.Backends.Ilgpu.IlgpuWorkspace workspace, int batch)
+        public override void Loss(global::FusedNets.Backends.Ilgpu.IlgpuWorkspace workspace, int batch, int step, FloatView losses)
         {
-            _loss(batch, workspace.PreActivation(2), workspace.Activation(2), workspace.Labels, workspace.Losses, workspace.Delta(2), 1f / batch);
+            _loss(batch, workspace.Status, workspace.PreActivation(2), workspace.Activation(2), workspace.Labels, losses, workspace.Delta(2), 1f / batch, step);
         }
 
-        public override void Backward(global::FusedNets.Backends.Ilgpu.IlgpuWorkspace workspace, int batch, SgdStep sgd, bool update, bool inputGradient)
+        public override void Backward(global::FusedNets.Backends.Ilgpu.IlgpuWorkspace workspace, int batch, SgdStep sgd, bool update, bool inputGradient, int step)
         {
             // From the output down; each layer's delta for the layer below uses its weights before their update.
-            _scoresBackward(Tiles(64, batch, 8), workspace.Weights(2), workspace.Delta(2), workspace.PreActivation(1), workspace.Activation(1), workspace.Delta(1), batch);
+            _scoresBackward(Tiles(64, batch, 8), workspace.Status, workspace.Weights(2), workspace.Delta(2), workspace.PreActivation(1), workspace.Activation(1), workspace.Delta(1), batch);
             if (update)
             {
-                _scoresUpdate(Tiles(64, 4, 8), workspace.Activation(1), workspace.Delta(2), workspace.Weights(2), workspace.Bias(2), workspace.WeightsMomentum(2), workspace.BiasMomentum(2), sgd, batch);
+                _scoresUpdate(Tiles(64, 4, 8), workspace.Status, workspace.Activation(1), workspace.Delta(2), workspace.Weights(2), workspace.Bias(2), workspace.WeightsMomentum(2), workspace.BiasMomentum(2), sgd, batch, step);
             }
 
-            _sparseBackward(Tiles(32, batch, 16), workspace.Weights(1), workspace.Delta(1), workspace.PreActivation(0), workspace.Activation(0), workspace.Delta(0), batch);
+            _sparseBackward(Tiles(32, batch, 16), workspace.Status, workspace.Weights(1), workspace.Delta(1), workspace.PreActivation(0), workspace.Activation(0), workspace.Delta(0), batch);
             if (update)
             {
-                _sparseUpdate(Tiles(32, 64, 16), workspace.Activation(0), workspace.Delta(1), workspace.Weights(1), workspace.Bias(1), workspace.WeightsMomentum(1), workspace.BiasMomentum(1), workspace.Mask(1), sgd, batch);
+                _sparseUpdate(Tiles(32, 64, 16), workspace.Status, workspace.Activation(0), workspace.Delta(1), workspace.Weights(1), workspace.Bias(1), workspace.WeightsMomentum(1), workspace.BiasMomentum(1), workspace.Mask(1), sgd, batch, step);
             }
 
             if (inputGradient)
             {
-                _localInputGradient(Tiles(32, batch, 16), workspace.Weights(0), workspace.Delta(0), workspace.InputGradient, batch);
+                _localInputGradient(Tiles(32, batch, 16), workspace.Status, workspace.Weights(0), workspace.Delta(0), workspace.InputGradient, batch);
             }
 
             if (update)
             {
-                _localUpdate(Tiles(32, 32, 16), workspace.Input, workspace.Delta(0), workspace.Weights(0), workspace.Bias(0), workspace.WeightsMomentum(0), workspace.BiasMomentum(0), workspace.Mask(0), sgd, batch);
+                _localUpdate(Tiles(32, 32, 16), workspace.Status, workspace.Input, workspace.Delta(0), workspace.Weights(0), workspace.Bias(0), workspace.WeightsMomentum(0), workspace.BiasMomentum(0), workspace.Mask(0), sgd, batch, step);
             }
         }
 
@@ -208,8 +208,13 @@ partial class Masked : global::FusedNets.Network
         // Forward: z = W x + b; y = Gelu(z); the product Z (B, 32) = X (B, 32) Wᵀ.
         // A group computes a tile of Z, thread (row, column) = (sample, output); each pass stages a tile of X and
         // of W in shared memory, so each value loaded is used 16 times. Saves z and y for the backward.
-        private static void LocalForward(FloatView x, FloatView w, FloatView b, FloatView z, FloatView y, int batch)
+        private static void LocalForward(IntView status, FloatView x, FloatView w, FloatView b, FloatView z, FloatView y, int batch)
         {
+            if (global::ILGPU.Group.BarrierOr(status[0] != 0))
+            {
+                return;
+            }
+
             const int Tile = 16, Stride = Tile + 1; // the padding keeps column reads off one shared-memory bank
             FloatView xTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
             FloatView wTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
@@ -240,8 +245,13 @@ partial class Masked : global::FusedNets.Network
         }
 
         // Backward of z = W x + b to the network's input, on request: dx (B, 32) = dz (B, 32) W.
-        private static void LocalInputGradient(FloatView w, FloatView dz, FloatView dx, int batch)
+        private static void LocalInputGradient(IntView status, FloatView w, FloatView dz, FloatView dx, int batch)
         {
+            if (global::ILGPU.Group.BarrierOr(status[0] != 0))
+            {
+                return;
+            }
+
             const int Tile = 16, Stride = Tile + 1;
             FloatView dzTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
             FloatView wTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
@@ -273,8 +283,13 @@ partial class Masked : global::FusedNets.Network
         // dW (32, 32) = dzᵀ (B, 32)ᵀ x (B, 32), thread (row, column) = (output, input); db[o] = Σ_s dz[s, o],
         // summed by the column-0 threads of the first column of groups from the dz tiles they already hold.
         // vw and vb: the momentum of W and b; mask: (32, 32), 1 where W trains and 0 where it stays zero.
-        private static void LocalUpdate(FloatView x, FloatView dz, FloatView w, FloatView b, FloatView vw, FloatView vb, FloatView mask, SgdStep sgd, int batch)
+        private static void LocalUpdate(IntView status, FloatView x, FloatView dz, FloatView w, FloatView b, FloatView vw, FloatView vb, FloatView mask, SgdStep sgd, int batch, int step)
         {
+            if (global::ILGPU.Group.BarrierOr(status[0] != 0))
+            {
+                return;
+            }
+
             const int Tile = 16, Stride = Tile + 1;
             FloatView dzTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
             FloatView xTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
@@ -302,11 +317,13 @@ partial class Masked : global::FusedNets.Network
                 int at = output * 32 + input;
                 dw *= mask[at];
                 w[at] = sgd.UpdateWeight(w[at], ref vw[at], dw);
+                global::FusedNets.Backends.Ilgpu.KernelChecks.FlagIfNotFinite(status, step, w[at]);
             }
 
             if (sumsBias && output < 32)
             {
                 b[output] = sgd.UpdateBias(b[output], ref vb[output], db);
+                global::FusedNets.Backends.Ilgpu.KernelChecks.FlagIfNotFinite(status, step, b[output]);
             }
         }
 
@@ -316,8 +333,13 @@ partial class Masked : global::FusedNets.Network
         // Forward: z = W x + b; y = LeakyRelu(z); the product Z (B, 64) = X (B, 32) Wᵀ.
         // A group computes a tile of Z, thread (row, column) = (sample, output); each pass stages a tile of X and
         // of W in shared memory, so each value loaded is used 16 times. Saves z and y for the backward.
-        private static void SparseForward(FloatView x, FloatView w, FloatView b, FloatView z, FloatView y, int batch)
+        private static void SparseForward(IntView status, FloatView x, FloatView w, FloatView b, FloatView z, FloatView y, int batch)
         {
+            if (global::ILGPU.Group.BarrierOr(status[0] != 0))
+            {
+                return;
+            }
+
             const int Tile = 16, Stride = Tile + 1; // the padding keeps column reads off one shared-memory bank
             FloatView xTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
             FloatView wTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
@@ -349,8 +371,13 @@ partial class Masked : global::FusedNets.Network
 
         // Backward of z = W x + b to the layer below, fused with Local's activation derivative:
         // dzBelow (B, 32) = (dz (B, 64) W) ⊙ Gelu'(zBelow, yBelow). Thread (row, column) = (sample, input).
-        private static void SparseBackward(FloatView w, FloatView dz, FloatView zBelow, FloatView yBelow, FloatView dzBelow, int batch)
+        private static void SparseBackward(IntView status, FloatView w, FloatView dz, FloatView zBelow, FloatView yBelow, FloatView dzBelow, int batch)
         {
+            if (global::ILGPU.Group.BarrierOr(status[0] != 0))
+            {
+                return;
+            }
+
             const int Tile = 16, Stride = Tile + 1;
             FloatView dzTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
             FloatView wTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
@@ -382,8 +409,13 @@ partial class Masked : global::FusedNets.Network
         // dW (64, 32) = dzᵀ (B, 64)ᵀ x (B, 32), thread (row, column) = (output, input); db[o] = Σ_s dz[s, o],
         // summed by the column-0 threads of the first column of groups from the dz tiles they already hold.
         // vw and vb: the momentum of W and b; mask: (64, 32), 1 where W trains and 0 where it stays zero.
-        private static void SparseUpdate(FloatView x, FloatView dz, FloatView w, FloatView b, FloatView vw, FloatView vb, FloatView mask, SgdStep sgd, int batch)
+        private static void SparseUpdate(IntView status, FloatView x, FloatView dz, FloatView w, FloatView b, FloatView vw, FloatView vb, FloatView mask, SgdStep sgd, int batch, int step)
         {
+            if (global::ILGPU.Group.BarrierOr(status[0] != 0))
+            {
+                return;
+            }
+
             const int Tile = 16, Stride = Tile + 1;
             FloatView dzTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
             FloatView xTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
@@ -411,11 +443,13 @@ partial class Masked : global::FusedNets.Network
                 int at = output * 32 + input;
                 dw *= mask[at];
                 w[at] = sgd.UpdateWeight(w[at], ref vw[at], dw);
+                global::FusedNets.Backends.Ilgpu.KernelChecks.FlagIfNotFinite(status, step, w[at]);
             }
 
             if (sumsBias && output < 64)
             {
                 b[output] = sgd.UpdateBias(b[output], ref vb[output], db);
+                global::FusedNets.Backends.Ilgpu.KernelChecks.FlagIfNotFinite(status, step, b[output]);
             }
         }
 
@@ -425,8 +459,13 @@ partial class Masked : global::FusedNets.Network
         // Forward: z = W x + b; y = Softplus(z); the product Z (B, 4) = X (B, 64) Wᵀ.
         // A group computes a tile of Z, thread (row, column) = (sample, output); each pass stages a tile of X and
         // of W in shared memory, so each value loaded is used 8 times. Saves z and y for the backward.
-        private static void ScoresForward(FloatView x, FloatView w, FloatView b, FloatView z, FloatView y, int batch)
+        private static void ScoresForward(IntView status, FloatView x, FloatView w, FloatView b, FloatView z, FloatView y, int batch)
         {
+            if (global::ILGPU.Group.BarrierOr(status[0] != 0))
+            {
+                return;
+            }
+
             const int Tile = 8, Stride = Tile + 1; // the padding keeps column reads off one shared-memory bank
             FloatView xTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
             FloatView wTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
@@ -458,8 +497,13 @@ partial class Masked : global::FusedNets.Network
 
         // Backward of z = W x + b to the layer below, fused with Sparse's activation derivative:
         // dzBelow (B, 64) = (dz (B, 4) W) ⊙ LeakyRelu'(zBelow, yBelow). Thread (row, column) = (sample, input).
-        private static void ScoresBackward(FloatView w, FloatView dz, FloatView zBelow, FloatView yBelow, FloatView dzBelow, int batch)
+        private static void ScoresBackward(IntView status, FloatView w, FloatView dz, FloatView zBelow, FloatView yBelow, FloatView dzBelow, int batch)
         {
+            if (global::ILGPU.Group.BarrierOr(status[0] != 0))
+            {
+                return;
+            }
+
             const int Tile = 8, Stride = Tile + 1;
             FloatView dzTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
             FloatView wTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
@@ -491,8 +535,13 @@ partial class Masked : global::FusedNets.Network
         // dW (4, 64) = dzᵀ (B, 4)ᵀ x (B, 64), thread (row, column) = (output, input); db[o] = Σ_s dz[s, o],
         // summed by the column-0 threads of the first column of groups from the dz tiles they already hold.
         // vw and vb: the momentum of W and b.
-        private static void ScoresUpdate(FloatView x, FloatView dz, FloatView w, FloatView b, FloatView vw, FloatView vb, SgdStep sgd, int batch)
+        private static void ScoresUpdate(IntView status, FloatView x, FloatView dz, FloatView w, FloatView b, FloatView vw, FloatView vb, SgdStep sgd, int batch, int step)
         {
+            if (global::ILGPU.Group.BarrierOr(status[0] != 0))
+            {
+                return;
+            }
+
             const int Tile = 8, Stride = Tile + 1;
             FloatView dzTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
             FloatView xTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
@@ -519,19 +568,26 @@ partial class Masked : global::FusedNets.Network
             {
                 int at = output * 64 + input;
                 w[at] = sgd.UpdateWeight(w[at], ref vw[at], dw);
+                global::FusedNets.Backends.Ilgpu.KernelChecks.FlagIfNotFinite(status, step, w[at]);
             }
 
             if (sumsBias && output < 4)
             {
                 b[output] = sgd.UpdateBias(b[output], ref vb[output], db);
+                global::FusedNets.Backends.Ilgpu.KernelChecks.FlagIfNotFinite(status, step, b[output]);
             }
         }
 
         // ==== Loss: softmax cross-entropy over Scores, fused with its gradient ====
         // z, y: (B, 4) from Scores; labels: (B); losses: (B); dz: (B, 4)
         // loss = log Σ_o exp(y[o]) - y[label]; dz = (softmax(y) - onehot(label)) / B ⊙ Softplus'(z, y). One thread per sample.
-        private static void SoftmaxCrossEntropyLoss(Index1D sample, FloatView z, FloatView y, IntView labels, FloatView losses, FloatView dz, float inverseBatch)
+        private static void SoftmaxCrossEntropyLoss(Index1D sample, IntView status, FloatView z, FloatView y, IntView labels, FloatView losses, FloatView dz, float inverseBatch, int step)
         {
+            if (status[0] != 0)
+            {
+                return;
+            }
+
             int row = sample * 4;
             float max = y[row];
             for (int o = 1; o < 4; o++)
@@ -548,6 +604,7 @@ partial class Masked : global::FusedNets.Network
             float logSum = max + global::System.MathF.Log(sum);
             int label = labels[sample];
             losses[sample] = logSum - y[row + label];
+            global::FusedNets.Backends.Ilgpu.KernelChecks.FlagIfNotFinite(status, step, losses[sample]);
             for (int o = 0; o < 4; o++)
             {
                 int at = row + o;

@@ -139,66 +139,66 @@ partial class MnistMlp : global::FusedNets.Network
     /// <summary>The ILGPU kernels of this network, specialized to its sizes, and their launch order.</summary>
     private sealed class IlgpuKernels : global::FusedNets.Backends.Ilgpu.IlgpuProgram
     {
-        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, FloatView, FloatView, int> _hidden1Forward;
-        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, int> _hidden1InputGradient;
-        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int> _hidden1Update;
-        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, FloatView, FloatView, int> _hidden2Forward;
-        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, FloatView, FloatView, int> _hidden2Backward;
-        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int> _hidden2Update;
-        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, FloatView, FloatView, int> _logitsForward;
-        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, FloatView, FloatView, int> _logitsBackward;
-        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int> _logitsUpdate;
-        private readonly global::System.Action<Index1D, FloatView, FloatView, IntView, FloatView, FloatView, float> _loss;
+        private readonly global::System.Action<KernelConfig, IntView, FloatView, FloatView, FloatView, FloatView, FloatView, int> _hidden1Forward;
+        private readonly global::System.Action<KernelConfig, IntView, FloatView, FloatView, FloatView, int> _hidden1InputGradient;
+        private readonly global::System.Action<KernelConfig, IntView, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int, int> _hidden1Update;
+        private readonly global::System.Action<KernelConfig, IntView, FloatView, FloatView, FloatView, FloatView, FloatView, int> _hidden2Forward;
+        private readonly global::System.Action<KernelConfig, IntView, FloatView, FloatView, FloatView, FloatView, FloatView, int> _hidden2Backward;
+        private readonly global::System.Action<KernelConfig, IntView, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int, int> _hidden2Update;
+        private readonly global::System.Action<KernelConfig, IntView, FloatView, FloatView, FloatView, FloatView, FloatView, int> _logitsForward;
+        private readonly global::System.Action<KernelConfig, IntView, FloatView, FloatView, FloatView, FloatView, FloatView, int> _logitsBackward;
+        private readonly global::System.Action<KernelConfig, IntView, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int, int> _logitsUpdate;
+        private readonly global::System.Action<Index1D, IntView, FloatView, FloatView, IntView, FloatView, FloatView, float, int> _loss;
 
         public IlgpuKernels(global::ILGPU.Runtime.Accelerator accelerator)
         {
-            _hidden1Forward = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, FloatView, FloatView, int>(accelerator, Hidden1Forward);
-            _hidden1InputGradient = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, int>(accelerator, Hidden1InputGradient);
-            _hidden1Update = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int>(accelerator, Hidden1Update);
-            _hidden2Forward = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, FloatView, FloatView, int>(accelerator, Hidden2Forward);
-            _hidden2Backward = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, FloatView, FloatView, int>(accelerator, Hidden2Backward);
-            _hidden2Update = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int>(accelerator, Hidden2Update);
-            _logitsForward = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, FloatView, FloatView, int>(accelerator, LogitsForward);
-            _logitsBackward = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, FloatView, FloatView, int>(accelerator, LogitsBackward);
-            _logitsUpdate = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int>(accelerator, LogitsUpdate);
-            _loss = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<Index1D, FloatView, FloatView, IntView, FloatView, FloatView, float>(accelerator, SoftmaxCrossEntropyLoss);
+            _hidden1Forward = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<IntView, FloatView, FloatView, FloatView, FloatView, FloatView, int>(accelerator, Hidden1Forward);
+            _hidden1InputGradient = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<IntView, FloatView, FloatView, FloatView, int>(accelerator, Hidden1InputGradient);
+            _hidden1Update = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<IntView, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int, int>(accelerator, Hidden1Update);
+            _hidden2Forward = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<IntView, FloatView, FloatView, FloatView, FloatView, FloatView, int>(accelerator, Hidden2Forward);
+            _hidden2Backward = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<IntView, FloatView, FloatView, FloatView, FloatView, FloatView, int>(accelerator, Hidden2Backward);
+            _hidden2Update = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<IntView, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int, int>(accelerator, Hidden2Update);
+            _logitsForward = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<IntView, FloatView, FloatView, FloatView, FloatView, FloatView, int>(accelerator, LogitsForward);
+            _logitsBackward = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<IntView, FloatView, FloatView, FloatView, FloatView, FloatView, int>(accelerator, LogitsBackward);
+            _logitsUpdate = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<IntView, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int, int>(accelerator, LogitsUpdate);
+            _loss = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<Index1D, IntView, FloatView, FloatView, IntView, FloatView, FloatView, float, int>(accelerator, SoftmaxCrossEntropyLoss);
         }
 
         public override void Forward(global::FusedNets.Backends.Ilgpu.IlgpuWorkspace workspace, int batch)
         {
-            _hidden1Forward(Tiles(128, batch, 16), workspace.Input, workspace.Weights(0), workspace.Bias(0), workspace.PreActivation(0), workspace.Activation(0), batch);
-            _hidden2Forward(Tiles(128, batch, 16), workspace.Activation(0), workspace.Weights(1), workspace.Bias(1), workspace.PreActivation(1), workspace.Activation(1), batch);
-            _logitsForward(Tiles(10, batch, 8), workspace.Activation(1), workspace.Weights(2), workspace.Bias(2), workspace.PreActivation(2), workspace.Activation(2), batch);
+            _hidden1Forward(Tiles(128, batch, 16), workspace.Status, workspace.Input, workspace.Weights(0), workspace.Bias(0), workspace.PreActivation(0), workspace.Activation(0), batch);
+            _hidden2Forward(Tiles(128, batch, 16), workspace.Status, workspace.Activation(0), workspace.Weights(1), workspace.Bias(1), workspace.PreActivation(1), workspace.Activation(1), batch);
+            _logitsForward(Tiles(10, batch, 8), workspace.Status, workspace.Activation(1), workspace.Weights(2), workspace.Bias(2), workspace.PreActivation(2), workspace.Activation(2), batch);
         }
 
-        public override void Loss(global::FusedNets.Backends.Ilgpu.IlgpuWorkspace workspace, int batch)
+        public override void Loss(global::FusedNets.Backends.Ilgpu.IlgpuWorkspace workspace, int batch, int step, FloatView losses)
         {
-            _loss(batch, workspace.PreActivation(2), workspace.Activation(2), workspace.Labels, workspace.Losses, workspace.Delta(2), 1f / batch);
+            _loss(batch, workspace.Status, workspace.PreActivation(2), workspace.Activation(2), workspace.Labels, losses, workspace.Delta(2), 1f / batch, step);
         }
 
-        public override void Backward(global::FusedNets.Backends.Ilgpu.IlgpuWorkspace workspace, int batch, SgdStep sgd, bool update, bool inputGradient)
+        public override void Backward(global::FusedNets.Backends.Ilgpu.IlgpuWorkspace workspace, int batch, SgdStep sgd, bool update, bool inputGradient, int step)
         {
             // From the output down; each layer's delta for the layer below uses its weights before their update.
-            _logitsBackward(Tiles(128, batch, 8), workspace.Weights(2), workspace.Delta(2), workspace.PreActivation(1), workspace.Activation(1), workspace.Delta(1), batch);
+            _logitsBackward(Tiles(128, batch, 8), workspace.Status, workspace.Weights(2), workspace.Delta(2), workspace.PreActivation(1), workspace.Activation(1), workspace.Delta(1), batch);
             if (update)
             {
-                _logitsUpdate(Tiles(128, 10, 8), workspace.Activation(1), workspace.Delta(2), workspace.Weights(2), workspace.Bias(2), workspace.WeightsMomentum(2), workspace.BiasMomentum(2), sgd, batch);
+                _logitsUpdate(Tiles(128, 10, 8), workspace.Status, workspace.Activation(1), workspace.Delta(2), workspace.Weights(2), workspace.Bias(2), workspace.WeightsMomentum(2), workspace.BiasMomentum(2), sgd, batch, step);
             }
 
-            _hidden2Backward(Tiles(128, batch, 16), workspace.Weights(1), workspace.Delta(1), workspace.PreActivation(0), workspace.Activation(0), workspace.Delta(0), batch);
+            _hidden2Backward(Tiles(128, batch, 16), workspace.Status, workspace.Weights(1), workspace.Delta(1), workspace.PreActivation(0), workspace.Activation(0), workspace.Delta(0), batch);
             if (update)
             {
-                _hidden2Update(Tiles(128, 128, 16), workspace.Activation(0), workspace.Delta(1), workspace.Weights(1), workspace.Bias(1), workspace.WeightsMomentum(1), workspace.BiasMomentum(1), sgd, batch);
+                _hidden2Update(Tiles(128, 128, 16), workspace.Status, workspace.Activation(0), workspace.Delta(1), workspace.Weights(1), workspace.Bias(1), workspace.WeightsMomentum(1), workspace.BiasMomentum(1), sgd, batch, step);
             }
 
             if (inputGradient)
             {
-                _hidden1InputGradient(Tiles(784, batch, 16), workspace.Weights(0), workspace.Delta(0), workspace.InputGradient, batch);
+                _hidden1InputGradient(Tiles(784, batch, 16), workspace.Status, workspace.Weights(0), workspace.Delta(0), workspace.InputGradient, batch);
             }
 
             if (update)
             {
-                _hidden1Update(Tiles(784, 128, 16), workspace.Input, workspace.Delta(0), workspace.Weights(0), workspace.Bias(0), workspace.WeightsMomentum(0), workspace.BiasMomentum(0), sgd, batch);
+                _hidden1Update(Tiles(784, 128, 16), workspace.Status, workspace.Input, workspace.Delta(0), workspace.Weights(0), workspace.Bias(0), workspace.WeightsMomentum(0), workspace.BiasMomentum(0), sgd, batch, step);
             }
         }
 
@@ -208,8 +208,13 @@ partial class MnistMlp : global::FusedNets.Network
         // Forward: z = W x + b; y = Relu(z); the product Z (B, 128) = X (B, 784) Wᵀ.
         // A group computes a tile of Z, thread (row, column) = (sample, output); each pass stages a tile of X and
         // of W in shared memory, so each value loaded is used 16 times. Saves z and y for the backward.
-        private static void Hidden1Forward(FloatView x, FloatView w, FloatView b, FloatView z, FloatView y, int batch)
+        private static void Hidden1Forward(IntView status, FloatView x, FloatView w, FloatView b, FloatView z, FloatView y, int batch)
         {
+            if (global::ILGPU.Group.BarrierOr(status[0] != 0))
+            {
+                return;
+            }
+
             const int Tile = 16, Stride = Tile + 1; // the padding keeps column reads off one shared-memory bank
             FloatView xTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
             FloatView wTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
@@ -240,8 +245,13 @@ partial class MnistMlp : global::FusedNets.Network
         }
 
         // Backward of z = W x + b to the network's input, on request: dx (B, 784) = dz (B, 128) W.
-        private static void Hidden1InputGradient(FloatView w, FloatView dz, FloatView dx, int batch)
+        private static void Hidden1InputGradient(IntView status, FloatView w, FloatView dz, FloatView dx, int batch)
         {
+            if (global::ILGPU.Group.BarrierOr(status[0] != 0))
+            {
+                return;
+            }
+
             const int Tile = 16, Stride = Tile + 1;
             FloatView dzTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
             FloatView wTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
@@ -273,8 +283,13 @@ partial class MnistMlp : global::FusedNets.Network
         // dW (128, 784) = dzᵀ (B, 128)ᵀ x (B, 784), thread (row, column) = (output, input); db[o] = Σ_s dz[s, o],
         // summed by the column-0 threads of the first column of groups from the dz tiles they already hold.
         // vw and vb: the momentum of W and b.
-        private static void Hidden1Update(FloatView x, FloatView dz, FloatView w, FloatView b, FloatView vw, FloatView vb, SgdStep sgd, int batch)
+        private static void Hidden1Update(IntView status, FloatView x, FloatView dz, FloatView w, FloatView b, FloatView vw, FloatView vb, SgdStep sgd, int batch, int step)
         {
+            if (global::ILGPU.Group.BarrierOr(status[0] != 0))
+            {
+                return;
+            }
+
             const int Tile = 16, Stride = Tile + 1;
             FloatView dzTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
             FloatView xTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
@@ -301,11 +316,13 @@ partial class MnistMlp : global::FusedNets.Network
             {
                 int at = output * 784 + input;
                 w[at] = sgd.UpdateWeight(w[at], ref vw[at], dw);
+                global::FusedNets.Backends.Ilgpu.KernelChecks.FlagIfNotFinite(status, step, w[at]);
             }
 
             if (sumsBias && output < 128)
             {
                 b[output] = sgd.UpdateBias(b[output], ref vb[output], db);
+                global::FusedNets.Backends.Ilgpu.KernelChecks.FlagIfNotFinite(status, step, b[output]);
             }
         }
 
@@ -315,8 +332,13 @@ partial class MnistMlp : global::FusedNets.Network
         // Forward: z = W x + b; y = Relu(z); the product Z (B, 128) = X (B, 128) Wᵀ.
         // A group computes a tile of Z, thread (row, column) = (sample, output); each pass stages a tile of X and
         // of W in shared memory, so each value loaded is used 16 times. Saves z and y for the backward.
-        private static void Hidden2Forward(FloatView x, FloatView w, FloatView b, FloatView z, FloatView y, int batch)
+        private static void Hidden2Forward(IntView status, FloatView x, FloatView w, FloatView b, FloatView z, FloatView y, int batch)
         {
+            if (global::ILGPU.Group.BarrierOr(status[0] != 0))
+            {
+                return;
+            }
+
             const int Tile = 16, Stride = Tile + 1; // the padding keeps column reads off one shared-memory bank
             FloatView xTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
             FloatView wTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
@@ -348,8 +370,13 @@ partial class MnistMlp : global::FusedNets.Network
 
         // Backward of z = W x + b to the layer below, fused with Hidden1's activation derivative:
         // dzBelow (B, 128) = (dz (B, 128) W) ⊙ Relu'(zBelow, yBelow). Thread (row, column) = (sample, input).
-        private static void Hidden2Backward(FloatView w, FloatView dz, FloatView zBelow, FloatView yBelow, FloatView dzBelow, int batch)
+        private static void Hidden2Backward(IntView status, FloatView w, FloatView dz, FloatView zBelow, FloatView yBelow, FloatView dzBelow, int batch)
         {
+            if (global::ILGPU.Group.BarrierOr(status[0] != 0))
+            {
+                return;
+            }
+
             const int Tile = 16, Stride = Tile + 1;
             FloatView dzTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
             FloatView wTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
@@ -381,8 +408,13 @@ partial class MnistMlp : global::FusedNets.Network
         // dW (128, 128) = dzᵀ (B, 128)ᵀ x (B, 128), thread (row, column) = (output, input); db[o] = Σ_s dz[s, o],
         // summed by the column-0 threads of the first column of groups from the dz tiles they already hold.
         // vw and vb: the momentum of W and b.
-        private static void Hidden2Update(FloatView x, FloatView dz, FloatView w, FloatView b, FloatView vw, FloatView vb, SgdStep sgd, int batch)
+        private static void Hidden2Update(IntView status, FloatView x, FloatView dz, FloatView w, FloatView b, FloatView vw, FloatView vb, SgdStep sgd, int batch, int step)
         {
+            if (global::ILGPU.Group.BarrierOr(status[0] != 0))
+            {
+                return;
+            }
+
             const int Tile = 16, Stride = Tile + 1;
             FloatView dzTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
             FloatView xTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
@@ -409,11 +441,13 @@ partial class MnistMlp : global::FusedNets.Network
             {
                 int at = output * 128 + input;
                 w[at] = sgd.UpdateWeight(w[at], ref vw[at], dw);
+                global::FusedNets.Backends.Ilgpu.KernelChecks.FlagIfNotFinite(status, step, w[at]);
             }
 
             if (sumsBias && output < 128)
             {
                 b[output] = sgd.UpdateBias(b[output], ref vb[output], db);
+                global::FusedNets.Backends.Ilgpu.KernelChecks.FlagIfNotFinite(status, step, b[output]);
             }
         }
 
@@ -423,8 +457,13 @@ partial class MnistMlp : global::FusedNets.Network
         // Forward: z = W x + b; y = Identity(z); the product Z (B, 10) = X (B, 128) Wᵀ.
         // A group computes a tile of Z, thread (row, column) = (sample, output); each pass stages a tile of X and
         // of W in shared memory, so each value loaded is used 8 times. Saves z and y for the backward.
-        private static void LogitsForward(FloatView x, FloatView w, FloatView b, FloatView z, FloatView y, int batch)
+        private static void LogitsForward(IntView status, FloatView x, FloatView w, FloatView b, FloatView z, FloatView y, int batch)
         {
+            if (global::ILGPU.Group.BarrierOr(status[0] != 0))
+            {
+                return;
+            }
+
             const int Tile = 8, Stride = Tile + 1; // the padding keeps column reads off one shared-memory bank
             FloatView xTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
             FloatView wTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
@@ -456,8 +495,13 @@ partial class MnistMlp : global::FusedNets.Network
 
         // Backward of z = W x + b to the layer below, fused with Hidden2's activation derivative:
         // dzBelow (B, 128) = (dz (B, 10) W) ⊙ Relu'(zBelow, yBelow). Thread (row, column) = (sample, input).
-        private static void LogitsBackward(FloatView w, FloatView dz, FloatView zBelow, FloatView yBelow, FloatView dzBelow, int batch)
+        private static void LogitsBackward(IntView status, FloatView w, FloatView dz, FloatView zBelow, FloatView yBelow, FloatView dzBelow, int batch)
         {
+            if (global::ILGPU.Group.BarrierOr(status[0] != 0))
+            {
+                return;
+            }
+
             const int Tile = 8, Stride = Tile + 1;
             FloatView dzTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
             FloatView wTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
@@ -489,8 +533,13 @@ partial class MnistMlp : global::FusedNets.Network
         // dW (10, 128) = dzᵀ (B, 10)ᵀ x (B, 128), thread (row, column) = (output, input); db[o] = Σ_s dz[s, o],
         // summed by the column-0 threads of the first column of groups from the dz tiles they already hold.
         // vw and vb: the momentum of W and b.
-        private static void LogitsUpdate(FloatView x, FloatView dz, FloatView w, FloatView b, FloatView vw, FloatView vb, SgdStep sgd, int batch)
+        private static void LogitsUpdate(IntView status, FloatView x, FloatView dz, FloatView w, FloatView b, FloatView vw, FloatView vb, SgdStep sgd, int batch, int step)
         {
+            if (global::ILGPU.Group.BarrierOr(status[0] != 0))
+            {
+                return;
+            }
+
             const int Tile = 8, Stride = Tile + 1;
             FloatView dzTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
             FloatView xTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
@@ -517,19 +566,26 @@ partial class MnistMlp : global::FusedNets.Network
             {
                 int at = output * 128 + input;
                 w[at] = sgd.UpdateWeight(w[at], ref vw[at], dw);
+                global::FusedNets.Backends.Ilgpu.KernelChecks.FlagIfNotFinite(status, step, w[at]);
             }
 
             if (sumsBias && output < 10)
             {
                 b[output] = sgd.UpdateBias(b[output], ref vb[output], db);
+                global::FusedNets.Backends.Ilgpu.KernelChecks.FlagIfNotFinite(status, step, b[output]);
             }
         }
 
         // ==== Loss: softmax cross-entropy over Logits, fused with its gradient ====
         // z, y: (B, 10) from Logits; labels: (B); losses: (B); dz: (B, 10)
         // loss = log Σ_o exp(y[o]) - y[label]; dz = (softmax(y) - onehot(label)) / B. One thread per sample.
-        private static void SoftmaxCrossEntropyLoss(Index1D sample, FloatView z, FloatView y, IntView labels, FloatView losses, FloatView dz, float inverseBatch)
+        private static void SoftmaxCrossEntropyLoss(Index1D sample, IntView status, FloatView z, FloatView y, IntView labels, FloatView losses, FloatView dz, float inverseBatch, int step)
         {
+            if (status[0] != 0)
+            {
+                return;
+            }
+
             int row = sample * 10;
             float max = y[row];
             for (int o = 1; o < 10; o++)
@@ -546,6 +602,7 @@ partial class MnistMlp : global::FusedNets.Network
             float logSum = max + global::System.MathF.Log(sum);
             int label = labels[sample];
             losses[sample] = logSum - y[row + label];
+            global::FusedNets.Backends.Ilgpu.KernelChecks.FlagIfNotFinite(status, step, losses[sample]);
             for (int o = 0; o < 10; o++)
             {
                 int at = row + o;

@@ -137,53 +137,53 @@ partial class Regressor : global::FusedNets.Network
     /// <summary>The ILGPU kernels of this network, specialized to its sizes, and their launch order.</summary>
     private sealed class IlgpuKernels : global::FusedNets.Backends.Ilgpu.IlgpuProgram
     {
-        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, FloatView, FloatView, int> _hiddenForward;
-        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, int> _hiddenInputGradient;
-        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int> _hiddenUpdate;
-        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, FloatView, FloatView, int> _yForward;
-        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, FloatView, FloatView, int> _yBackward;
-        private readonly global::System.Action<KernelConfig, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int> _yUpdate;
-        private readonly global::System.Action<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView, float> _loss;
+        private readonly global::System.Action<KernelConfig, IntView, FloatView, FloatView, FloatView, FloatView, FloatView, int> _hiddenForward;
+        private readonly global::System.Action<KernelConfig, IntView, FloatView, FloatView, FloatView, int> _hiddenInputGradient;
+        private readonly global::System.Action<KernelConfig, IntView, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int, int> _hiddenUpdate;
+        private readonly global::System.Action<KernelConfig, IntView, FloatView, FloatView, FloatView, FloatView, FloatView, int> _yForward;
+        private readonly global::System.Action<KernelConfig, IntView, FloatView, FloatView, FloatView, FloatView, FloatView, int> _yBackward;
+        private readonly global::System.Action<KernelConfig, IntView, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int, int> _yUpdate;
+        private readonly global::System.Action<Index1D, IntView, FloatView, FloatView, FloatView, FloatView, FloatView, float, int> _loss;
 
         public IlgpuKernels(global::ILGPU.Runtime.Accelerator accelerator)
         {
-            _hiddenForward = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, FloatView, FloatView, int>(accelerator, HiddenForward);
-            _hiddenInputGradient = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, int>(accelerator, HiddenInputGradient);
-            _hiddenUpdate = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int>(accelerator, HiddenUpdate);
-            _yForward = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, FloatView, FloatView, int>(accelerator, YForward);
-            _yBackward = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, FloatView, FloatView, int>(accelerator, YBackward);
-            _yUpdate = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int>(accelerator, YUpdate);
-            _loss = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<Index1D, FloatView, FloatView, FloatView, FloatView, FloatView, float>(accelerator, MeanSquaredErrorLoss);
+            _hiddenForward = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<IntView, FloatView, FloatView, FloatView, FloatView, FloatView, int>(accelerator, HiddenForward);
+            _hiddenInputGradient = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<IntView, FloatView, FloatView, FloatView, int>(accelerator, HiddenInputGradient);
+            _hiddenUpdate = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<IntView, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int, int>(accelerator, HiddenUpdate);
+            _yForward = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<IntView, FloatView, FloatView, FloatView, FloatView, FloatView, int>(accelerator, YForward);
+            _yBackward = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<IntView, FloatView, FloatView, FloatView, FloatView, FloatView, int>(accelerator, YBackward);
+            _yUpdate = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<IntView, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int, int>(accelerator, YUpdate);
+            _loss = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<Index1D, IntView, FloatView, FloatView, FloatView, FloatView, FloatView, float, int>(accelerator, MeanSquaredErrorLoss);
         }
 
         public override void Forward(global::FusedNets.Backends.Ilgpu.IlgpuWorkspace workspace, int batch)
         {
-            _hiddenForward(Tiles(16, batch, 8), workspace.Input, workspace.Weights(0), workspace.Bias(0), workspace.PreActivation(0), workspace.Activation(0), batch);
-            _yForward(Tiles(2, batch, 8), workspace.Activation(0), workspace.Weights(1), workspace.Bias(1), workspace.PreActivation(1), workspace.Activation(1), batch);
+            _hiddenForward(Tiles(16, batch, 8), workspace.Status, workspace.Input, workspace.Weights(0), workspace.Bias(0), workspace.PreActivation(0), workspace.Activation(0), batch);
+            _yForward(Tiles(2, batch, 8), workspace.Status, workspace.Activation(0), workspace.Weights(1), workspace.Bias(1), workspace.PreActivation(1), workspace.Activation(1), batch);
         }
 
-        public override void Loss(global::FusedNets.Backends.Ilgpu.IlgpuWorkspace workspace, int batch)
+        public override void Loss(global::FusedNets.Backends.Ilgpu.IlgpuWorkspace workspace, int batch, int step, FloatView losses)
         {
-            _loss(batch, workspace.PreActivation(1), workspace.Activation(1), workspace.Targets, workspace.Losses, workspace.Delta(1), 1f / (batch * 2));
+            _loss(batch, workspace.Status, workspace.PreActivation(1), workspace.Activation(1), workspace.Targets, losses, workspace.Delta(1), 1f / (batch * 2), step);
         }
 
-        public override void Backward(global::FusedNets.Backends.Ilgpu.IlgpuWorkspace workspace, int batch, SgdStep sgd, bool update, bool inputGradient)
+        public override void Backward(global::FusedNets.Backends.Ilgpu.IlgpuWorkspace workspace, int batch, SgdStep sgd, bool update, bool inputGradient, int step)
         {
             // From the output down; each layer's delta for the layer below uses its weights before their update.
-            _yBackward(Tiles(16, batch, 8), workspace.Weights(1), workspace.Delta(1), workspace.PreActivation(0), workspace.Activation(0), workspace.Delta(0), batch);
+            _yBackward(Tiles(16, batch, 8), workspace.Status, workspace.Weights(1), workspace.Delta(1), workspace.PreActivation(0), workspace.Activation(0), workspace.Delta(0), batch);
             if (update)
             {
-                _yUpdate(Tiles(16, 2, 8), workspace.Activation(0), workspace.Delta(1), workspace.Weights(1), workspace.Bias(1), workspace.WeightsMomentum(1), workspace.BiasMomentum(1), sgd, batch);
+                _yUpdate(Tiles(16, 2, 8), workspace.Status, workspace.Activation(0), workspace.Delta(1), workspace.Weights(1), workspace.Bias(1), workspace.WeightsMomentum(1), workspace.BiasMomentum(1), sgd, batch, step);
             }
 
             if (inputGradient)
             {
-                _hiddenInputGradient(Tiles(3, batch, 8), workspace.Weights(0), workspace.Delta(0), workspace.InputGradient, batch);
+                _hiddenInputGradient(Tiles(3, batch, 8), workspace.Status, workspace.Weights(0), workspace.Delta(0), workspace.InputGradient, batch);
             }
 
             if (update)
             {
-                _hiddenUpdate(Tiles(3, 16, 8), workspace.Input, workspace.Delta(0), workspace.Weights(0), workspace.Bias(0), workspace.WeightsMomentum(0), workspace.BiasMomentum(0), sgd, batch);
+                _hiddenUpdate(Tiles(3, 16, 8), workspace.Status, workspace.Input, workspace.Delta(0), workspace.Weights(0), workspace.Bias(0), workspace.WeightsMomentum(0), workspace.BiasMomentum(0), sgd, batch, step);
             }
         }
 
@@ -193,8 +193,13 @@ partial class Regressor : global::FusedNets.Network
         // Forward: z = W x + b; y = Tanh(z); the product Z (B, 16) = X (B, 3) Wᵀ.
         // A group computes a tile of Z, thread (row, column) = (sample, output); each pass stages a tile of X and
         // of W in shared memory, so each value loaded is used 8 times. Saves z and y for the backward.
-        private static void HiddenForward(FloatView x, FloatView w, FloatView b, FloatView z, FloatView y, int batch)
+        private static void HiddenForward(IntView status, FloatView x, FloatView w, FloatView b, FloatView z, FloatView y, int batch)
         {
+            if (global::ILGPU.Group.BarrierOr(status[0] != 0))
+            {
+                return;
+            }
+
             const int Tile = 8, Stride = Tile + 1; // the padding keeps column reads off one shared-memory bank
             FloatView xTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
             FloatView wTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
@@ -225,8 +230,13 @@ partial class Regressor : global::FusedNets.Network
         }
 
         // Backward of z = W x + b to the network's input, on request: dx (B, 3) = dz (B, 16) W.
-        private static void HiddenInputGradient(FloatView w, FloatView dz, FloatView dx, int batch)
+        private static void HiddenInputGradient(IntView status, FloatView w, FloatView dz, FloatView dx, int batch)
         {
+            if (global::ILGPU.Group.BarrierOr(status[0] != 0))
+            {
+                return;
+            }
+
             const int Tile = 8, Stride = Tile + 1;
             FloatView dzTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
             FloatView wTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
@@ -258,8 +268,13 @@ partial class Regressor : global::FusedNets.Network
         // dW (16, 3) = dzᵀ (B, 16)ᵀ x (B, 3), thread (row, column) = (output, input); db[o] = Σ_s dz[s, o],
         // summed by the column-0 threads of the first column of groups from the dz tiles they already hold.
         // vw and vb: the momentum of W and b.
-        private static void HiddenUpdate(FloatView x, FloatView dz, FloatView w, FloatView b, FloatView vw, FloatView vb, SgdStep sgd, int batch)
+        private static void HiddenUpdate(IntView status, FloatView x, FloatView dz, FloatView w, FloatView b, FloatView vw, FloatView vb, SgdStep sgd, int batch, int step)
         {
+            if (global::ILGPU.Group.BarrierOr(status[0] != 0))
+            {
+                return;
+            }
+
             const int Tile = 8, Stride = Tile + 1;
             FloatView dzTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
             FloatView xTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
@@ -286,11 +301,13 @@ partial class Regressor : global::FusedNets.Network
             {
                 int at = output * 3 + input;
                 w[at] = sgd.UpdateWeight(w[at], ref vw[at], dw);
+                global::FusedNets.Backends.Ilgpu.KernelChecks.FlagIfNotFinite(status, step, w[at]);
             }
 
             if (sumsBias && output < 16)
             {
                 b[output] = sgd.UpdateBias(b[output], ref vb[output], db);
+                global::FusedNets.Backends.Ilgpu.KernelChecks.FlagIfNotFinite(status, step, b[output]);
             }
         }
 
@@ -300,8 +317,13 @@ partial class Regressor : global::FusedNets.Network
         // Forward: z = W x + b; y = Sigmoid(z); the product Z (B, 2) = X (B, 16) Wᵀ.
         // A group computes a tile of Z, thread (row, column) = (sample, output); each pass stages a tile of X and
         // of W in shared memory, so each value loaded is used 8 times. Saves z and y for the backward.
-        private static void YForward(FloatView x, FloatView w, FloatView b, FloatView z, FloatView y, int batch)
+        private static void YForward(IntView status, FloatView x, FloatView w, FloatView b, FloatView z, FloatView y, int batch)
         {
+            if (global::ILGPU.Group.BarrierOr(status[0] != 0))
+            {
+                return;
+            }
+
             const int Tile = 8, Stride = Tile + 1; // the padding keeps column reads off one shared-memory bank
             FloatView xTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
             FloatView wTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
@@ -333,8 +355,13 @@ partial class Regressor : global::FusedNets.Network
 
         // Backward of z = W x + b to the layer below, fused with Hidden's activation derivative:
         // dzBelow (B, 16) = (dz (B, 2) W) ⊙ Tanh'(zBelow, yBelow). Thread (row, column) = (sample, input).
-        private static void YBackward(FloatView w, FloatView dz, FloatView zBelow, FloatView yBelow, FloatView dzBelow, int batch)
+        private static void YBackward(IntView status, FloatView w, FloatView dz, FloatView zBelow, FloatView yBelow, FloatView dzBelow, int batch)
         {
+            if (global::ILGPU.Group.BarrierOr(status[0] != 0))
+            {
+                return;
+            }
+
             const int Tile = 8, Stride = Tile + 1;
             FloatView dzTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
             FloatView wTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
@@ -366,8 +393,13 @@ partial class Regressor : global::FusedNets.Network
         // dW (2, 16) = dzᵀ (B, 2)ᵀ x (B, 16), thread (row, column) = (output, input); db[o] = Σ_s dz[s, o],
         // summed by the column-0 threads of the first column of groups from the dz tiles they already hold.
         // vw and vb: the momentum of W and b.
-        private static void YUpdate(FloatView x, FloatView dz, FloatView w, FloatView b, FloatView vw, FloatView vb, SgdStep sgd, int batch)
+        private static void YUpdate(IntView status, FloatView x, FloatView dz, FloatView w, FloatView b, FloatView vw, FloatView vb, SgdStep sgd, int batch, int step)
         {
+            if (global::ILGPU.Group.BarrierOr(status[0] != 0))
+            {
+                return;
+            }
+
             const int Tile = 8, Stride = Tile + 1;
             FloatView dzTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
             FloatView xTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
@@ -394,19 +426,26 @@ partial class Regressor : global::FusedNets.Network
             {
                 int at = output * 16 + input;
                 w[at] = sgd.UpdateWeight(w[at], ref vw[at], dw);
+                global::FusedNets.Backends.Ilgpu.KernelChecks.FlagIfNotFinite(status, step, w[at]);
             }
 
             if (sumsBias && output < 2)
             {
                 b[output] = sgd.UpdateBias(b[output], ref vb[output], db);
+                global::FusedNets.Backends.Ilgpu.KernelChecks.FlagIfNotFinite(status, step, b[output]);
             }
         }
 
         // ==== Loss: mean squared error over Y, fused with its gradient ====
         // z, y and targets: (B, 2); losses: (B); dz: (B, 2)
         // loss = Σ_o (y[o] - t[o])² / 2; dz = 2 (y - t) / (B · 2) ⊙ Sigmoid'(z, y). One thread per sample.
-        private static void MeanSquaredErrorLoss(Index1D sample, FloatView z, FloatView y, FloatView targets, FloatView losses, FloatView dz, float inverseCount)
+        private static void MeanSquaredErrorLoss(Index1D sample, IntView status, FloatView z, FloatView y, FloatView targets, FloatView losses, FloatView dz, float inverseCount, int step)
         {
+            if (status[0] != 0)
+            {
+                return;
+            }
+
             int row = sample * 2;
             float sum = 0f;
             for (int o = 0; o < 2; o++)
@@ -419,6 +458,7 @@ partial class Regressor : global::FusedNets.Network
             }
 
             losses[sample] = sum / 2;
+            global::FusedNets.Backends.Ilgpu.KernelChecks.FlagIfNotFinite(status, step, losses[sample]);
         }
     }
 }
