@@ -19,6 +19,13 @@ internal static class IlgpuDevices
     private static readonly Dictionary<Backend, Accelerator?> s_accelerators = [];
     private static readonly List<Context> s_contexts = [];
 
+    /// <summary>
+    /// The device IlgpuCpu simulates: NVIDIA's 32-wide warps, and groups of up to 256 threads, the largest the
+    /// generated kernels launch (16 × 16 tiles). The simulator runs each thread of a group on an OS thread,
+    /// so a larger limit would only add idle threads.
+    /// </summary>
+    private static readonly CPUDevice SimulatedGpu = new(numThreadsPerWarp: 32, numWarpsPerMultiprocessor: 8, numMultiprocessors: 1);
+
     /// <summary>The accelerator for <paramref name="backend"/>, or null when this machine has none; the reason goes to <paramref name="whyNot"/>.</summary>
     public static Accelerator? TryGet(Backend backend, out string whyNot)
     {
@@ -35,8 +42,7 @@ internal static class IlgpuDevices
             {
                 accelerator = backend switch
                 {
-                    // Simulates an NVIDIA device (32-wide warps, groups up to 1024 threads) so the tiled kernels run as on a GPU.
-                    Backend.IlgpuCpu => Create(b => b.CPU(CPUDeviceKind.Nvidia), context => context.CreateCPUAccelerator(0)),
+                    Backend.IlgpuCpu => Create(b => b.CPU(SimulatedGpu), context => context.CreateCPUAccelerator(0)),
                     Backend.Cuda => Create(b => b.Cuda(), context => context.GetCudaDevices().Count > 0 ? context.CreateCudaAccelerator(0) : null),
                     Backend.OpenCL => CreateOpenCL(out whyNot),
                     _ => throw new ArgumentOutOfRangeException(nameof(backend), backend, "Not an ILGPU backend."),
