@@ -12,15 +12,15 @@ namespace FusedNets.Generators.Emit;
 /// </summary>
 internal static class IlgpuKernelEmitter
 {
-    private const string Activations = "global::FusedNets.Activations";
-    private const string Checks = "global::FusedNets.Backends.Ilgpu.KernelChecks";
+    internal const string Activations = "global::FusedNets.Activations";
+    internal const string Checks = "global::FusedNets.Backends.Ilgpu.KernelChecks";
 
     /// <summary>
     /// The first line of every tiled kernel: once a step has produced a value that is not finite, every later
     /// kernel does nothing, so the parameters snapshotted before that step are the last good ones. The whole
     /// group agrees on the answer, so no thread skips a barrier its neighbours wait at.
     /// </summary>
-    private const string SkipAfterFailure = "global::ILGPU.Group.BarrierOr(status[0] != 0)";
+    internal const string SkipAfterFailure = "global::ILGPU.Group.BarrierOr(status[0] != 0)";
 
     public static void Emit(CodeWriter code, NetworkModel network)
     {
@@ -32,6 +32,10 @@ internal static class IlgpuKernelEmitter
             EmitForwardProgram(code, network);
             EmitLossProgram(code, network);
             EmitBackwardProgram(code, network);
+            if (FusedStepEmitter.Applies(network))
+            {
+                FusedStepEmitter.EmitTrainStepProgram(code, network);
+            }
 
             for (int l = 0; l < network.Layers.Count; l++)
             {
@@ -39,6 +43,11 @@ internal static class IlgpuKernelEmitter
             }
 
             EmitLossKernel(code, network);
+            if (FusedStepEmitter.Applies(network))
+            {
+                code.Line();
+                FusedStepEmitter.EmitKernel(code, network);
+            }
         }
     }
 
@@ -57,6 +66,11 @@ internal static class IlgpuKernelEmitter
         }
 
         code.Line($"private readonly global::System.Action<Index1D, IntView, FloatView, FloatView, {TruthView(network)}, FloatView, FloatView, float, int> _loss;");
+        if (FusedStepEmitter.Applies(network))
+        {
+            code.Line($"private readonly global::System.Action<KernelConfig, {FusedStepEmitter.Parameters(network)}> _fusedStep;");
+        }
+
         code.Line();
     }
 
@@ -77,6 +91,10 @@ internal static class IlgpuKernelEmitter
             }
 
             code.Line($"_loss = {LoadAuto}<Index1D, IntView, FloatView, FloatView, {TruthView(network)}, FloatView, FloatView, float, int>(accelerator, {LossKernelName(network)});");
+            if (FusedStepEmitter.Applies(network))
+            {
+                code.Line($"_fusedStep = {LoadTiled}<{FusedStepEmitter.Parameters(network)}>(accelerator, FusedStep);");
+            }
         }
 
         code.Line();
@@ -133,11 +151,9 @@ internal static class IlgpuKernelEmitter
                     code.Line();
                 }
 
-                string input = l == 0 ? "workspace.Input" : $"workspace.Activation({l - 1})";
-                string mask = layer.Mask.IsMasked ? $", workspace.Mask({l})" : "";
                 using (code.Block("if (update)"))
                 {
-                    code.Line($"{Field(layer, "Update")}(Tiles({layer.Inputs}, {layer.Units}, {Tile(layer)}), workspace.Status, {input}, workspace.Delta({l}), workspace.Weights({l}), workspace.Bias({l}), workspace.WeightsMomentum({l}), workspace.BiasMomentum({l}){mask}, sgd, batch, step);");
+                    EmitUpdateLaunch(code, network, l);
                 }
 
                 if (l > 0)
@@ -148,6 +164,14 @@ internal static class IlgpuKernelEmitter
         }
 
         code.Line();
+    }
+
+    internal static void EmitUpdateLaunch(CodeWriter code, NetworkModel network, int l)
+    {
+        LayerModel layer = network.Layers[l];
+        string input = l == 0 ? "workspace.Input" : $"workspace.Activation({l - 1})";
+        string mask = layer.Mask.IsMasked ? $", workspace.Mask({l})" : "";
+        code.Line($"{Field(layer, "Update")}(Tiles({layer.Inputs}, {layer.Units}, {Tile(layer)}), workspace.Status, {input}, workspace.Delta({l}), workspace.Weights({l}), workspace.Bias({l}), workspace.WeightsMomentum({l}), workspace.BiasMomentum({l}){mask}, sgd, batch, step);");
     }
 
     // ---- Kernels -------------------------------------------------------------------------------
@@ -390,12 +414,12 @@ internal static class IlgpuKernelEmitter
 
     // ---- Names ---------------------------------------------------------------------------------
 
-    private static bool IsClassifier(NetworkModel network) => network.Loss == LossKind.SoftmaxCrossEntropy;
+    internal static bool IsClassifier(NetworkModel network) => network.Loss == LossKind.SoftmaxCrossEntropy;
 
     private static string LossKernelName(NetworkModel network) => network.Loss + "Loss";
 
     /// <summary>The factor that turns per-sample gradients into the gradient of the batch mean.</summary>
-    private static string LossScale(NetworkModel network) =>
+    internal static string LossScale(NetworkModel network) =>
         IsClassifier(network) ? "1f / batch" : $"1f / (batch * {network.OutputSize})";
 
     private static string Field(LayerModel layer, string kernel) =>
@@ -405,7 +429,7 @@ internal static class IlgpuKernelEmitter
 
     private static int UpdateViews(LayerModel layer) => layer.Mask.IsMasked ? 7 : 6;
 
-    private static string TruthView(NetworkModel network) => IsClassifier(network) ? "IntView" : "FloatView";
+    internal static string TruthView(NetworkModel network) => IsClassifier(network) ? "IntView" : "FloatView";
 
     /// <summary>
     /// The side of a layer's square thread tiles: 16 (256 threads, each staged value reused 16 times) unless a

@@ -37,6 +37,7 @@ public class BackendConformanceTests
         [nameof(TinyRegressor)] = backend => new TinyRegressor(seed: 3, backend),
         [nameof(MaskedClassifier)] = backend => new MaskedClassifier(seed: 3, backend),
         [nameof(TiledClassifier)] = backend => new TiledClassifier(seed: 3, backend),
+        [nameof(WideRegressor)] = backend => new WideRegressor(seed: 3, backend),
         [nameof(MnistMlp)] = backend => new MnistMlp(seed: 3, backend),
     };
 

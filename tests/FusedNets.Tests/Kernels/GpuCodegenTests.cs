@@ -21,7 +21,7 @@ public sealed class GpuCodegenTests : IDisposable
     public static TheoryData<string, string> Kernels()
     {
         var data = new TheoryData<string, string>();
-        foreach (Type network in new[] { typeof(MnistMlp), typeof(EveryActivationClassifier), typeof(TinyRegressor), typeof(MaskedClassifier), typeof(TiledClassifier) })
+        foreach (Type network in new[] { typeof(MnistMlp), typeof(EveryActivationClassifier), typeof(TinyRegressor), typeof(MaskedClassifier), typeof(TiledClassifier), typeof(WideRegressor) })
         {
             foreach (MethodInfo kernel in KernelMethods(network))
             {
@@ -68,7 +68,14 @@ public sealed class GpuCodegenTests : IDisposable
                 "LogitsBackward", "LogitsForward", "LogitsUpdate",
                 "SoftmaxCrossEntropyLoss",
             ],
-            kernels);
+            kernels.Where(kernel => kernel != "FusedStep"));
+    }
+
+    [Fact]
+    public void Networks_at_most_128_wide_train_with_one_fused_kernel_and_wider_ones_without()
+    {
+        Assert.Contains(KernelMethods(typeof(MnistMlp)), kernel => kernel.Name == "FusedStep");
+        Assert.DoesNotContain(KernelMethods(typeof(WideRegressor)), kernel => kernel.Name == "FusedStep");
     }
 
     public void Dispose() => _context.Dispose();

@@ -60,3 +60,12 @@ public partial class TiledClassifier
     [Dense(18, Activation.Tanh)] public partial Layer Narrow { get; }
     [Dense(5)] public partial Layer Logits { get; }
 }
+
+/// <summary>Wider than the fused training step takes (128 units): trains with the per-layer kernels.</summary>
+[Network(Loss = Loss.MeanSquaredError)]
+public partial class WideRegressor
+{
+    [Input(9)] public partial Layer X { get; }
+    [Dense(131, Activation.Tanh)] public partial Layer Wide { get; }
+    [Dense(4)] public partial Layer Y { get; }
+}

@@ -124,15 +124,13 @@ public sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
         _workspace.Dispose();
     }
 
-    /// <summary>Snapshot, forward, loss, backward with updates: launches only, no read back.</summary>
+    /// <summary>Snapshot, then the program's training step: launches only, no read back.</summary>
     private void Step(int batch, SgdStep sgd, int step, ArrayView<float> losses)
     {
         int parameters = _architecture.ParameterCount;
         _copyWhileHealthy(parameters, _workspace.Status, _workspace.Parameters, _workspace.ParametersSnapshot);
         _copyWhileHealthy(parameters, _workspace.Status, _workspace.Momentum, _workspace.MomentumSnapshot);
-        _program.Forward(_workspace, batch);
-        _program.Loss(_workspace, batch, step, losses);
-        _program.Backward(_workspace, batch, sgd, update: true, inputGradient: false, step);
+        _program.TrainStep(_workspace, batch, sgd, step, losses);
     }
 
     /// <summary>Reads the status; after a failed step, restores the snapshot and returns that step's index, else -1.</summary>

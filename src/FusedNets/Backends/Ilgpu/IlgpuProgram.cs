@@ -27,6 +27,17 @@ public abstract class IlgpuProgram
     /// </summary>
     public abstract void Backward(IlgpuWorkspace workspace, int batch, SgdStep sgd, bool update, bool inputGradient, int step);
 
+    /// <summary>
+    /// One SGD step on the batch in the workspace: by default forward, loss and backward with updates; narrow
+    /// networks override it with a fused kernel.
+    /// </summary>
+    public virtual void TrainStep(IlgpuWorkspace workspace, int batch, SgdStep sgd, int step, ArrayView<float> losses)
+    {
+        Forward(workspace, batch);
+        Loss(workspace, batch, step, losses);
+        Backward(workspace, batch, sgd, update: true, inputGradient: false, step);
+    }
+
     /// <summary>A launch of square <paramref name="tile"/> × <paramref name="tile"/> thread groups covering a (rows, columns) result.</summary>
     protected static KernelConfig Tiles(int columns, int rows, int tile) =>
         new(new Index2D((columns + tile - 1) / tile, (rows + tile - 1) / tile), new Index2D(tile, tile));

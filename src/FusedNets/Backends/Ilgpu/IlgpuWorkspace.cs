@@ -20,9 +20,8 @@ public sealed class IlgpuWorkspace : IDisposable
     private readonly MemoryBuffer1D<float, Stride1D.Dense> _momentumSnapshot;
     private readonly MemoryBuffer1D<int, Stride1D.Dense> _status;
     private readonly List<MemoryBuffer> _batchBuffers = [];
-    private MemoryBuffer1D<float, Stride1D.Dense>[] _preActivations = [];
-    private MemoryBuffer1D<float, Stride1D.Dense>[] _activations = [];
-    private MemoryBuffer1D<float, Stride1D.Dense>[] _deltas = [];
+    private readonly int[] _layerOffsets;
+    private MemoryBuffer1D<float, Stride1D.Dense> _layerValues = null!;
     private MemoryBuffer1D<float, Stride1D.Dense> _input = null!;
     private MemoryBuffer1D<float, Stride1D.Dense> _inputGradient = null!;
     private MemoryBuffer1D<int, Stride1D.Dense> _labels = null!;
@@ -46,6 +45,12 @@ public sealed class IlgpuWorkspace : IDisposable
             {
                 _masks[l] = accelerator.Allocate1D(mask);
             }
+        }
+
+        _layerOffsets = new int[architecture.Layers.Length + 1];
+        for (int l = 0; l < architecture.Layers.Length; l++)
+        {
+            _layerOffsets[l + 1] = _layerOffsets[l] + 3 * architecture.Layers[l].Units;
         }
 
         EnsureCapacity(1);
@@ -100,14 +105,21 @@ public sealed class IlgpuWorkspace : IDisposable
     public ArrayView<float> Mask(int layer) => _masks[layer]?.View
         ?? throw new InvalidOperationException($"Layer '{_architecture.Layers[layer].Name}' has no mask.");
 
+    /// <summary>
+    /// Every layer's z, y and dL/dz in one buffer, so that a fused kernel reaches them all through one view:
+    /// layer l's z starts at Capacity × 3 Σ_{k&lt;l} Units_k, its y Capacity × Units_l later, its dz as much again.
+    /// The generator's fused kernels compute the same offsets.
+    /// </summary>
+    public ArrayView<float> LayerValues => _layerValues.View;
+
     /// <summary>z = W x + b: (Capacity, Units).</summary>
-    public ArrayView<float> PreActivation(int layer) => _preActivations[layer].View;
+    public ArrayView<float> PreActivation(int layer) => LayerValue(layer, 0);
 
     /// <summary>y = activation(z): (Capacity, Units).</summary>
-    public ArrayView<float> Activation(int layer) => _activations[layer].View;
+    public ArrayView<float> Activation(int layer) => LayerValue(layer, 1);
 
     /// <summary>dL/dz: (Capacity, Units).</summary>
-    public ArrayView<float> Delta(int layer) => _deltas[layer].View;
+    public ArrayView<float> Delta(int layer) => LayerValue(layer, 2);
 
     /// <summary>Grows the per-batch buffers to hold at least <paramref name="batch"/> samples.</summary>
     public void EnsureCapacity(int batch)
@@ -124,17 +136,7 @@ public sealed class IlgpuWorkspace : IDisposable
 
         _batchBuffers.Clear();
         int capacity = Math.Max(batch, Capacity * 2);
-        int layers = _architecture.Layers.Length;
-        _preActivations = new MemoryBuffer1D<float, Stride1D.Dense>[layers];
-        _activations = new MemoryBuffer1D<float, Stride1D.Dense>[layers];
-        _deltas = new MemoryBuffer1D<float, Stride1D.Dense>[layers];
-        for (int l = 0; l < layers; l++)
-        {
-            long size = (long)capacity * _architecture.Layers[l].Units;
-            _preActivations[l] = Track(_accelerator.Allocate1D<float>(size));
-            _activations[l] = Track(_accelerator.Allocate1D<float>(size));
-            _deltas[l] = Track(_accelerator.Allocate1D<float>(size));
-        }
+        _layerValues = Track(_accelerator.Allocate1D<float>((long)capacity * _layerOffsets[^1]));
 
         _input = Track(_accelerator.Allocate1D<float>((long)capacity * _architecture.InputSize));
         _inputGradient = Track(_accelerator.Allocate1D<float>((long)capacity * _architecture.InputSize));
@@ -161,6 +163,12 @@ public sealed class IlgpuWorkspace : IDisposable
         {
             mask?.Dispose();
         }
+    }
+
+    private ArrayView<float> LayerValue(int layer, int which)
+    {
+        long units = _architecture.Layers[layer].Units;
+        return LayerValues.SubView(((long)_layerOffsets[layer] + which * units) * Capacity, units * Capacity);
     }
 
     private T Track<T>(T buffer)

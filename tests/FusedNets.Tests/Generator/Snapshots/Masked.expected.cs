@@ -149,6 +149,7 @@ partial class Masked : global::FusedNets.Network
         private readonly global::System.Action<KernelConfig, IntView, FloatView, FloatView, FloatView, FloatView, FloatView, int> _scoresBackward;
         private readonly global::System.Action<KernelConfig, IntView, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int, int> _scoresUpdate;
         private readonly global::System.Action<Index1D, IntView, FloatView, FloatView, IntView, FloatView, FloatView, float, int> _loss;
+        private readonly global::System.Action<KernelConfig, IntView, FloatView, IntView, FloatView, FloatView, FloatView, float, int, int, int> _fusedStep;
 
         public IlgpuKernels(global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -162,6 +163,7 @@ partial class Masked : global::FusedNets.Network
             _scoresBackward = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<IntView, FloatView, FloatView, FloatView, FloatView, FloatView, int>(accelerator, ScoresBackward);
             _scoresUpdate = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<IntView, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int, int>(accelerator, ScoresUpdate);
             _loss = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<Index1D, IntView, FloatView, FloatView, IntView, FloatView, FloatView, float, int>(accelerator, SoftmaxCrossEntropyLoss);
+            _fusedStep = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<IntView, FloatView, IntView, FloatView, FloatView, FloatView, float, int, int, int>(accelerator, FusedStep);
         }
 
         public override void Forward(global::FusedNets.Backends.Ilgpu.IlgpuWorkspace workspace, int batch)
@@ -200,6 +202,16 @@ partial class Masked : global::FusedNets.Network
             {
                 _localUpdate(Tiles(32, 32, 16), workspace.Status, workspace.Input, workspace.Delta(0), workspace.Weights(0), workspace.Bias(0), workspace.WeightsMomentum(0), workspace.BiasMomentum(0), workspace.Mask(0), sgd, batch, step);
             }
+        }
+
+        public override void TrainStep(global::FusedNets.Backends.Ilgpu.IlgpuWorkspace workspace, int batch, SgdStep sgd, int step, FloatView losses)
+        {
+            // Every layer at most 128 wide: forward, loss and backward in one kernel, then each layer's update.
+            var groups = new KernelConfig(new global::ILGPU.Index1D((batch + 8 - 1) / 8), new global::ILGPU.Index1D(64));
+            _fusedStep(groups, workspace.Status, workspace.Input, workspace.Labels, losses, workspace.Parameters, workspace.LayerValues, 1f / batch, batch, workspace.Capacity, step);
+            _scoresUpdate(Tiles(64, 4, 8), workspace.Status, workspace.Activation(1), workspace.Delta(2), workspace.Weights(2), workspace.Bias(2), workspace.WeightsMomentum(2), workspace.BiasMomentum(2), sgd, batch, step);
+            _sparseUpdate(Tiles(32, 64, 16), workspace.Status, workspace.Activation(0), workspace.Delta(1), workspace.Weights(1), workspace.Bias(1), workspace.WeightsMomentum(1), workspace.BiasMomentum(1), workspace.Mask(1), sgd, batch, step);
+            _localUpdate(Tiles(32, 32, 16), workspace.Status, workspace.Input, workspace.Delta(0), workspace.Weights(0), workspace.Bias(0), workspace.WeightsMomentum(0), workspace.BiasMomentum(0), workspace.Mask(0), sgd, batch, step);
         }
 
         // ==== Local: Dense(32, Gelu) over Signal, masked by Banded ====
@@ -611,6 +623,176 @@ partial class Masked : global::FusedNets.Network
                 float dy = (global::System.MathF.Exp(y[at] - logSum) - (o == label ? 1f : 0f)) * inverseBatch;
                 dz[at] = dy * global::FusedNets.Activations.SoftplusDerivative(z[at], y[at]);
             }
+        }
+
+        // ==== The training step, fused: forward, loss and backward of 8 samples per group of 64 threads ====
+        // x: (B, 32); parameters: the flat vector (each layer's W, then b); values: every layer's z, y and dz,
+        // layer l's at capacity × 3 Σ_{k<l} units_k (IlgpuWorkspace.LayerValues). Shared memory holds the group's rows of the
+        // current layer (activations going forward, deltas coming back) and of the next: (8, 128) each.
+        private static void FusedStep(IntView status, FloatView x, IntView labels, FloatView losses, FloatView parameters, FloatView values, float scale, int batch, int capacity, int step)
+        {
+            if (global::ILGPU.Group.BarrierOr(status[0] != 0))
+            {
+                return;
+            }
+
+            const int Samples = 8, Width = 128, Threads = 64;
+            FloatView current = global::ILGPU.SharedMemory.Allocate<float>(Samples * Width);
+            FloatView next = global::ILGPU.SharedMemory.Allocate<float>(Samples * Width);
+            FloatView swap;
+            int thread = global::ILGPU.Group.IdxX;
+            int first = global::ILGPU.Grid.IdxX * Samples;
+            int count = global::System.Math.Min(Samples, batch - first);
+
+            // Local forward: z = W x + b, y = Gelu(z). W at parameters[0], b at parameters[1024].
+            for (int output = thread; output < 32; output += Threads)
+            {
+                for (int s = 0; s < count; s++)
+                {
+                    float sum = parameters[1024 + output];
+                    for (int input = 0; input < 32; input++)
+                    {
+                        sum += parameters[0 + output * 32 + input] * x[(first + s) * 32 + input];
+                    }
+
+                    int at = (first + s) * 32 + output;
+                    float y = global::FusedNets.Activations.Gelu(sum);
+                    values[capacity * 0 + at] = sum;
+                    values[capacity * 32 + at] = y;
+                    next[s * Width + output] = y;
+                }
+            }
+
+            global::ILGPU.Group.Barrier();
+            swap = current;
+            current = next;
+            next = swap;
+
+            // Sparse forward: z = W x + b, y = LeakyRelu(z). W at parameters[1056], b at parameters[3104].
+            for (int output = thread; output < 64; output += Threads)
+            {
+                for (int s = 0; s < count; s++)
+                {
+                    float sum = parameters[3104 + output];
+                    for (int input = 0; input < 32; input++)
+                    {
+                        sum += parameters[1056 + output * 32 + input] * current[s * Width + input];
+                    }
+
+                    int at = (first + s) * 64 + output;
+                    float y = global::FusedNets.Activations.LeakyRelu(sum);
+                    values[capacity * 96 + at] = sum;
+                    values[capacity * 160 + at] = y;
+                    next[s * Width + output] = y;
+                }
+            }
+
+            global::ILGPU.Group.Barrier();
+            swap = current;
+            current = next;
+            next = swap;
+
+            // Scores forward: z = W x + b, y = Softplus(z). W at parameters[3168], b at parameters[3424].
+            for (int output = thread; output < 4; output += Threads)
+            {
+                for (int s = 0; s < count; s++)
+                {
+                    float sum = parameters[3424 + output];
+                    for (int input = 0; input < 64; input++)
+                    {
+                        sum += parameters[3168 + output * 64 + input] * current[s * Width + input];
+                    }
+
+                    int at = (first + s) * 4 + output;
+                    float y = global::FusedNets.Activations.Softplus(sum);
+                    values[capacity * 288 + at] = sum;
+                    values[capacity * 292 + at] = y;
+                    next[s * Width + output] = y;
+                }
+            }
+
+            global::ILGPU.Group.Barrier();
+            swap = current;
+            current = next;
+            next = swap;
+
+            // Loss (softmax cross-entropy) fused with dz of Scores: one thread per sample of the group.
+            if (thread < count)
+            {
+                int sample = first + thread;
+                int row = thread * Width;
+                float max = current[row];
+                for (int o = 1; o < 4; o++)
+                {
+                    max = global::System.MathF.Max(max, current[row + o]);
+                }
+
+                float sum = 0f;
+                for (int o = 0; o < 4; o++)
+                {
+                    sum += global::System.MathF.Exp(current[row + o] - max);
+                }
+
+                float logSum = max + global::System.MathF.Log(sum);
+                int label = labels[sample];
+                losses[sample] = logSum - current[row + label];
+                for (int o = 0; o < 4; o++)
+                {
+                    int at = sample * 4 + o;
+                    float y = current[row + o];
+                    float dz = (global::System.MathF.Exp(y - logSum) - (o == label ? 1f : 0f)) * scale * global::FusedNets.Activations.SoftplusDerivative(values[capacity * 288 + at], y);
+                    values[capacity * 296 + at] = dz;
+                    next[row + o] = dz;
+                }
+                global::FusedNets.Backends.Ilgpu.KernelChecks.FlagIfNotFinite(status, step, losses[sample]);
+            }
+
+            global::ILGPU.Group.Barrier();
+            swap = current;
+            current = next;
+            next = swap;
+
+            // Scores backward to Sparse: dzBelow = (dz W) ⊙ LeakyRelu'(zBelow, yBelow), using W before its update.
+            for (int input = thread; input < 64; input += Threads)
+            {
+                for (int s = 0; s < count; s++)
+                {
+                    float sum = 0f;
+                    for (int output = 0; output < 4; output++)
+                    {
+                        sum += parameters[3168 + output * 64 + input] * current[s * Width + output];
+                    }
+
+                    int at = (first + s) * 64 + input;
+                    float dz = sum * global::FusedNets.Activations.LeakyReluDerivative(values[capacity * 96 + at], values[capacity * 160 + at]);
+                    values[capacity * 224 + at] = dz;
+                    next[s * Width + input] = dz;
+                }
+            }
+
+            global::ILGPU.Group.Barrier();
+            swap = current;
+            current = next;
+            next = swap;
+
+            // Sparse backward to Local: dzBelow = (dz W) ⊙ Gelu'(zBelow, yBelow), using W before its update.
+            for (int input = thread; input < 32; input += Threads)
+            {
+                for (int s = 0; s < count; s++)
+                {
+                    float sum = 0f;
+                    for (int output = 0; output < 64; output++)
+                    {
+                        sum += parameters[1056 + output * 32 + input] * current[s * Width + output];
+                    }
+
+                    int at = (first + s) * 32 + input;
+                    float dz = sum * global::FusedNets.Activations.GeluDerivative(values[capacity * 0 + at], values[capacity * 32 + at]);
+                    values[capacity * 64 + at] = dz;
+                    next[s * Width + input] = dz;
+                }
+            }
+
         }
     }
 }

@@ -149,6 +149,7 @@ partial class MnistMlp : global::FusedNets.Network
         private readonly global::System.Action<KernelConfig, IntView, FloatView, FloatView, FloatView, FloatView, FloatView, int> _logitsBackward;
         private readonly global::System.Action<KernelConfig, IntView, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int, int> _logitsUpdate;
         private readonly global::System.Action<Index1D, IntView, FloatView, FloatView, IntView, FloatView, FloatView, float, int> _loss;
+        private readonly global::System.Action<KernelConfig, IntView, FloatView, IntView, FloatView, FloatView, FloatView, float, int, int, int> _fusedStep;
 
         public IlgpuKernels(global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -162,6 +163,7 @@ partial class MnistMlp : global::FusedNets.Network
             _logitsBackward = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<IntView, FloatView, FloatView, FloatView, FloatView, FloatView, int>(accelerator, LogitsBackward);
             _logitsUpdate = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<IntView, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int, int>(accelerator, LogitsUpdate);
             _loss = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<Index1D, IntView, FloatView, FloatView, IntView, FloatView, FloatView, float, int>(accelerator, SoftmaxCrossEntropyLoss);
+            _fusedStep = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<IntView, FloatView, IntView, FloatView, FloatView, FloatView, float, int, int, int>(accelerator, FusedStep);
         }
 
         public override void Forward(global::FusedNets.Backends.Ilgpu.IlgpuWorkspace workspace, int batch)
@@ -200,6 +202,16 @@ partial class MnistMlp : global::FusedNets.Network
             {
                 _hidden1Update(Tiles(784, 128, 16), workspace.Status, workspace.Input, workspace.Delta(0), workspace.Weights(0), workspace.Bias(0), workspace.WeightsMomentum(0), workspace.BiasMomentum(0), sgd, batch, step);
             }
+        }
+
+        public override void TrainStep(global::FusedNets.Backends.Ilgpu.IlgpuWorkspace workspace, int batch, SgdStep sgd, int step, FloatView losses)
+        {
+            // Every layer at most 128 wide: forward, loss and backward in one kernel, then each layer's update.
+            var groups = new KernelConfig(new global::ILGPU.Index1D((batch + 8 - 1) / 8), new global::ILGPU.Index1D(128));
+            _fusedStep(groups, workspace.Status, workspace.Input, workspace.Labels, losses, workspace.Parameters, workspace.LayerValues, 1f / batch, batch, workspace.Capacity, step);
+            _logitsUpdate(Tiles(128, 10, 8), workspace.Status, workspace.Activation(1), workspace.Delta(2), workspace.Weights(2), workspace.Bias(2), workspace.WeightsMomentum(2), workspace.BiasMomentum(2), sgd, batch, step);
+            _hidden2Update(Tiles(128, 128, 16), workspace.Status, workspace.Activation(0), workspace.Delta(1), workspace.Weights(1), workspace.Bias(1), workspace.WeightsMomentum(1), workspace.BiasMomentum(1), sgd, batch, step);
+            _hidden1Update(Tiles(784, 128, 16), workspace.Status, workspace.Input, workspace.Delta(0), workspace.Weights(0), workspace.Bias(0), workspace.WeightsMomentum(0), workspace.BiasMomentum(0), sgd, batch, step);
         }
 
         // ==== Hidden1: Dense(128, Relu) over Pixels ====
@@ -609,6 +621,176 @@ partial class MnistMlp : global::FusedNets.Network
                 float dy = (global::System.MathF.Exp(y[at] - logSum) - (o == label ? 1f : 0f)) * inverseBatch;
                 dz[at] = dy;
             }
+        }
+
+        // ==== The training step, fused: forward, loss and backward of 8 samples per group of 128 threads ====
+        // x: (B, 784); parameters: the flat vector (each layer's W, then b); values: every layer's z, y and dz,
+        // layer l's at capacity × 3 Σ_{k<l} units_k (IlgpuWorkspace.LayerValues). Shared memory holds the group's rows of the
+        // current layer (activations going forward, deltas coming back) and of the next: (8, 128) each.
+        private static void FusedStep(IntView status, FloatView x, IntView labels, FloatView losses, FloatView parameters, FloatView values, float scale, int batch, int capacity, int step)
+        {
+            if (global::ILGPU.Group.BarrierOr(status[0] != 0))
+            {
+                return;
+            }
+
+            const int Samples = 8, Width = 128, Threads = 128;
+            FloatView current = global::ILGPU.SharedMemory.Allocate<float>(Samples * Width);
+            FloatView next = global::ILGPU.SharedMemory.Allocate<float>(Samples * Width);
+            FloatView swap;
+            int thread = global::ILGPU.Group.IdxX;
+            int first = global::ILGPU.Grid.IdxX * Samples;
+            int count = global::System.Math.Min(Samples, batch - first);
+
+            // Hidden1 forward: z = W x + b, y = Relu(z). W at parameters[0], b at parameters[100352].
+            for (int output = thread; output < 128; output += Threads)
+            {
+                for (int s = 0; s < count; s++)
+                {
+                    float sum = parameters[100352 + output];
+                    for (int input = 0; input < 784; input++)
+                    {
+                        sum += parameters[0 + output * 784 + input] * x[(first + s) * 784 + input];
+                    }
+
+                    int at = (first + s) * 128 + output;
+                    float y = global::FusedNets.Activations.Relu(sum);
+                    values[capacity * 0 + at] = sum;
+                    values[capacity * 128 + at] = y;
+                    next[s * Width + output] = y;
+                }
+            }
+
+            global::ILGPU.Group.Barrier();
+            swap = current;
+            current = next;
+            next = swap;
+
+            // Hidden2 forward: z = W x + b, y = Relu(z). W at parameters[100480], b at parameters[116864].
+            for (int output = thread; output < 128; output += Threads)
+            {
+                for (int s = 0; s < count; s++)
+                {
+                    float sum = parameters[116864 + output];
+                    for (int input = 0; input < 128; input++)
+                    {
+                        sum += parameters[100480 + output * 128 + input] * current[s * Width + input];
+                    }
+
+                    int at = (first + s) * 128 + output;
+                    float y = global::FusedNets.Activations.Relu(sum);
+                    values[capacity * 384 + at] = sum;
+                    values[capacity * 512 + at] = y;
+                    next[s * Width + output] = y;
+                }
+            }
+
+            global::ILGPU.Group.Barrier();
+            swap = current;
+            current = next;
+            next = swap;
+
+            // Logits forward: z = W x + b, y = Identity(z). W at parameters[116992], b at parameters[118272].
+            for (int output = thread; output < 10; output += Threads)
+            {
+                for (int s = 0; s < count; s++)
+                {
+                    float sum = parameters[118272 + output];
+                    for (int input = 0; input < 128; input++)
+                    {
+                        sum += parameters[116992 + output * 128 + input] * current[s * Width + input];
+                    }
+
+                    int at = (first + s) * 10 + output;
+                    float y = global::FusedNets.Activations.Identity(sum);
+                    values[capacity * 768 + at] = sum;
+                    values[capacity * 778 + at] = y;
+                    next[s * Width + output] = y;
+                }
+            }
+
+            global::ILGPU.Group.Barrier();
+            swap = current;
+            current = next;
+            next = swap;
+
+            // Loss (softmax cross-entropy) fused with dz of Logits: one thread per sample of the group.
+            if (thread < count)
+            {
+                int sample = first + thread;
+                int row = thread * Width;
+                float max = current[row];
+                for (int o = 1; o < 10; o++)
+                {
+                    max = global::System.MathF.Max(max, current[row + o]);
+                }
+
+                float sum = 0f;
+                for (int o = 0; o < 10; o++)
+                {
+                    sum += global::System.MathF.Exp(current[row + o] - max);
+                }
+
+                float logSum = max + global::System.MathF.Log(sum);
+                int label = labels[sample];
+                losses[sample] = logSum - current[row + label];
+                for (int o = 0; o < 10; o++)
+                {
+                    int at = sample * 10 + o;
+                    float y = current[row + o];
+                    float dz = (global::System.MathF.Exp(y - logSum) - (o == label ? 1f : 0f)) * scale;
+                    values[capacity * 788 + at] = dz;
+                    next[row + o] = dz;
+                }
+                global::FusedNets.Backends.Ilgpu.KernelChecks.FlagIfNotFinite(status, step, losses[sample]);
+            }
+
+            global::ILGPU.Group.Barrier();
+            swap = current;
+            current = next;
+            next = swap;
+
+            // Logits backward to Hidden2: dzBelow = (dz W) ⊙ Relu'(zBelow, yBelow), using W before its update.
+            for (int input = thread; input < 128; input += Threads)
+            {
+                for (int s = 0; s < count; s++)
+                {
+                    float sum = 0f;
+                    for (int output = 0; output < 10; output++)
+                    {
+                        sum += parameters[116992 + output * 128 + input] * current[s * Width + output];
+                    }
+
+                    int at = (first + s) * 128 + input;
+                    float dz = sum * global::FusedNets.Activations.ReluDerivative(values[capacity * 384 + at], values[capacity * 512 + at]);
+                    values[capacity * 640 + at] = dz;
+                    next[s * Width + input] = dz;
+                }
+            }
+
+            global::ILGPU.Group.Barrier();
+            swap = current;
+            current = next;
+            next = swap;
+
+            // Hidden2 backward to Hidden1: dzBelow = (dz W) ⊙ Relu'(zBelow, yBelow), using W before its update.
+            for (int input = thread; input < 128; input += Threads)
+            {
+                for (int s = 0; s < count; s++)
+                {
+                    float sum = 0f;
+                    for (int output = 0; output < 128; output++)
+                    {
+                        sum += parameters[100480 + output * 128 + input] * current[s * Width + output];
+                    }
+
+                    int at = (first + s) * 128 + input;
+                    float dz = sum * global::FusedNets.Activations.ReluDerivative(values[capacity * 0 + at], values[capacity * 128 + at]);
+                    values[capacity * 256 + at] = dz;
+                    next[s * Width + input] = dz;
+                }
+            }
+
         }
     }
 }

@@ -144,6 +144,7 @@ partial class Regressor : global::FusedNets.Network
         private readonly global::System.Action<KernelConfig, IntView, FloatView, FloatView, FloatView, FloatView, FloatView, int> _yBackward;
         private readonly global::System.Action<KernelConfig, IntView, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int, int> _yUpdate;
         private readonly global::System.Action<Index1D, IntView, FloatView, FloatView, FloatView, FloatView, FloatView, float, int> _loss;
+        private readonly global::System.Action<KernelConfig, IntView, FloatView, FloatView, FloatView, FloatView, FloatView, float, int, int, int> _fusedStep;
 
         public IlgpuKernels(global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -154,6 +155,7 @@ partial class Regressor : global::FusedNets.Network
             _yBackward = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<IntView, FloatView, FloatView, FloatView, FloatView, FloatView, int>(accelerator, YBackward);
             _yUpdate = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<IntView, FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, SgdStep, int, int>(accelerator, YUpdate);
             _loss = global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<Index1D, IntView, FloatView, FloatView, FloatView, FloatView, FloatView, float, int>(accelerator, MeanSquaredErrorLoss);
+            _fusedStep = global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<IntView, FloatView, FloatView, FloatView, FloatView, FloatView, float, int, int, int>(accelerator, FusedStep);
         }
 
         public override void Forward(global::FusedNets.Backends.Ilgpu.IlgpuWorkspace workspace, int batch)
@@ -185,6 +187,15 @@ partial class Regressor : global::FusedNets.Network
             {
                 _hiddenUpdate(Tiles(3, 16, 8), workspace.Status, workspace.Input, workspace.Delta(0), workspace.Weights(0), workspace.Bias(0), workspace.WeightsMomentum(0), workspace.BiasMomentum(0), sgd, batch, step);
             }
+        }
+
+        public override void TrainStep(global::FusedNets.Backends.Ilgpu.IlgpuWorkspace workspace, int batch, SgdStep sgd, int step, FloatView losses)
+        {
+            // Every layer at most 128 wide: forward, loss and backward in one kernel, then each layer's update.
+            var groups = new KernelConfig(new global::ILGPU.Index1D((batch + 8 - 1) / 8), new global::ILGPU.Index1D(32));
+            _fusedStep(groups, workspace.Status, workspace.Input, workspace.Targets, losses, workspace.Parameters, workspace.LayerValues, 1f / (batch * 2), batch, workspace.Capacity, step);
+            _yUpdate(Tiles(16, 2, 8), workspace.Status, workspace.Activation(0), workspace.Delta(1), workspace.Weights(1), workspace.Bias(1), workspace.WeightsMomentum(1), workspace.BiasMomentum(1), sgd, batch, step);
+            _hiddenUpdate(Tiles(3, 16, 8), workspace.Status, workspace.Input, workspace.Delta(0), workspace.Weights(0), workspace.Bias(0), workspace.WeightsMomentum(0), workspace.BiasMomentum(0), sgd, batch, step);
         }
 
         // ==== Hidden: Dense(16, Tanh) over X ====
@@ -459,6 +470,119 @@ partial class Regressor : global::FusedNets.Network
 
             losses[sample] = sum / 2;
             global::FusedNets.Backends.Ilgpu.KernelChecks.FlagIfNotFinite(status, step, losses[sample]);
+        }
+
+        // ==== The training step, fused: forward, loss and backward of 8 samples per group of 32 threads ====
+        // x: (B, 3); parameters: the flat vector (each layer's W, then b); values: every layer's z, y and dz,
+        // layer l's at capacity × 3 Σ_{k<l} units_k (IlgpuWorkspace.LayerValues). Shared memory holds the group's rows of the
+        // current layer (activations going forward, deltas coming back) and of the next: (8, 128) each.
+        private static void FusedStep(IntView status, FloatView x, FloatView targets, FloatView losses, FloatView parameters, FloatView values, float scale, int batch, int capacity, int step)
+        {
+            if (global::ILGPU.Group.BarrierOr(status[0] != 0))
+            {
+                return;
+            }
+
+            const int Samples = 8, Width = 128, Threads = 32;
+            FloatView current = global::ILGPU.SharedMemory.Allocate<float>(Samples * Width);
+            FloatView next = global::ILGPU.SharedMemory.Allocate<float>(Samples * Width);
+            FloatView swap;
+            int thread = global::ILGPU.Group.IdxX;
+            int first = global::ILGPU.Grid.IdxX * Samples;
+            int count = global::System.Math.Min(Samples, batch - first);
+
+            // Hidden forward: z = W x + b, y = Tanh(z). W at parameters[0], b at parameters[48].
+            for (int output = thread; output < 16; output += Threads)
+            {
+                for (int s = 0; s < count; s++)
+                {
+                    float sum = parameters[48 + output];
+                    for (int input = 0; input < 3; input++)
+                    {
+                        sum += parameters[0 + output * 3 + input] * x[(first + s) * 3 + input];
+                    }
+
+                    int at = (first + s) * 16 + output;
+                    float y = global::FusedNets.Activations.Tanh(sum);
+                    values[capacity * 0 + at] = sum;
+                    values[capacity * 16 + at] = y;
+                    next[s * Width + output] = y;
+                }
+            }
+
+            global::ILGPU.Group.Barrier();
+            swap = current;
+            current = next;
+            next = swap;
+
+            // Y forward: z = W x + b, y = Sigmoid(z). W at parameters[64], b at parameters[96].
+            for (int output = thread; output < 2; output += Threads)
+            {
+                for (int s = 0; s < count; s++)
+                {
+                    float sum = parameters[96 + output];
+                    for (int input = 0; input < 16; input++)
+                    {
+                        sum += parameters[64 + output * 16 + input] * current[s * Width + input];
+                    }
+
+                    int at = (first + s) * 2 + output;
+                    float y = global::FusedNets.Activations.Sigmoid(sum);
+                    values[capacity * 48 + at] = sum;
+                    values[capacity * 50 + at] = y;
+                    next[s * Width + output] = y;
+                }
+            }
+
+            global::ILGPU.Group.Barrier();
+            swap = current;
+            current = next;
+            next = swap;
+
+            // Loss (mean squared error) fused with dz of Y: one thread per sample of the group.
+            if (thread < count)
+            {
+                int sample = first + thread;
+                int row = thread * Width;
+                float sum = 0f;
+                for (int o = 0; o < 2; o++)
+                {
+                    int at = sample * 2 + o;
+                    float y = current[row + o];
+                    float error = y - targets[at];
+                    sum += error * error;
+                    float dz = 2f * error * scale * global::FusedNets.Activations.SigmoidDerivative(values[capacity * 48 + at], y);
+                    values[capacity * 52 + at] = dz;
+                    next[row + o] = dz;
+                }
+
+                losses[sample] = sum / 2;
+                global::FusedNets.Backends.Ilgpu.KernelChecks.FlagIfNotFinite(status, step, losses[sample]);
+            }
+
+            global::ILGPU.Group.Barrier();
+            swap = current;
+            current = next;
+            next = swap;
+
+            // Y backward to Hidden: dzBelow = (dz W) ⊙ Tanh'(zBelow, yBelow), using W before its update.
+            for (int input = thread; input < 16; input += Threads)
+            {
+                for (int s = 0; s < count; s++)
+                {
+                    float sum = 0f;
+                    for (int output = 0; output < 2; output++)
+                    {
+                        sum += parameters[64 + output * 16 + input] * current[s * Width + output];
+                    }
+
+                    int at = (first + s) * 16 + input;
+                    float dz = sum * global::FusedNets.Activations.TanhDerivative(values[capacity * 0 + at], values[capacity * 16 + at]);
+                    values[capacity * 32 + at] = dz;
+                    next[s * Width + input] = dz;
+                }
+            }
+
         }
     }
 }
