@@ -69,3 +69,12 @@ public partial class WideRegressor
     [Dense(131, Activation.Tanh)] public partial Layer Wide { get; }
     [Dense(4)] public partial Layer Y { get; }
 }
+
+/// <summary>The 8×8 digits classifier of the sample: 64 pixels, one ReLU layer, 10 classes.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+public partial class DigitsClassifier
+{
+    [Input(64)] public partial Layer Pixels { get; }
+    [Dense(64, Activation.Relu)] public partial Layer Hidden { get; }
+    [Dense(10)] public partial Layer Logits { get; }
+}

@@ -246,7 +246,7 @@ public class DiagnosticTests
             .Select(name => name[..5])
             .Distinct()
             .ToArray();
-        string docs = File.ReadAllText(Path.Combine(RepositoryRoot(), "docs", "diagnostics.md"));
+        string docs = File.ReadAllText(Path.Combine(TestPaths.RepositoryRoot, "docs", "diagnostics.md"));
         foreach (Microsoft.CodeAnalysis.DiagnosticDescriptor descriptor in FusedNets.Generators.Diagnostics.DiagnosticDescriptors.All)
         {
             Assert.Contains(descriptor.Id, tested);
@@ -295,16 +295,5 @@ public class DiagnosticTests
         {
             Assert.Contains(part, message, StringComparison.Ordinal);
         }
-    }
-
-    private static string RepositoryRoot()
-    {
-        string? directory = AppContext.BaseDirectory;
-        while (directory is not null && !File.Exists(Path.Combine(directory, "Dsl.sln")))
-        {
-            directory = Path.GetDirectoryName(directory);
-        }
-
-        return directory ?? throw new InvalidOperationException("Dsl.sln not found above " + AppContext.BaseDirectory);
     }
 }

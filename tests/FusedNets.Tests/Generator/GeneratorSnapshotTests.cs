@@ -31,7 +31,7 @@ public class GeneratorSnapshotTests
 
     private static void CompareWithSnapshot(string name, string actual)
     {
-        string sourceDirectory = Path.Combine(ProjectDirectory(), "Generator", "Snapshots");
+        string sourceDirectory = Path.Combine(TestPaths.TestProject, "Generator", "Snapshots");
         string expectedPath = Path.Combine(sourceDirectory, name + ".expected.cs");
         string expected = File.Exists(expectedPath) ? File.ReadAllText(expectedPath) : "";
         if (expected == actual)
@@ -65,16 +65,5 @@ public class GeneratorSnapshotTests
         }
 
         return string.Join('\n', lines.Take(80));
-    }
-
-    private static string ProjectDirectory()
-    {
-        string? directory = AppContext.BaseDirectory;
-        while (directory is not null && !File.Exists(Path.Combine(directory, "FusedNets.Tests.csproj")))
-        {
-            directory = Path.GetDirectoryName(directory);
-        }
-
-        return directory ?? throw new InvalidOperationException("The test project directory was not found above " + AppContext.BaseDirectory);
     }
 }
