@@ -4,6 +4,9 @@ using System.Runtime.InteropServices;
 
 namespace FusedNets.Bench;
 
+/// <summary>One configuration's numbers, printed once the peak they are compared with is known.</summary>
+internal sealed record Result(string Config, double SamplesPerSecond, double Gflops, double LatencyMicroseconds, double AllocatedBytesPerStep);
+
 /// <summary>How long to warm up and how many timed rounds to take; each result is the best round.</summary>
 internal sealed record Settings(double WarmUpSeconds, double RoundSeconds, int Rounds, int PeakRounds)
 {
@@ -17,7 +20,7 @@ internal sealed record Settings(double WarmUpSeconds, double RoundSeconds, int R
 /// rounds of back-to-back steps. Taking the best round keeps other processes' bursts on a shared machine
 /// out of the number; the allocation count covers every timed step.
 /// </summary>
-internal sealed class Harness(Settings settings, double peakGflops)
+internal sealed class Harness(Settings settings)
 {
     private const int InputSize = 784;
     private const int Classes = 10;
@@ -25,7 +28,7 @@ internal sealed class Harness(Settings settings, double peakGflops)
     // Distinct batches, cycled, so that no step sees the exact data of the one before.
     private const int BatchCount = 8;
 
-    public void Run<TNetwork, TInput, TOutput>(string config, int batchSize, TNetwork network)
+    public Result Run<TNetwork, TInput, TOutput>(string config, int batchSize, TNetwork network)
         where TNetwork : Network, IBenchmarkedNetwork<TInput, TOutput>
         where TInput : unmanaged
         where TOutput : unmanaged
@@ -38,10 +41,7 @@ internal sealed class Harness(Settings settings, double peakGflops)
             double latency = PredictLatencyMicroseconds<TNetwork, TInput, TOutput>(network, inputs);
 
             long flopsPerSample = 6L * network.Architecture.Layers.Sum(layer => (long)layer.Units * layer.Inputs);
-            double gflops = samplesPerSecond * flopsPerSample / 1e9;
-            Console.WriteLine(
-                $"config={config} train_samples_per_s={samplesPerSecond:F0} gflops={gflops:F1} peak_fraction={gflops / peakGflops:F3} " +
-                $"latency_us_batch1={latency:F2} allocated_bytes_per_step={allocatedPerStep:0.#}");
+            return new Result(config, samplesPerSecond, samplesPerSecond * flopsPerSample / 1e9, latency, allocatedPerStep);
         }
     }
 
