@@ -179,7 +179,7 @@ internal static class NetworkEmitter
             public Output Predict(in Input x)
             {
                 Output y = default;
-                Predict(x, y);
+                PredictSample(x, y);
                 return y;
             }
 

@@ -72,7 +72,7 @@ public abstract partial class Network : IDisposable
     public void Predict(ReadOnlySpan<float> inputs, Span<float> outputs)
     {
         int batch = CheckInputs(inputs, nameof(inputs));
-        CheckLength(outputs.Length, (long)batch * Architecture.OutputSize, nameof(outputs), $"{batch} × {Architecture.OutputSize}");
+        CheckLength(outputs.Length, batch, Architecture.OutputSize, nameof(outputs));
         if (batch == 0)
         {
             return;
@@ -80,6 +80,16 @@ public abstract partial class Network : IDisposable
 
         PrepareEngine();
         _engine.Predict(inputs, outputs, batch);
+    }
+
+    /// <summary>
+    /// One sample forward, for the generated <c>Predict(in Input)</c>: its fixed-size types already guarantee
+    /// the lengths, so this goes straight to the engine's single-sample path.
+    /// </summary>
+    protected void PredictSample(ReadOnlySpan<float> input, Span<float> output)
+    {
+        PrepareEngine();
+        _engine.Predict(input, output, 1);
     }
 
     /// <summary>
@@ -239,7 +249,7 @@ public abstract partial class Network : IDisposable
     /// <summary>Copies every parameter (the flat layout of <see cref="NetworkArchitecture"/>) out.</summary>
     public void CopyParametersTo(Span<float> destination)
     {
-        CheckLength(destination.Length, Architecture.ParameterCount, nameof(destination), $"{Architecture.ParameterCount}");
+        CheckLength(destination.Length, 1, Architecture.ParameterCount, nameof(destination));
         SyncHostParameters();
         _parameters.CopyTo(destination);
     }
@@ -247,7 +257,7 @@ public abstract partial class Network : IDisposable
     /// <summary>Replaces every parameter; masked weights are forced to zero.</summary>
     public void SetParameters(ReadOnlySpan<float> source)
     {
-        CheckLength(source.Length, Architecture.ParameterCount, nameof(source), $"{Architecture.ParameterCount}");
+        CheckLength(source.Length, 1, Architecture.ParameterCount, nameof(source));
         ObjectDisposedException.ThrowIf(_disposed, this);
         source.CopyTo(_parameters);
         _hostParametersStale = false;
@@ -280,7 +290,7 @@ public abstract partial class Network : IDisposable
     protected internal float InputGradientCore(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, Span<float> inputGradient)
     {
         int batch = CheckBatch(inputs, labels, targets);
-        CheckLength(inputGradient.Length, inputs.Length, nameof(inputGradient), $"{batch} × {Architecture.InputSize}");
+        CheckLength(inputGradient.Length, batch, Architecture.InputSize, nameof(inputGradient));
         PrepareEngine();
         return _engine.InputGradient(inputs, labels, targets, batch, inputGradient);
     }
@@ -356,7 +366,11 @@ public abstract partial class Network : IDisposable
 
         if (Architecture.Loss == Loss.SoftmaxCrossEntropy)
         {
-            CheckLength(labels.Length, batch, nameof(labels), $"{batch} (one label per input row)");
+            if (labels.Length != batch)
+            {
+                throw new ArgumentException($"Expected {batch} labels (one per input row), got {labels.Length}.", nameof(labels));
+            }
+
             int classes = Architecture.OutputSize;
             for (int i = 0; i < labels.Length; i++)
             {
@@ -368,7 +382,7 @@ public abstract partial class Network : IDisposable
         }
         else
         {
-            CheckLength(targets.Length, (long)batch * Architecture.OutputSize, nameof(targets), $"{batch} × {Architecture.OutputSize}");
+            CheckLength(targets.Length, batch, Architecture.OutputSize, nameof(targets));
         }
 
         return batch;
@@ -400,11 +414,15 @@ public abstract partial class Network : IDisposable
         }
     }
 
-    private static void CheckLength(long actual, long expected, string parameter, string shape)
+    /// <summary>Throws unless <paramref name="actual"/> is rows × columns; the message is formatted only then, so a passing check allocates nothing.</summary>
+    private static void CheckLength(long actual, int rows, int columns, string parameter)
     {
+        long expected = (long)rows * columns;
         if (actual != expected)
         {
-            throw new ArgumentException($"Expected {expected} elements ({shape}), got {actual}.", parameter);
+            throw new ArgumentException(
+                rows == 1 ? $"Expected {expected} elements, got {actual}." : $"Expected {expected} elements ({rows} × {columns}), got {actual}.",
+                parameter);
         }
     }
 }

@@ -1,4 +1,5 @@
 using FusedNets.Backends.Cpu;
+using FusedNets.Tests.Networks;
 using FusedNets.Tests.Reference;
 using Xunit;
 
@@ -50,5 +51,41 @@ public class CpuAllocationTests
         }
 
         Assert.Equal(0, allocated);
+    }
+
+    [Fact]
+    public void The_generated_single_sample_Predict_and_TrainBatch_allocate_nothing_after_warm_up()
+    {
+        // Once broke: the shape checks formatted their error message before knowing there was an error.
+        using var network = new MnistMlp(seed: 1, Backend.Cpu);
+        TestBatch batch = TestArchitectures.RandomBatch(network.Architecture, 16, seed: 2);
+        MnistMlp.Input sample = MnistMlp.Input.From(batch.Inputs.AsSpan(0, MnistMlp.InputSize));
+        var sgd = new Sgd(0.01f, momentum: 0.9f);
+        float sink = 0;
+
+        void RunEverything()
+        {
+            for (int step = 0; step < 20; step++)
+            {
+                sink += network.TrainBatch(batch.Inputs, batch.Labels, sgd);
+                sink += network.Predict(sample)[0];
+            }
+        }
+
+        RunEverything();
+        Thread.Sleep(20);
+        RunEverything();
+        Thread.Sleep(20);
+
+        long allocated = long.MaxValue;
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            RunEverything();
+            allocated = Math.Min(allocated, GC.GetTotalAllocatedBytes(precise: true) - before);
+        }
+
+        Assert.Equal(0, allocated);
+        Assert.True(float.IsFinite(sink));
     }
 }

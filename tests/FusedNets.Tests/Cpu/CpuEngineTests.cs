@@ -142,6 +142,21 @@ public class CpuEngineTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(EveryEngineSetup))]
+    public void Rows_padded_past_a_multiple_of_one_kibibyte_predict_and_train_like_the_reference(string setup)
+    {
+        // 256 inputs and 256 units: both weight strides get the extra vector that breaks cache-set aliasing.
+        NetworkArchitecture architecture = new("Padded", Loss.SoftmaxCrossEntropy, "X", 256,
+        [
+            new DenseLayerArchitecture("Wide", 256, 256, Activation.Tanh, LayerMask.None),
+            new DenseLayerArchitecture("Output", 3, 256, Activation.Identity, LayerMask.None),
+        ]);
+        AssertPredictMatches(architecture, Setups[setup], 1);
+        AssertPredictMatches(architecture, Setups[setup], 5);
+        AssertTrainingMatches(architecture, Setups[setup], new Sgd(0.01f, momentum: 0.9f).ToStep(), batch: 5, steps: 2);
+    }
+
     [Fact]
     public void Cross_entropy_stays_finite_for_huge_logits()
     {

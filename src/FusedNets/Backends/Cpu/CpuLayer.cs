@@ -16,7 +16,7 @@ internal sealed unsafe class CpuLayer
         Units = architecture.Units;
         Inputs = architecture.Inputs;
         Activation = architecture.Activation;
-        WeightStride = RoundUp(Inputs, width);
+        WeightStride = PaddedStride(Inputs, width);
         Weights = new AlignedBuffer((long)Units * WeightStride);
         WeightVelocities = new AlignedBuffer(Weights.Length);
         Bias = new AlignedBuffer(RoundUp(Units, width));
@@ -35,7 +35,7 @@ internal sealed unsafe class CpuLayer
 
     public Activation Activation { get; }
 
-    /// <summary>Floats between the starts of two rows of W: <see cref="Inputs"/> rounded up to whole vectors.</summary>
+    /// <summary>Floats between the starts of two rows of W: <see cref="Inputs"/> rounded up to whole vectors (see <see cref="PaddedStride"/>).</summary>
     public int WeightStride { get; }
 
     public AlignedBuffer Weights { get; }
@@ -53,6 +53,18 @@ internal sealed unsafe class CpuLayer
     public SparseStructure? Sparse { get; }
 
     public static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
+
+    /// <summary>
+    /// <paramref name="floats"/> rounded up to whole vectors, plus one more vector when that is a multiple
+    /// of 1 KiB: rows a power-of-two apart map to the same few cache sets, so walking W down a column (the
+    /// backward) or writing a column of a sample-major copy evicts its own lines. One vector of padding
+    /// spreads the rows over every set, for a few percent more work in the weight update.
+    /// </summary>
+    public static int PaddedStride(int floats, int width)
+    {
+        int stride = RoundUp(floats, width);
+        return stride % 256 == 0 ? stride + width : stride;
+    }
 
     /// <summary>Reads this layer's weights then bias from the flat layout (<see cref="NetworkArchitecture"/>).</summary>
     public void Read(ReadOnlySpan<float> flat, AlignedBuffer weights, AlignedBuffer bias)

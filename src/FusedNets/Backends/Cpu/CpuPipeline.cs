@@ -48,12 +48,14 @@ internal sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
             _trainFlopsPerSample += 6L * architecture.Layers[l].WeightCount;
         }
 
+        // Layer l's input is read in whole rows of its W, so each vector is as long as that row's stride.
         _singleSample = new AlignedBuffer[_layers.Length + 1];
-        _singleSample[0] = new AlignedBuffer(_layers[0].WeightStride);
         for (int l = 0; l < _layers.Length; l++)
         {
-            _singleSample[l + 1] = new AlignedBuffer(CpuLayer.RoundUp(_layers[l].Units, TOps.Count));
+            _singleSample[l] = new AlignedBuffer(_layers[l].WeightStride);
         }
+
+        _singleSample[^1] = new AlignedBuffer(CpuLayer.RoundUp(_layers[^1].Units, TOps.Count));
 
         _runPassOnThread = RunPassOnThread;
     }
@@ -162,7 +164,11 @@ internal sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
         _singleSample[^1].AsSpan()[..outputs.Length].CopyTo(outputs);
     }
 
-    /// <summary>y = f(W x + b) for one sample, four rows of W at a time so each load of x serves four rows.</summary>
+    /// <summary>
+    /// y = f(W x + b) for one sample, eight rows of W at a time: eight independent chains of fused
+    /// multiply-adds keep both FMA ports busy through their latency (four chains left them half idle),
+    /// and each load of x serves eight rows.
+    /// </summary>
     private void MatrixVector<TActivation>(int l)
         where TActivation : struct, IActivationKernel
     {
@@ -173,10 +179,11 @@ internal sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
         nint stride = layer.WeightStride;
         int width = TOps.Count;
         int row = 0;
-        for (; row + 4 <= layer.Units; row += 4)
+        for (; row + 8 <= layer.Units; row += 8)
         {
             float* w0 = layer.Weights.Pointer + row * stride, w1 = w0 + stride, w2 = w1 + stride, w3 = w2 + stride;
-            TVector s0 = default, s1 = default, s2 = default, s3 = default;
+            float* w4 = w3 + stride, w5 = w4 + stride, w6 = w5 + stride, w7 = w6 + stride;
+            TVector s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
             for (nint k = 0; k < stride; k += width)
             {
                 TVector input = TOps.Load(x + k);
@@ -184,12 +191,20 @@ internal sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
                 s1 = TOps.MultiplyAdd(TOps.Load(w1 + k), input, s1);
                 s2 = TOps.MultiplyAdd(TOps.Load(w2 + k), input, s2);
                 s3 = TOps.MultiplyAdd(TOps.Load(w3 + k), input, s3);
+                s4 = TOps.MultiplyAdd(TOps.Load(w4 + k), input, s4);
+                s5 = TOps.MultiplyAdd(TOps.Load(w5 + k), input, s5);
+                s6 = TOps.MultiplyAdd(TOps.Load(w6 + k), input, s6);
+                s7 = TOps.MultiplyAdd(TOps.Load(w7 + k), input, s7);
             }
 
             y[row] = TActivation.Apply(TOps.Sum(s0) + bias[row]);
             y[row + 1] = TActivation.Apply(TOps.Sum(s1) + bias[row + 1]);
             y[row + 2] = TActivation.Apply(TOps.Sum(s2) + bias[row + 2]);
             y[row + 3] = TActivation.Apply(TOps.Sum(s3) + bias[row + 3]);
+            y[row + 4] = TActivation.Apply(TOps.Sum(s4) + bias[row + 4]);
+            y[row + 5] = TActivation.Apply(TOps.Sum(s5) + bias[row + 5]);
+            y[row + 6] = TActivation.Apply(TOps.Sum(s6) + bias[row + 6]);
+            y[row + 7] = TActivation.Apply(TOps.Sum(s7) + bias[row + 7]);
         }
 
         for (; row < layer.Units; row++)
@@ -412,17 +427,20 @@ internal sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
                     max = MathF.Max(max, y[o * stride + sample]);
                 }
 
+                // Each exponential is taken once and parked in delta, which the loop below overwrites.
                 float sum = 0;
                 for (int o = 0; o < outputs; o++)
                 {
-                    sum += MathF.Exp(y[o * stride + sample] - max);
+                    nint at = o * stride + sample;
+                    delta[at] = MathF.Exp(y[at] - max);
+                    sum += delta[at];
                 }
 
                 loss = max + MathF.Log(sum) - y[label * stride + sample];
                 for (int o = 0; o < outputs; o++)
                 {
                     nint at = o * stride + sample;
-                    float probability = MathF.Exp(y[at] - max) / sum;
+                    float probability = delta[at] / sum;
                     float dLossDy = (probability - (o == label ? 1f : 0f)) / batch;
                     delta[at] = dLossDy * Activations.Derivative(layer.Activation, z[at], y[at]);
                 }
@@ -541,7 +559,7 @@ internal sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
         // dW[o, i] = Σ_b deltaᵀ[o, b] x[b, i]: A = deltaᵀ read along its rows, B = x, depth = the batch.
         var operands = new ProductOperands(delta, _stride, 1, input, layer.WeightStride, _batch);
         var epilogue = new UpdateEpilogue(layer.Weights.Pointer, layer.WeightVelocities.Pointer, layer.Mask is null ? null : layer.Mask.Pointer, layer.WeightStride, _sgd);
-        TileKernel.Product<TVector, TOps, UpdateEpilogue>(operands, start, end, layer.WeightStride / TOps.Count, ref epilogue);
+        TileKernel.ProductByRows<TVector, TOps, UpdateEpilogue>(operands, start, end, layer.WeightStride / TOps.Count, ref epilogue);
     }
 
     /// <summary>

@@ -70,26 +70,55 @@ internal static unsafe class TileKernel
         where TOps : IVectorOps<TVector>
         where TEpilogue : struct, ITileEpilogue
     {
-        int width = TOps.Count;
         for (int vector = 0; vector < columnVectors; vector += TileVectors)
         {
-            int vectors = Math.Min(TileVectors, columnVectors - vector);
             for (int row = rowStart; row < rowEnd; row += TileRows)
             {
-                int rows = Math.Min(TileRows, rowEnd - row);
-                var tile = new ProductOperands(
-                    operands.A + row * operands.ARowStride, operands.ARowStride, operands.ADepthStride,
-                    operands.B + vector * width, operands.BStride, operands.Depth);
-                switch (rows)
-                {
-                    case 6: ByVectors<TVector, TOps, Six, TEpilogue>(vectors, tile, ref epilogue, row, vector * width); break;
-                    case 5: ByVectors<TVector, TOps, Five, TEpilogue>(vectors, tile, ref epilogue, row, vector * width); break;
-                    case 4: ByVectors<TVector, TOps, Four, TEpilogue>(vectors, tile, ref epilogue, row, vector * width); break;
-                    case 3: ByVectors<TVector, TOps, Three, TEpilogue>(vectors, tile, ref epilogue, row, vector * width); break;
-                    case 2: ByVectors<TVector, TOps, Two, TEpilogue>(vectors, tile, ref epilogue, row, vector * width); break;
-                    default: ByVectors<TVector, TOps, One, TEpilogue>(vectors, tile, ref epilogue, row, vector * width); break;
-                }
+                TileAt<TVector, TOps, TEpilogue>(operands, row, rowEnd, vector, columnVectors, ref epilogue);
             }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Product"/> with row blocks outside and column blocks inside, for the weight update, whose
+    /// epilogue reads and writes W and its velocity: each row block then walks its rows of W front to back,
+    /// streams the prefetcher follows, where column blocks outside would jump a whole row between tiles.
+    /// A (a few rows of deltas) stays in L1 and B (the batch's inputs) in L2. Same sums, same order.
+    /// </summary>
+    public static void ProductByRows<TVector, TOps, TEpilogue>(in ProductOperands operands, int rowStart, int rowEnd, int columnVectors, ref TEpilogue epilogue)
+        where TVector : unmanaged
+        where TOps : IVectorOps<TVector>
+        where TEpilogue : struct, ITileEpilogue
+    {
+        for (int row = rowStart; row < rowEnd; row += TileRows)
+        {
+            for (int vector = 0; vector < columnVectors; vector += TileVectors)
+            {
+                TileAt<TVector, TOps, TEpilogue>(operands, row, rowEnd, vector, columnVectors, ref epilogue);
+            }
+        }
+    }
+
+    /// <summary>The tile whose top-left corner is (<paramref name="row"/>, vector <paramref name="vector"/>), clipped to the product.</summary>
+    private static void TileAt<TVector, TOps, TEpilogue>(in ProductOperands operands, int row, int rowEnd, int vector, int columnVectors, ref TEpilogue epilogue)
+        where TVector : unmanaged
+        where TOps : IVectorOps<TVector>
+        where TEpilogue : struct, ITileEpilogue
+    {
+        int width = TOps.Count;
+        int vectors = Math.Min(TileVectors, columnVectors - vector);
+        int rows = Math.Min(TileRows, rowEnd - row);
+        var tile = new ProductOperands(
+            operands.A + row * operands.ARowStride, operands.ARowStride, operands.ADepthStride,
+            operands.B + vector * width, operands.BStride, operands.Depth);
+        switch (rows)
+        {
+            case 6: ByVectors<TVector, TOps, Six, TEpilogue>(vectors, tile, ref epilogue, row, vector * width); break;
+            case 5: ByVectors<TVector, TOps, Five, TEpilogue>(vectors, tile, ref epilogue, row, vector * width); break;
+            case 4: ByVectors<TVector, TOps, Four, TEpilogue>(vectors, tile, ref epilogue, row, vector * width); break;
+            case 3: ByVectors<TVector, TOps, Three, TEpilogue>(vectors, tile, ref epilogue, row, vector * width); break;
+            case 2: ByVectors<TVector, TOps, Two, TEpilogue>(vectors, tile, ref epilogue, row, vector * width); break;
+            default: ByVectors<TVector, TOps, One, TEpilogue>(vectors, tile, ref epilogue, row, vector * width); break;
         }
     }
 

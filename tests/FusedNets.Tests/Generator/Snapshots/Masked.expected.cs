@@ -118,7 +118,7 @@ partial class Masked : global::FusedNets.Network
     public Output Predict(in Input x)
     {
         Output y = default;
-        Predict(x, y);
+        PredictSample(x, y);
         return y;
     }
 

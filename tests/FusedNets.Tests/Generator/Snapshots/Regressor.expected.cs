@@ -116,7 +116,7 @@ partial class Regressor : global::FusedNets.Network
     public Output Predict(in Input x)
     {
         Output y = default;
-        Predict(x, y);
+        PredictSample(x, y);
         return y;
     }
 

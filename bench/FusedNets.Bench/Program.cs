@@ -1,0 +1,60 @@
+// FusedNets CPU benchmark: training throughput, achieved GFLOP/s against the machine's measured FMA peak,
+// single-sample latency and allocations, for four MNIST-shaped networks on Backend.Cpu.
+//
+// Run it:
+//   dotnet run -c Release --project bench/FusedNets.Bench               the full run (about 40 seconds)
+//   dotnet run -c Release --project bench/FusedNets.Bench -- --quick    fewer, shorter rounds
+//   ... -- --only 1024                                                  only configurations whose name contains "1024"
+//
+// One line per configuration, then nothing else on it, for scripts:
+//   config=784-128-128-10/b64 train_samples_per_s=N gflops=N peak_fraction=N latency_us_batch1=N allocated_bytes_per_step=N
+
+using System.Globalization;
+using FusedNets;
+using FusedNets.Bench;
+
+CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+bool quick = args.Contains("--quick");
+int onlyAt = Array.IndexOf(args, "--only");
+string only = onlyAt >= 0 && onlyAt + 1 < args.Length ? args[onlyAt + 1] : "";
+var settings = quick ? Settings.Quick : Settings.Full;
+
+// The engine runs one thread per processor (the caller's included); the peak uses the same count. It is
+// measured before and after the networks and the higher taken, so that a burst of other work during one
+// measurement on a shared machine cannot lower the bar the networks are held to.
+int threads = Environment.ProcessorCount;
+double peakBefore = PeakFlops.Measure(threads, settings.PeakRounds);
+
+var harness = new Harness(settings);
+var results = new List<Result>();
+if ("784-32-32-10/b16".Contains(only, StringComparison.Ordinal))
+{
+    results.Add(harness.Run<Mlp32, Mlp32.Input, Mlp32.Output>("784-32-32-10/b16", 16, new Mlp32(seed: 1, Backend.Cpu)));
+}
+
+if ("784-128-128-10/b64".Contains(only, StringComparison.Ordinal))
+{
+    results.Add(harness.Run<Mlp128, Mlp128.Input, Mlp128.Output>("784-128-128-10/b64", 64, new Mlp128(seed: 1, Backend.Cpu)));
+}
+
+if ("784-512-512-10/b256".Contains(only, StringComparison.Ordinal))
+{
+    results.Add(harness.Run<Mlp512, Mlp512.Input, Mlp512.Output>("784-512-512-10/b256", 256, new Mlp512(seed: 1, Backend.Cpu)));
+}
+
+if ("784-1024-1024-10/b128".Contains(only, StringComparison.Ordinal))
+{
+    results.Add(harness.Run<Mlp1024, Mlp1024.Input, Mlp1024.Output>("784-1024-1024-10/b128", 128, new Mlp1024(seed: 1, Backend.Cpu)));
+}
+
+double peak = Math.Max(peakBefore, PeakFlops.Measure(threads, settings.PeakRounds));
+
+// One thread's peak bounds the single-sample path, which runs on the calling thread alone.
+double peakOneThread = PeakFlops.Measure(1, settings.PeakRounds);
+Console.WriteLine($"peak_gflops={peak:F1} threads={threads} peak_gflops_1_thread={peakOneThread:F1} isa={PeakFlops.Isa} chains=12");
+foreach (Result result in results)
+{
+    Console.WriteLine(
+        $"config={result.Config} train_samples_per_s={result.SamplesPerSecond:F0} gflops={result.Gflops:F1} peak_fraction={result.Gflops / peak:F3} " +
+        $"latency_us_batch1={result.LatencyMicroseconds:F2} allocated_bytes_per_step={result.AllocatedBytesPerStep:0.#}");
+}
