@@ -9,6 +9,7 @@ internal static class TrainingCurves
         var plot = new Plot();
         plot.Title(title);
         plot.XLabel("epoch");
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
 
         // Loss on the left axis, accuracy on the right: they share the epochs but not the scale.
         var loss = plot.Add.Scatter(epochNumbers, [.. epochs.Select(epoch => (double)epoch.Loss)]);
