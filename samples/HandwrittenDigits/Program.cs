@@ -8,9 +8,10 @@
 // Run it:
 //   dotnet run --project samples/HandwrittenDigits -c Release                 the 8×8 digits built into this program
 //   dotnet run --project samples/HandwrittenDigits -c Release -- --data DIR   MNIST, from its four IDX files in DIR
-// Options: --epochs N  --batch N  --lr X  --momentum X  --backend auto|cpu|cuda|opencl|ilgpu-cpu  --seed N
+//   dotnet run --project samples/HandwrittenDigits -c Release -- --help       every option (Options.cs)
 //
-// The last line it prints is for scripts: test_acc=0.XXXX train_samples_per_s=N
+// In a terminal it shows a progress bar and then a table of the epochs (TrainingConsole.cs); piped or in CI it
+// prints plain lines, one per epoch. Either way the last line is for scripts: test_acc=0.XXXX train_samples_per_s=N
 
 using System.Globalization;
 using FusedNets;
@@ -64,18 +65,20 @@ public static class Program
 
         try
         {
-            return options.DataDirectory is null ? TrainOnSmallDigits(options) : TrainOnMnist(options.DataDirectory, options);
+            TrainingConsole console = TrainingConsole.Create();
+            return options.DataDirectory is null ? TrainOnSmallDigits(options, console) : TrainOnMnist(options.DataDirectory, options, console);
         }
-        catch (Exception e) when (e is IOException or InvalidDataException or NotSupportedException)
+        catch (Exception e)
         {
-            // A missing or malformed file, or a backend this machine lacks: say which, without a stack trace.
-            Console.Error.WriteLine($"HandwrittenDigits: {e.Message}");
+            // A missing or malformed file, a model that does not fit the network, a backend this machine lacks:
+            // one line that says which. The stack trace is for whoever debugs the sample, with --verbose.
+            Console.Error.WriteLine(options.Verbose ? $"HandwrittenDigits: {e}" : $"HandwrittenDigits: {e.Message} (--verbose shows the details)");
             return 1;
         }
     }
 
     /// <summary>1797 digits of 8×8 pixels, built into this program: a few seconds of training on a CPU.</summary>
-    private static int TrainOnSmallDigits(Options options)
+    private static int TrainOnSmallDigits(Options options, TrainingConsole console)
     {
         // Step 2: the data. Each row of digits.csv.gz is 64 pixels, each counting the inked squares of a 4×4
         // block (0..16), then the digit. Dividing by 16 brings the pixels into [0, 1].
@@ -89,8 +92,10 @@ public static class Program
         // Hold a fifth of the images back: accuracy on images the network never trained on is the honest number.
         (Dataset train, Dataset test) = digits.Split(0.2, options.Seed);
 
-        // Step 3: create the network. Its parameters start random, from the seed.
-        using var network = new DigitsMlp(options.Seed, options.Backend);
+        // Step 3: create the network. Its parameters start random, from the seed, or come from a saved model.
+        using DigitsMlp network = options.LoadPath is null
+            ? new DigitsMlp(options.Seed, options.Backend)
+            : LoadModel(options.LoadPath, DigitsMlp.Load, options.Backend);
 
         // A known answer before anything is timed: the generator's parameter count matches one by hand,
         // each dense layer having a weight per (output, input) pair and a bias per output.
@@ -98,43 +103,95 @@ public static class Program
 
         // Step 4: train with SGD and momentum, then measure on the held-back images.
         var sgd = new Sgd(options.LearningRate ?? 0.05f, options.Momentum ?? 0.9f);
-        return Train(network, train, test, sgd, options.Epochs ?? 30, options.BatchSize ?? 32, options.Seed);
+        return Train(network, "8×8 digits", train, test, sgd, options.EpochsOr(30), options.BatchSize ?? 32, options, console);
     }
 
     /// <summary>MNIST's 60,000 training and 10,000 test digits of 28×28 pixels, read from IDX files.</summary>
-    private static int TrainOnMnist(string directory, Options options)
+    private static int TrainOnMnist(string directory, Options options, TrainingConsole console)
     {
         // Mnist.Load reads the four files, plain or .gz, and scales the pixels from 0..255 to [0, 1].
         (Dataset train, Dataset test) = Mnist.Load(directory);
 
-        using var network = new MnistMlp(options.Seed, options.Backend);
+        using MnistMlp network = options.LoadPath is null
+            ? new MnistMlp(options.Seed, options.Backend)
+            : LoadModel(options.LoadPath, MnistMlp.Load, options.Backend);
         CheckParameterCount(MnistMlp.ParameterCount, (784 * 128 + 128) + (128 * 128 + 128) + (128 * 10 + 10));
 
         var sgd = new Sgd(options.LearningRate ?? 0.05f, options.Momentum ?? 0.9f);
-        return Train(network, train, test, sgd, options.Epochs ?? 10, options.BatchSize ?? 64, options.Seed);
+        return Train(network, "MNIST", train, test, sgd, options.EpochsOr(10), options.BatchSize ?? 64, options, console);
     }
 
-    /// <summary>Fits any network to <paramref name="train"/>, printing each epoch, then evaluates it on <paramref name="test"/>.</summary>
-    private static int Train(Network network, Dataset train, Dataset test, Sgd sgd, int epochs, int batchSize, int seed)
+    /// <summary>
+    /// Fits any network to <paramref name="train"/>, showing each epoch, evaluates it on <paramref name="test"/>,
+    /// and writes the files the options ask for.
+    /// </summary>
+    private static int Train(
+        Network network, string dataName, Dataset train, Dataset test, Sgd sgd, int epochs, int batchSize, Options options, TrainingConsole console)
     {
-        Console.WriteLine($"{network.Architecture.Name}: {network.Architecture.ParameterCount:N0} parameters on {network.DeviceName} ({network.Backend})");
-        Console.WriteLine($"{train.Count:N0} training and {test.Count:N0} test images; epochs: {epochs}, batch size: {batchSize}, {sgd}");
+        console.Line($"{network.Architecture.Name}: {network.Architecture.ParameterCount:N0} parameters on {network.DeviceName} ({network.Backend})");
+        console.Line($"{dataName}: {train.Count:N0} training and {test.Count:N0} test images");
+        console.Line(epochs > 0 ? $"epochs: {epochs}, batch size: {batchSize}, {sgd}" : "no training: --load without --epochs only evaluates");
 
-        // Before training the network guesses: about one test image in ten comes out right.
-        Console.WriteLine($"untrained: test accuracy {network.Evaluate(test).Accuracy:F4}");
+        // Before training a fresh network guesses: about one test image in ten comes out right.
+        string start = options.LoadPath is null ? "untrained" : $"loaded from {options.LoadPath}";
+        console.Line($"{start}: test accuracy {network.Evaluate(test).Accuracy:F4}");
 
-        IReadOnlyList<EpochReport> epochReports = network.Fit(train, sgd, epochs, batchSize, shuffleSeed: seed, onEpoch: report =>
-            Console.WriteLine($"epoch {report.Epoch,3}/{report.Epochs}  loss {report.Loss:F4}  {report.SamplesPerSecond,12:N0} samples/s"));
+        var history = new List<EpochResult>();
+        if (epochs > 0)
+        {
+            console.ShowTraining(epochs, train.Count, showEpoch =>
+                network.Fit(train, sgd, epochs, batchSize, shuffleSeed: options.Seed, onEpoch: report =>
+                {
+                    // The accuracy after every epoch costs one pass over the test set (not counted in the
+                    // throughput) and draws the curve that --plot saves.
+                    float testAccuracy = network.Evaluate(test).Accuracy ?? 0; // a classifier always has one
+                    var epoch = new EpochResult(report.Epoch, report.Epochs, report.Loss, testAccuracy, report.SamplesPerSecond);
+                    history.Add(epoch);
+                    showEpoch(epoch);
+                }));
+        }
 
         Evaluation result = network.Evaluate(test);
-        float accuracy = result.Accuracy ?? 0; // a classifier always has one
-        Console.WriteLine($"test: loss {result.Loss:F4}, accuracy {accuracy:F4} ({Math.Round(accuracy * result.Count):N0} of {result.Count:N0} right)");
+        console.Summary(history, result);
+
+        // Step 5: keep what was trained. The safetensors file holds the SGD momentum too, so that --load with
+        // --epochs carries on where this run stopped; the ONNX model is for inference elsewhere.
+        if (options.SavePath is not null)
+        {
+            network.Save(options.SavePath, includeMomentum: true);
+            console.Line($"saved the model to {options.SavePath}");
+        }
+
+        if (options.OnnxPath is not null)
+        {
+            network.ExportOnnx(options.OnnxPath);
+            console.Line($"exported the model as ONNX to {options.OnnxPath}");
+        }
+
+        if (options.PlotPath is not null)
+        {
+            TrainingCurves.SavePng(history, $"{network.Architecture.Name} on {dataName}", options.PlotPath);
+            console.Line($"plotted loss and accuracy to {options.PlotPath}");
+        }
 
         // Throughput: the mean over epochs, so the first epoch's one-time warm-up (compiling, allocating)
-        // does not dominate a short run.
-        double samplesPerSecond = epochReports.Average(report => report.SamplesPerSecond);
-        Console.WriteLine($"test_acc={accuracy:F4} train_samples_per_s={samplesPerSecond:F0}");
+        // does not dominate a short run. A loaded model that was only evaluated trained at 0 samples/s.
+        double samplesPerSecond = history.Count == 0 ? 0 : history.Average(epoch => epoch.SamplesPerSecond);
+        Console.WriteLine($"test_acc={result.Accuracy ?? 0:F4} train_samples_per_s={samplesPerSecond:F0}");
         return 0;
+    }
+
+    /// <summary>Loads a model saved with --save; an error names the file, which the reader's message may not.</summary>
+    private static T LoadModel<T>(string path, Func<string, Backend, T> load, Backend backend)
+    {
+        try
+        {
+            return load(path, backend);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            throw new IOException($"cannot load the model {path}: {e.Message}", e);
+        }
     }
 
     private static void CheckParameterCount(int generated, int byHand)
@@ -145,105 +202,3 @@ public static class Program
         }
     }
 }
-
-/// <summary>The command line. A null setting takes the default of the data set being trained on.</summary>
-internal sealed record Options(
-    string? DataDirectory, int? Epochs, int? BatchSize, float? LearningRate, float? Momentum, Backend Backend, int Seed, bool Help)
-{
-    public const string Usage = """
-        Usage: HandwrittenDigits [--data DIR] [options]
-          (no --data)   train DigitsMlp on the 8x8 digits built into this program
-          --data DIR    train MnistMlp on MNIST's IDX files in DIR (train-images-idx3-ubyte and the others, plain or .gz)
-          --epochs N    passes over the training set (digits: 30, MNIST: 10)
-          --batch N     samples per SGD step (digits: 32, MNIST: 64)
-          --lr X        learning rate (0.05)
-          --momentum X  SGD momentum in [0, 1) (0.9)
-          --backend B   auto, cpu, cuda, opencl or ilgpu-cpu (auto)
-          --seed N      seeds the parameters, the split and the shuffling (0)
-        """;
-
-    private static readonly Dictionary<string, Backend> s_backends = new()
-    {
-        ["auto"] = Backend.Auto,
-        ["cpu"] = Backend.Cpu,
-        ["cuda"] = Backend.Cuda,
-        ["opencl"] = Backend.OpenCL,
-        ["ilgpu-cpu"] = Backend.IlgpuCpu,
-    };
-
-    /// <summary>Reads "--name value" pairs; anything else is a <see cref="UsageException"/>.</summary>
-    public static Options Parse(string[] args)
-    {
-        if (args is ["--help"] or ["-h"])
-        {
-            return new Options(null, null, null, null, null, Backend.Auto, 0, Help: true);
-        }
-
-        var values = new Dictionary<string, string>();
-        for (int i = 0; i < args.Length; i += 2)
-        {
-            string name = args[i];
-            if (name is not ("--data" or "--epochs" or "--batch" or "--lr" or "--momentum" or "--backend" or "--seed"))
-            {
-                throw new UsageException($"unknown argument '{name}'");
-            }
-
-            if (i + 1 == args.Length)
-            {
-                throw new UsageException($"{name} needs a value");
-            }
-
-            values[name] = args[i + 1];
-        }
-
-        string? backendName = values.GetValueOrDefault("--backend");
-        Backend backend = Backend.Auto;
-        if (backendName is not null && !s_backends.TryGetValue(backendName, out backend))
-        {
-            throw new UsageException($"--backend must be one of {string.Join(", ", s_backends.Keys)}, not '{backendName}'");
-        }
-
-        return new Options(
-            DataDirectory: values.GetValueOrDefault("--data"),
-            Epochs: ParseInt(values, "--epochs", minimum: 1),
-            BatchSize: ParseInt(values, "--batch", minimum: 1),
-            LearningRate: ParseFloat(values, "--lr", value => value > 0, "a number above 0"),
-            Momentum: ParseFloat(values, "--momentum", value => value is >= 0 and < 1, "a number in [0, 1)"),
-            Backend: backend,
-            Seed: ParseInt(values, "--seed", minimum: int.MinValue) ?? 0,
-            Help: false);
-    }
-
-    private static int? ParseInt(Dictionary<string, string> values, string name, int minimum)
-    {
-        if (!values.TryGetValue(name, out string? text))
-        {
-            return null;
-        }
-
-        if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) || value < minimum)
-        {
-            throw new UsageException(minimum == 1 ? $"{name} must be a whole number of at least 1, not '{text}'" : $"{name} must be a whole number, not '{text}'");
-        }
-
-        return value;
-    }
-
-    private static float? ParseFloat(Dictionary<string, string> values, string name, Func<float, bool> isValid, string expected)
-    {
-        if (!values.TryGetValue(name, out string? text))
-        {
-            return null;
-        }
-
-        if (!float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out float value) || !float.IsFinite(value) || !isValid(value))
-        {
-            throw new UsageException($"{name} must be {expected}, not '{text}'");
-        }
-
-        return value;
-    }
-}
-
-/// <summary>A command line that cannot be run: one line on stderr and exit code 2.</summary>
-internal sealed class UsageException(string message) : Exception(message);
