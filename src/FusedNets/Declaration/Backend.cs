@@ -5,7 +5,7 @@ public enum Backend
 {
     /// <summary>The first CUDA GPU, else the first usable OpenCL GPU, else <see cref="Cpu"/>.</summary>
     Auto,
-    /// <summary>Generated SIMD C# on all cores: the fast CPU path.</summary>
+    /// <summary>The SIMD CPU engine (AVX-512, AVX2 or scalar, chosen at start) on all cores: the fast CPU path.</summary>
     Cpu,
     /// <summary>The generated ILGPU kernels on the first NVIDIA GPU.</summary>
     Cuda,

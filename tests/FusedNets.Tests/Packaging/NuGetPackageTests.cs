@@ -65,7 +65,7 @@ public sealed partial class NuGetPackageTests(PackedFusedNets package) : IClassF
             ["run", "-c", "Release"],
             new Dictionary<string, string> { ["NUGET_PACKAGES"] = Path.Combine(consumer, "packages") });
 
-        // One line per backend: Cpu runs the generated SIMD code, IlgpuCpu the generated ILGPU kernels.
+        // One line per backend: Cpu runs the SIMD CPU engine, IlgpuCpu the generated ILGPU kernels.
         foreach (string backend in new[] { "Cpu", "IlgpuCpu" })
         {
             Match line = ConsumerLine().Match(output);
