@@ -520,13 +520,13 @@ public abstract partial class Network : IDisposable
         if (NonFinite.IndexOf(data.Features) is >= 0 and int feature)
         {
             throw new ArgumentException(
-                $"Feature {feature % data.FeatureCount} of sample {feature / data.FeatureCount} is {data.Features[feature]}: features must be finite numbers.", parameter);
+                Invariant($"Feature {feature % data.FeatureCount} of sample {feature / data.FeatureCount} is {data.Features[feature]}: features must be finite numbers."), parameter);
         }
 
         if (NonFinite.IndexOf(data.Targets) is >= 0 and int target)
         {
             throw new ArgumentException(
-                $"Target {target % data.TargetCount} of sample {target / data.TargetCount} is {data.Targets[target]}: targets must be finite numbers.", parameter);
+                Invariant($"Target {target % data.TargetCount} of sample {target / data.TargetCount} is {data.Targets[target]}: targets must be finite numbers."), parameter);
         }
     }
 
@@ -535,9 +535,11 @@ public abstract partial class Network : IDisposable
     {
         if (NonFinite.IndexOf(values) is >= 0 and int index)
         {
-            throw new ArgumentException($"{parameter}[{index}] is {values[index]}: every {what} must be a finite number.", parameter);
+            throw new ArgumentException(Invariant($"{parameter}[{index}] is {values[index]}: every {what} must be a finite number."), parameter);
         }
     }
+
+    private static string Invariant(FormattableString text) => text.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private static void CheckLength(long actual, long expected, string parameter, string shape)
     {
