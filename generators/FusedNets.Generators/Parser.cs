@@ -128,7 +128,7 @@ internal static class Parser
                 return null;
             }
 
-            string accessibility = AccessibilityText(member.DeclaredAccessibility);
+            string accessibility = AccessibilityAsWritten(member, cancellationToken);
             if (attribute.AttributeClass!.ToDisplayString() == InputAttribute)
             {
                 if (inputName is not null)
@@ -358,15 +358,18 @@ internal static class Parser
 
     private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
 
-    private static string AccessibilityText(Accessibility accessibility) => accessibility switch
+    /// <summary>
+    /// The property's accessibility modifiers exactly as written ("" when none): C# requires the implementation
+    /// part to repeat them word for word, so "private" may not stand in for no modifier at all.
+    /// </summary>
+    private static string AccessibilityAsWritten(ISymbol member, CancellationToken cancellationToken)
     {
-        Accessibility.Public => "public",
-        Accessibility.Internal => "internal",
-        Accessibility.Protected => "protected",
-        Accessibility.ProtectedOrInternal => "protected internal",
-        Accessibility.ProtectedAndInternal => "private protected",
-        _ => "private",
-    };
+        SyntaxNode? syntax = member.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancellationToken);
+        SyntaxTokenList modifiers = syntax is MemberDeclarationSyntax declaration ? declaration.Modifiers : default;
+        return string.Join(" ", modifiers
+            .Where(modifier => modifier.Kind() is SyntaxKind.PublicKeyword or SyntaxKind.InternalKeyword or SyntaxKind.ProtectedKeyword or SyntaxKind.PrivateKeyword)
+            .Select(modifier => modifier.Text));
+    }
 
     private static Location FirstLocation(ISymbol symbol, Location fallback) =>
         symbol.Locations.FirstOrDefault(location => location.IsInSource) ?? fallback;

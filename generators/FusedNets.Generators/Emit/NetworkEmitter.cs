@@ -162,15 +162,18 @@ internal static class NetworkEmitter
             }
 
             """);
-        code.Line($"{network.InputAccessibility} partial global::FusedNets.Layer {network.InputName} => Layers[0];");
+        code.Line($"{Modifiers(network.InputAccessibility)}partial global::FusedNets.Layer {network.InputName} => Layers[0];");
         for (int l = 0; l < network.Layers.Count; l++)
         {
             LayerModel layer = network.Layers[l];
-            code.Line($"{layer.Accessibility} partial global::FusedNets.Layer {layer.Name} => Layers[{l + 1}];");
+            code.Line($"{Modifiers(layer.Accessibility)}partial global::FusedNets.Layer {layer.Name} => Layers[{l + 1}];");
         }
 
         code.Line();
     }
+
+    /// <summary>Accessibility modifiers as the declaration wrote them, followed by a space; nothing for none.</summary>
+    private static string Modifiers(string accessibility) => accessibility.Length == 0 ? "" : accessibility + " ";
 
     private static void EmitTypedEntryPoints(CodeWriter code, NetworkModel network)
     {

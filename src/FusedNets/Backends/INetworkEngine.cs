@@ -3,7 +3,8 @@ namespace FusedNets.Backends;
 /// <summary>
 /// What a backend does for one network: run batches forward, take training steps, and hold the parameters
 /// and momentum buffers. <see cref="Network"/> validates every argument before calling in, so engines
-/// assume well-formed spans (inputs: batch × InputSize, outputs: batch × OutputSize).
+/// assume well-formed spans (inputs: batch × InputSize, outputs: batch × OutputSize), labels in
+/// [0, OutputSize), finite inputs and targets, and one call at a time (Network serializes them).
 /// </summary>
 /// <remarks>
 /// Classification passes <c>labels</c> (one int per sample) and an empty <c>targets</c>; regression passes
@@ -21,6 +22,12 @@ public interface INetworkEngine : IDisposable
     void Predict(ReadOnlySpan<float> inputs, Span<float> outputs, int batch);
 
     /// <summary>One SGD step on the batch; returns the batch's mean loss before the step.</summary>
+    /// <remarks>
+    /// A step must never leave a non-finite value behind: when the loss or any updated parameter or momentum
+    /// is NaN or infinite, TrainBatch returns <see cref="float.NaN"/> and leaves parameters and momentum exactly
+    /// as they were before the step (bit for bit). <see cref="Network"/> turns that into a
+    /// <see cref="TrainingDivergedException"/>.
+    /// </remarks>
     float TrainBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch, SgdStep sgd);
 
     /// <summary>The loss's gradient with respect to the inputs (batch × InputSize), without changing parameters; returns the mean loss.</summary>

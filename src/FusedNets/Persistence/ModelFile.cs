@@ -63,9 +63,24 @@ internal static partial class ModelFile
     /// a file without FusedNets metadata (one saved from PyTorch) must hold a weight and a bias per layer,
     /// matched by layer name or else in name order.
     /// </summary>
-    public static ModelState Read(Stream stream, NetworkArchitecture architecture)
+    /// <param name="stream">The file's bytes.</param>
+    /// <param name="architecture">The network that is to take the file's values.</param>
+    /// <param name="path">The file's path, which error messages then start with; null for a stream of no name.</param>
+    public static ModelState Read(Stream stream, NetworkArchitecture architecture, string? path = null)
     {
-        SafeTensorsContents contents = SafeTensors.Read(stream);
+        SafeTensorsContents contents = SafeTensors.Read(stream, path);
+        try
+        {
+            return Map(contents, architecture);
+        }
+        catch (InvalidDataException e) when (path is not null)
+        {
+            throw new InvalidDataException($"{path}: {e.Message}", e);
+        }
+    }
+
+    private static ModelState Map(SafeTensorsContents contents, NetworkArchitecture architecture)
+    {
         var tensors = contents.Tensors.ToDictionary(tensor => tensor.Name, StringComparer.Ordinal);
         int? seed = null;
         IReadOnlyList<(SafeTensor Weight, SafeTensor Bias)> layers;

@@ -21,16 +21,20 @@ public abstract partial class Network
     public void Save(Stream stream, bool includeMomentum = false)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        PrepareEngine();
-        SyncHostParameters();
-        float[]? momentum = null;
-        if (includeMomentum)
+        lock (_gate)
         {
-            momentum = new float[Architecture.ParameterCount];
-            _engine.ReadMomentum(momentum);
-        }
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            PrepareEngine();
+            SyncHostParameters();
+            float[]? momentum = null;
+            if (includeMomentum)
+            {
+                momentum = new float[Architecture.ParameterCount];
+                _engine.ReadMomentum(momentum);
+            }
 
-        ModelFile.Write(stream, Architecture, Seed, _parameters, momentum);
+            ModelFile.Write(stream, Architecture, Seed, _parameters, momentum);
+        }
     }
 
     /// <summary>
@@ -42,16 +46,19 @@ public abstract partial class Network
     {
         ArgumentNullException.ThrowIfNull(stream);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        ModelState state = ModelFile.Read(stream, Architecture);
+        ModelState state = ModelFile.Read(stream, Architecture, (stream as FileStream)?.Name);
 
-        SetParameters(state.Parameters);
-        PrepareEngine();
-        if (state.Momentum is { } momentum)
+        lock (_gate)
         {
-            ApplyMasks(momentum);
-            _engine.WriteMomentum(momentum);
-        }
+            SetParameters(state.Parameters);
+            PrepareEngine();
+            if (state.Momentum is { } momentum)
+            {
+                ApplyMasks(momentum);
+                _engine.WriteMomentum(momentum);
+            }
 
-        Seed = state.Seed ?? Seed;
+            Seed = state.Seed ?? Seed;
+        }
     }
 }

@@ -48,24 +48,54 @@ internal static class SafeTensors
         }
     }
 
-    /// <summary>Reads a whole file; anything malformed is an <see cref="InvalidDataException"/> saying what.</summary>
-    public static SafeTensorsContents Read(Stream stream)
+    /// <summary>
+    /// Reads a whole file; anything malformed is an <see cref="InvalidDataException"/> saying what and where,
+    /// prefixed with <paramref name="path"/> when given. Nothing is allocated for a size the file claims before
+    /// the file is known to hold that much.
+    /// </summary>
+    public static SafeTensorsContents Read(Stream stream, string? path = null)
     {
+        string prefix = path is null ? "" : path + ": ";
+        if (!stream.CanSeek)
+        {
+            // The sizes in the file are checked against its length: a stream that cannot tell is copied first,
+            // only as far as it actually goes.
+            var copy = new MemoryStream();
+            stream.CopyTo(copy);
+            copy.Position = 0;
+            stream = copy;
+        }
+
+        long fileStart = stream.Position;
         var length = new byte[sizeof(ulong)];
-        ReadExactly(stream, length, "the header length");
+        ReadExactly(stream, length, "the 8-byte header length", prefix);
         ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(length);
+        long available = stream.Length - stream.Position;
         if (headerLength > MaxHeaderBytes)
         {
-            throw new InvalidDataException($"The safetensors header claims {headerLength} bytes, more than the {MaxHeaderBytes} allowed: this is not a safetensors file.");
+            throw new InvalidDataException($"{prefix}The safetensors header claims {headerLength} bytes, more than the {MaxHeaderBytes} allowed: this is not a safetensors file.");
+        }
+
+        if ((long)headerLength > available)
+        {
+            throw new InvalidDataException($"{prefix}The safetensors header claims {headerLength} bytes, but only {available} follow the header length: the file is truncated or not a safetensors file.");
         }
 
         var header = new byte[headerLength];
-        ReadExactly(stream, header, "the header");
-        (Dictionary<string, string> metadata, List<TensorEntry> entries) = ParseHeader(header);
+        ReadExactly(stream, header, "the header", prefix);
+        (Dictionary<string, string> metadata, List<TensorEntry> entries) = ParseHeader(header, prefix);
 
-        long dataLength = CheckDataLayout(entries);
+        long dataStart = sizeof(ulong) + (long)headerLength;
+        long dataLength = CheckDataLayout(entries, prefix);
+        available = stream.Length - stream.Position;
+        if (dataLength > available)
+        {
+            throw new InvalidDataException(
+                $"{prefix}The header places tensor data up to byte {dataLength} of the data section (file offset {dataStart + dataLength}), but the file ends at offset {fileStart + dataStart + available} (truncated?).");
+        }
+
         var data = new byte[dataLength];
-        ReadExactly(stream, data, "the tensor data");
+        ReadExactly(stream, data, "the tensor data", prefix);
 
         var tensors = new List<SafeTensor>(entries.Count);
         foreach (TensorEntry entry in entries)
@@ -74,6 +104,12 @@ internal static class SafeTensors
             for (int i = 0; i < values.Length; i++)
             {
                 values[i] = BinaryPrimitives.ReadSingleLittleEndian(data.AsSpan((int)entry.Begin + i * sizeof(float)));
+                if (!float.IsFinite(values[i]))
+                {
+                    // No trained network holds one (training refuses to take such a step): the file is damaged.
+                    throw new InvalidDataException(
+                        $"{prefix}Element {i} of tensor '{entry.Name}' is {values[i]} (byte offset {dataStart + entry.Begin + i * sizeof(float)}): a model's values must be finite.");
+                }
             }
 
             tensors.Add(new SafeTensor(entry.Name, entry.Shape, values));
@@ -130,8 +166,15 @@ internal static class SafeTensors
 
     private sealed record TensorEntry(string Name, int[] Shape, long Begin, long End);
 
-    private static (Dictionary<string, string> Metadata, List<TensorEntry> Entries) ParseHeader(byte[] header)
+    private static (Dictionary<string, string> Metadata, List<TensorEntry> Entries) ParseHeader(byte[] header, string prefix)
     {
+        // JsonDocument leaves invalid UTF-8 inside strings to be found when a name is read, as an
+        // InvalidOperationException; checking first keeps every malformed header an InvalidDataException.
+        if (System.Text.Unicode.Utf8.ToUtf16(header, new char[header.Length], out int validBytes, out _, replaceInvalidSequences: false) != System.Buffers.OperationStatus.Done)
+        {
+            throw new InvalidDataException($"{prefix}The safetensors header is not UTF-8: byte offset {sizeof(ulong) + validBytes} is not part of a character.");
+        }
+
         JsonDocument document;
         try
         {
@@ -139,14 +182,14 @@ internal static class SafeTensors
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"The safetensors header is not valid JSON: {e.Message}", e);
+            throw new InvalidDataException($"{prefix}The safetensors header (from byte offset {sizeof(ulong)}) is not valid JSON: {e.Message}", e);
         }
 
         using (document)
         {
             if (document.RootElement.ValueKind != JsonValueKind.Object)
             {
-                throw new InvalidDataException("The safetensors header is not a JSON object.");
+                throw new InvalidDataException($"{prefix}The safetensors header is not a JSON object.");
             }
 
             var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -155,15 +198,15 @@ internal static class SafeTensors
             {
                 if (property.Name == MetadataKey)
                 {
-                    ParseMetadata(property.Value, metadata);
+                    ParseMetadata(property.Value, metadata, prefix);
                 }
                 else if (entries.Any(entry => entry.Name == property.Name))
                 {
-                    throw new InvalidDataException($"The safetensors header names tensor '{property.Name}' twice.");
+                    throw new InvalidDataException($"{prefix}The safetensors header names tensor '{property.Name}' twice.");
                 }
                 else
                 {
-                    entries.Add(ParseTensor(property.Name, property.Value));
+                    entries.Add(ParseTensor(property.Name, property.Value, prefix));
                 }
             }
 
@@ -171,56 +214,58 @@ internal static class SafeTensors
         }
     }
 
-    private static void ParseMetadata(JsonElement element, Dictionary<string, string> metadata)
+    private static void ParseMetadata(JsonElement element, Dictionary<string, string> metadata, string prefix)
     {
         if (element.ValueKind != JsonValueKind.Object)
         {
-            throw new InvalidDataException("The safetensors \"__metadata__\" is not a JSON object.");
+            throw new InvalidDataException($"{prefix}The safetensors \"__metadata__\" is not a JSON object.");
         }
 
         foreach (JsonProperty entry in element.EnumerateObject())
         {
             if (entry.Value.ValueKind != JsonValueKind.String)
             {
-                throw new InvalidDataException($"The safetensors metadata value of '{entry.Name}' is not a string.");
+                throw new InvalidDataException($"{prefix}The safetensors metadata value of '{entry.Name}' is not a string.");
             }
 
             metadata[entry.Name] = entry.Value.GetString()!;
         }
     }
 
-    private static TensorEntry ParseTensor(string name, JsonElement element)
+    private static TensorEntry ParseTensor(string name, JsonElement element, string prefix)
     {
         if (element.ValueKind != JsonValueKind.Object
             || !element.TryGetProperty("dtype", out JsonElement dtype) || dtype.ValueKind != JsonValueKind.String
             || !element.TryGetProperty("shape", out JsonElement shape) || shape.ValueKind != JsonValueKind.Array
             || !element.TryGetProperty("data_offsets", out JsonElement offsets) || offsets.ValueKind != JsonValueKind.Array || offsets.GetArrayLength() != 2)
         {
-            throw new InvalidDataException($"Tensor '{name}' lacks a dtype, a shape or two data_offsets.");
+            throw new InvalidDataException($"{prefix}Tensor '{name}' lacks a dtype, a shape or two data_offsets.");
         }
 
         if (dtype.GetString() != Float32)
         {
-            throw new InvalidDataException($"Tensor '{name}' is {dtype.GetString()}; FusedNets reads {Float32} tensors only.");
+            throw new InvalidDataException($"{prefix}Tensor '{name}' is {dtype.GetString()}; FusedNets reads {Float32} tensors only.");
         }
 
         var dimensions = new int[shape.GetArrayLength()];
         long elements = 1;
         for (int i = 0; i < dimensions.Length; i++)
         {
-            if (!shape[i].TryGetInt32(out dimensions[i]) || dimensions[i] < 0)
+            if (shape[i].ValueKind != JsonValueKind.Number || !shape[i].TryGetInt32(out dimensions[i]) || dimensions[i] < 0)
             {
-                throw new InvalidDataException($"Tensor '{name}' has a shape entry that is not a size: {shape[i]}.");
+                throw new InvalidDataException($"{prefix}Tensor '{name}' has a shape entry that is not a size: {shape[i]}.");
             }
 
             elements *= dimensions[i];
             if (elements > Array.MaxLength)
             {
-                throw new InvalidDataException($"Tensor '{name}' has more elements than FusedNets can hold.");
+                throw new InvalidDataException($"{prefix}Tensor '{name}' has more elements than FusedNets can hold.");
             }
         }
 
-        if (!offsets[0].TryGetInt64(out long begin) || !offsets[1].TryGetInt64(out long end) || begin < 0 || end - begin != elements * sizeof(float))
+        long begin = 0, end = 0;
+        if (offsets[0].ValueKind != JsonValueKind.Number || offsets[1].ValueKind != JsonValueKind.Number
+            || !offsets[0].TryGetInt64(out begin) || !offsets[1].TryGetInt64(out end) || begin < 0 || end < begin || end - begin != elements * sizeof(float))
         {
             throw new InvalidDataException(
                 $"Tensor '{name}' of shape [{string.Join(", ", dimensions)}] needs {elements * sizeof(float)} bytes, but its data_offsets are {offsets}.");
@@ -230,7 +275,7 @@ internal static class SafeTensors
     }
 
     /// <summary>The format requires the tensors to tile the data section: no gaps, no overlaps.</summary>
-    private static long CheckDataLayout(List<TensorEntry> entries)
+    private static long CheckDataLayout(List<TensorEntry> entries, string prefix)
     {
         long position = 0;
         foreach (TensorEntry entry in entries.OrderBy(entry => entry.Begin).ThenBy(entry => entry.End))
@@ -238,7 +283,7 @@ internal static class SafeTensors
             if (entry.Begin != position)
             {
                 throw new InvalidDataException(
-                    $"Tensor '{entry.Name}' starts at byte {entry.Begin} of the data section, but the previous tensor ends at {position}: the tensors must cover the data without gaps or overlaps.");
+                    $"{prefix}Tensor '{entry.Name}' starts at byte {entry.Begin} of the data section, but the previous tensor ends at {position}: the tensors must cover the data without gaps or overlaps.");
             }
 
             position = entry.End;
@@ -246,21 +291,22 @@ internal static class SafeTensors
 
         if (position > Array.MaxLength)
         {
-            throw new InvalidDataException($"The tensor data takes {position} bytes, more than FusedNets can hold.");
+            throw new InvalidDataException($"{prefix}The tensor data takes {position} bytes, more than FusedNets can hold.");
         }
 
         return position;
     }
 
-    private static void ReadExactly(Stream stream, byte[] buffer, string what)
+    private static void ReadExactly(Stream stream, byte[] buffer, string what, string prefix)
     {
+        long start = stream.Position;
         try
         {
             stream.ReadExactly(buffer);
         }
         catch (EndOfStreamException e)
         {
-            throw new InvalidDataException($"The file ends inside {what}: it is truncated or not a safetensors file.", e);
+            throw new InvalidDataException($"{prefix}The file ends inside {what}, which starts at byte offset {start}: it is truncated or not a safetensors file.", e);
         }
     }
 }

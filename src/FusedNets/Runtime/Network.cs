@@ -9,9 +9,26 @@ namespace FusedNets;
 /// members (<c>Input</c>, <c>Output</c>, <c>Predict(in Input)</c>, the <c>TrainBatch</c> overload its loss
 /// takes) and delegates here. Arguments are validated before any backend sees them.
 /// </summary>
+/// <remarks>
+/// <para>
+/// Every argument is checked before anything changes: a wrong span length, a label outside [0, classes),
+/// a NaN or infinity in training inputs or targets, an empty data set or a batch size below 1 throws an
+/// <see cref="ArgumentException"/> (or <see cref="ArgumentOutOfRangeException"/>) naming the parameter and the
+/// offending value, and leaves the network exactly as it was. A disposed network throws
+/// <see cref="ObjectDisposedException"/>. A training step that goes non-finite throws
+/// <see cref="TrainingDivergedException"/> and is dropped.
+/// </para>
+/// <para>
+/// A network may be shared between threads: its operations (Predict, training, evaluation, saving, reading
+/// or setting parameters, Dispose) run one at a time, so concurrent calls give the results of some sequential
+/// order. <see cref="Fit"/> lets other calls in between its batches. The spans of <see cref="Layer.Weights"/> and
+/// <see cref="Layer.Bias"/> are not guarded: edit them only while no other thread uses the network.
+/// </para>
+/// </remarks>
 public abstract partial class Network : IDisposable
 {
     private readonly INetworkEngine _engine;
+    private readonly Lock _gate = new();
     private readonly float[] _parameters;
     private readonly float[]?[] _masks;
     private readonly Layer[] _layers;
@@ -69,17 +86,22 @@ public abstract partial class Network : IDisposable
     /// Runs a batch forward: <paramref name="inputs"/> holds n × InputSize floats, <paramref name="outputs"/>
     /// receives n × OutputSize (the last layer's activations: logits for a softmax classifier).
     /// </summary>
+    /// <remarks>Inputs are not scanned for NaN here: a non-finite input gives non-finite outputs and changes nothing.</remarks>
     public void Predict(ReadOnlySpan<float> inputs, Span<float> outputs)
     {
-        int batch = CheckInputs(inputs, nameof(inputs));
-        CheckLength(outputs.Length, batch, Architecture.OutputSize, nameof(outputs));
-        if (batch == 0)
+        lock (_gate)
         {
-            return;
-        }
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            int batch = CheckInputs(inputs, nameof(inputs));
+            CheckLength(outputs.Length, batch, Architecture.OutputSize, nameof(outputs));
+            if (batch == 0)
+            {
+                return;
+            }
 
-        PrepareEngine();
-        _engine.Predict(inputs, outputs, batch);
+            PrepareEngine();
+            _engine.Predict(inputs, outputs, batch);
+        }
     }
 
     /// <summary>
@@ -88,8 +110,12 @@ public abstract partial class Network : IDisposable
     /// </summary>
     protected void PredictSample(ReadOnlySpan<float> input, Span<float> output)
     {
-        PrepareEngine();
-        _engine.Predict(input, output, 1);
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            PrepareEngine();
+            _engine.Predict(input, output, 1);
+        }
     }
 
     /// <summary>
@@ -97,7 +123,13 @@ public abstract partial class Network : IDisposable
     /// <paramref name="firstEpoch"/>; the last batch of an epoch may be smaller. Each epoch visits the samples
     /// in an order drawn from (<paramref name="shuffleSeed"/>, epoch number) alone, so a run resumed from a
     /// saved model with <c>firstEpoch: 3</c> sees exactly the batches that epoch 3 of one long run would.
+    /// A <paramref name="batchSize"/> larger than the data set is clamped to it: each epoch is then one batch.
     /// </summary>
+    /// <remarks>
+    /// The whole data set is checked before the first step (feature and target counts, labels in range, every
+    /// value finite), so bad data leaves the network untouched. It must not change while Fit runs.
+    /// </remarks>
+    /// <exception cref="TrainingDivergedException">A step went non-finite; the network keeps the last good step.</exception>
     public IReadOnlyList<EpochReport> Fit(
         Dataset data,
         Sgd sgd,
@@ -107,16 +139,19 @@ public abstract partial class Network : IDisposable
         Action<EpochReport>? onEpoch = null,
         int firstEpoch = 1)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(sgd);
-        CheckDataset(data, nameof(data));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(epochs);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(firstEpoch);
-        if (data.Count == 0)
+        if (firstEpoch > int.MaxValue - epochs + 1)
         {
-            throw new ArgumentException("The data set is empty.", nameof(data));
+            throw new ArgumentOutOfRangeException(nameof(epochs), epochs, $"Epochs {firstEpoch} to {firstEpoch}+{epochs}-1 run past epoch {int.MaxValue}.");
         }
+
+        CheckDataset(data, nameof(data));
+        CheckDataValues(data, nameof(data));
 
         int inputSize = Architecture.InputSize;
         int targetSize = data.IsClassification ? 0 : Architecture.OutputSize;
@@ -125,7 +160,7 @@ public abstract partial class Network : IDisposable
         var batchLabels = new int[data.IsClassification ? batchSize : 0];
         var batchTargets = new float[batchSize * targetSize];
         var order = new int[data.Count];
-        int lastEpoch = checked(firstEpoch + epochs - 1);
+        int lastEpoch = firstEpoch + epochs - 1;
         var reports = new List<EpochReport>(epochs);
 
         for (int epoch = firstEpoch; epoch <= lastEpoch; epoch++)
@@ -133,29 +168,41 @@ public abstract partial class Network : IDisposable
             ShuffledOrder(order, shuffleSeed, epoch);
             long start = Stopwatch.GetTimestamp();
             double lossSum = 0;
-            for (int first = 0; first < data.Count; first += batchSize)
+            if (_engine is IEpochTrainer trainer)
             {
-                int batch = Math.Min(batchSize, data.Count - first);
-                for (int i = 0; i < batch; i++)
+                // GPU engines take the whole epoch at once: no host round trip per batch.
+                lossSum = (double)TrainEpochOnEngine(trainer, data, order, batchSize, sgd, epoch) * data.Count;
+            }
+            else
+            {
+                int batchNumber = 0;
+                for (int first = 0; first < data.Count; first += batchSize)
                 {
-                    int sample = order[first + i];
-                    data.FeaturesOf(sample).CopyTo(batchInputs.AsSpan(i * inputSize));
-                    if (data.IsClassification)
+                    int batch = Math.Min(batchSize, data.Count - first);
+                    batchNumber++;
+                    for (int i = 0; i < batch; i++)
                     {
-                        batchLabels[i] = data.Labels[sample];
+                        int sample = order[first + i];
+                        data.FeaturesOf(sample).CopyTo(batchInputs.AsSpan(i * inputSize));
+                        if (data.IsClassification)
+                        {
+                            batchLabels[i] = data.Labels[sample];
+                        }
+                        else
+                        {
+                            data.Targets.Slice(sample * targetSize, targetSize).CopyTo(batchTargets.AsSpan(i * targetSize));
+                        }
                     }
-                    else
-                    {
-                        data.Targets.Slice(sample * targetSize, targetSize).CopyTo(batchTargets.AsSpan(i * targetSize));
-                    }
-                }
 
-                float loss = TrainBatchCore(
-                    batchInputs.AsSpan(0, batch * inputSize),
-                    batchLabels.AsSpan(0, data.IsClassification ? batch : 0),
-                    batchTargets.AsSpan(0, batch * targetSize),
-                    sgd);
-                lossSum += (double)loss * batch;
+                    float loss = TrainStep(
+                        batchInputs.AsSpan(0, batch * inputSize),
+                        batchLabels.AsSpan(0, data.IsClassification ? batch : 0),
+                        batchTargets.AsSpan(0, batch * targetSize),
+                        sgd,
+                        epoch,
+                        batchNumber);
+                    lossSum += (double)loss * batch;
+                }
             }
 
             TimeSpan elapsed = Stopwatch.GetElapsedTime(start);
@@ -165,6 +212,26 @@ public abstract partial class Network : IDisposable
         }
 
         return reports;
+    }
+
+    /// <summary>One epoch in one engine call; a diverged batch throws with the parameters from before it.</summary>
+    private float TrainEpochOnEngine(IEpochTrainer trainer, Dataset data, int[] order, int batchSize, Sgd sgd, int epoch)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            PrepareEngine();
+            float loss = trainer.TrainEpoch(data, order, batchSize, sgd.ToStep(), out int failedBatch);
+            _hostParametersStale = true;
+            if (failedBatch >= 0)
+            {
+                int first = failedBatch * batchSize;
+                Dataset failed = data.Select(order.AsSpan(first, Math.Min(batchSize, order.Length - first)));
+                throw new TrainingDivergedException(epoch, failedBatch + 1, LossBeforeStep(failed.Features, failed.Labels, failed.Targets, failed.Count));
+            }
+
+            return loss;
+        }
     }
 
     /// <summary>
@@ -195,14 +262,19 @@ public abstract partial class Network : IDisposable
     /// <summary>The mean loss over <paramref name="data"/>, and for classifiers the accuracy.</summary>
     public Evaluation Evaluate(Dataset data, int batchSize = 256)
     {
-        ArgumentNullException.ThrowIfNull(data);
-        CheckDataset(data, nameof(data));
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
-        if (data.Count == 0)
+        lock (_gate)
         {
-            throw new ArgumentException("The data set is empty.", nameof(data));
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            ArgumentNullException.ThrowIfNull(data);
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+            CheckDataset(data, nameof(data));
+            CheckDataValues(data, nameof(data));
+            return EvaluateChecked(data, batchSize);
         }
+    }
 
+    private Evaluation EvaluateChecked(Dataset data, int batchSize)
+    {
         PrepareEngine();
         int inputSize = Architecture.InputSize, outputSize = Architecture.OutputSize;
         batchSize = Math.Min(batchSize, data.Count);
@@ -249,58 +321,117 @@ public abstract partial class Network : IDisposable
     /// <summary>Copies every parameter (the flat layout of <see cref="NetworkArchitecture"/>) out.</summary>
     public void CopyParametersTo(Span<float> destination)
     {
-        CheckLength(destination.Length, 1, Architecture.ParameterCount, nameof(destination));
-        SyncHostParameters();
-        _parameters.CopyTo(destination);
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            CheckLength(destination.Length, 1, Architecture.ParameterCount, nameof(destination));
+            SyncHostParameters();
+            _parameters.CopyTo(destination);
+        }
     }
 
-    /// <summary>Replaces every parameter; masked weights are forced to zero.</summary>
+    /// <summary>Replaces every parameter; masked weights are forced to zero. Every value must be finite.</summary>
     public void SetParameters(ReadOnlySpan<float> source)
     {
-        CheckLength(source.Length, 1, Architecture.ParameterCount, nameof(source));
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        source.CopyTo(_parameters);
-        _hostParametersStale = false;
-        _hostParametersEdited = true;
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            CheckLength(source.Length, 1, Architecture.ParameterCount, nameof(source));
+            CheckFinite(source, nameof(source), "parameter");
+            source.CopyTo(_parameters);
+            _hostParametersStale = false;
+            _hostParametersEdited = true;
+        }
     }
 
+    /// <summary>Releases the backend's memory and threads; waits for a call in progress on another thread to finish.</summary>
     public void Dispose()
     {
-        if (!_disposed)
+        lock (_gate)
         {
-            _disposed = true;
-            _engine.Dispose();
+            if (!_disposed)
+            {
+                _disposed = true;
+                _engine.Dispose();
+            }
         }
 
         GC.SuppressFinalize(this);
     }
 
     /// <summary>One SGD step; the generated <c>TrainBatch</c> overload of the network's loss calls this.</summary>
+    /// <exception cref="TrainingDivergedException">The step went non-finite and was dropped: parameters and momentum are unchanged.</exception>
     protected internal float TrainBatchCore(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, Sgd sgd)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(sgd);
-        int batch = CheckBatch(inputs, labels, targets);
-        PrepareEngine();
-        float loss = _engine.TrainBatch(inputs, labels, targets, batch, sgd.ToStep());
-        _hostParametersStale = true;
-        return loss;
+        CheckBatch(inputs, labels, targets);
+        CheckFinite(inputs, nameof(inputs), "input");
+        CheckFinite(targets, nameof(targets), "target");
+        return TrainStep(inputs, labels, targets, sgd, epoch: null, batchNumber: null);
+    }
+
+    /// <summary>
+    /// One step on a batch whose values are already known to be finite. Labels are checked again here: they
+    /// index memory in the engines, and checking a batch of them costs nothing next to the step.
+    /// </summary>
+    private float TrainStep(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, Sgd sgd, int? epoch, int? batchNumber)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            int batch = CheckBatch(inputs, labels, targets);
+            PrepareEngine();
+            float loss = _engine.TrainBatch(inputs, labels, targets, batch, sgd.ToStep());
+            if (float.IsNaN(loss))
+            {
+                throw new TrainingDivergedException(epoch, batchNumber, LossBeforeStep(inputs, labels, targets, batch));
+            }
+
+            _hostParametersStale = true;
+            return loss;
+        }
+    }
+
+    /// <summary>The batch's mean loss under the current parameters: what a diverged step started from.</summary>
+    private float LossBeforeStep(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch)
+    {
+        var outputs = new float[batch * Architecture.OutputSize];
+        var losses = new float[batch];
+        _engine.Evaluate(inputs, labels, targets, batch, outputs, losses);
+        double sum = 0;
+        foreach (float loss in losses)
+        {
+            sum += loss;
+        }
+
+        return (float)(sum / batch);
     }
 
     /// <summary>dLoss/dinputs for a batch, parameters unchanged; returns the batch's mean loss.</summary>
     protected internal float InputGradientCore(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, Span<float> inputGradient)
     {
-        int batch = CheckBatch(inputs, labels, targets);
-        CheckLength(inputGradient.Length, batch, Architecture.InputSize, nameof(inputGradient));
-        PrepareEngine();
-        return _engine.InputGradient(inputs, labels, targets, batch, inputGradient);
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            int batch = CheckBatch(inputs, labels, targets);
+            CheckLength(inputGradient.Length, batch, Architecture.InputSize, nameof(inputGradient));
+            CheckFinite(inputs, nameof(inputs), "input");
+            CheckFinite(targets, nameof(targets), "target");
+            PrepareEngine();
+            return _engine.InputGradient(inputs, labels, targets, batch, inputGradient);
+        }
     }
 
     /// <summary>A writable view of part of the parameters, for <see cref="Layer"/>.</summary>
     internal Span<float> EditParameters(int offset, int length)
     {
-        SyncHostParameters();
-        _hostParametersEdited = true;
-        return _parameters.AsSpan(offset, length);
+        lock (_gate)
+        {
+            SyncHostParameters();
+            _hostParametersEdited = true;
+            return _parameters.AsSpan(offset, length);
+        }
     }
 
     private void SyncHostParameters()
@@ -413,6 +544,51 @@ public abstract partial class Network : IDisposable
             throw new ArgumentException($"{Architecture.Name} has {Architecture.OutputSize} outputs; the data set has {data.TargetCount} targets per sample.", parameter);
         }
     }
+
+    /// <summary>Refuses a data set with labels outside [0, classes) or a non-finite feature or target, before anything trains.</summary>
+    private void CheckDataValues(Dataset data, string parameter)
+    {
+        if (data.Count == 0)
+        {
+            throw new ArgumentException("The data set is empty.", parameter);
+        }
+
+        if (data.IsClassification)
+        {
+            int classes = Architecture.OutputSize;
+            ReadOnlySpan<int> labels = data.Labels;
+            for (int i = 0; i < labels.Length; i++)
+            {
+                if ((uint)labels[i] >= (uint)classes)
+                {
+                    throw new ArgumentOutOfRangeException(parameter, labels[i], $"The label of sample {i} is {labels[i]}, outside [0, {classes}).");
+                }
+            }
+        }
+
+        if (NonFinite.IndexOf(data.Features) is >= 0 and int feature)
+        {
+            throw new ArgumentException(
+                Invariant($"Feature {feature % data.FeatureCount} of sample {feature / data.FeatureCount} is {data.Features[feature]}: features must be finite numbers."), parameter);
+        }
+
+        if (NonFinite.IndexOf(data.Targets) is >= 0 and int target)
+        {
+            throw new ArgumentException(
+                Invariant($"Target {target % data.TargetCount} of sample {target / data.TargetCount} is {data.Targets[target]}: targets must be finite numbers."), parameter);
+        }
+    }
+
+    /// <summary>Refuses NaN and infinity, naming the first such value's index.</summary>
+    private static void CheckFinite(ReadOnlySpan<float> values, string parameter, string what)
+    {
+        if (NonFinite.IndexOf(values) is >= 0 and int index)
+        {
+            throw new ArgumentException(Invariant($"{parameter}[{index}] is {values[index]}: every {what} must be a finite number."), parameter);
+        }
+    }
+
+    private static string Invariant(FormattableString text) => text.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Throws unless <paramref name="actual"/> is rows × columns; the message is formatted only then, so a passing check allocates nothing.</summary>
     private static void CheckLength(long actual, int rows, int columns, string parameter)

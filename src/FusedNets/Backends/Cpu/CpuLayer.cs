@@ -8,6 +8,11 @@ namespace FusedNets.Backends.Cpu;
 /// <remarks>
 /// Padding weights stay exactly zero: the inputs they multiply are zero padding too, so their gradient,
 /// velocity and weight decay are all zero.
+/// <para>
+/// Parameters and momentum are double-buffered: a training step reads the current buffers and writes the
+/// next ones, and <see cref="Flip"/> makes the step's result current only once the whole step is known to be
+/// finite. A diverged step is thereby dropped without a copy or an extra pass over memory.
+/// </para>
 /// </remarks>
 internal sealed unsafe class CpuLayer
 {
@@ -21,6 +26,10 @@ internal sealed unsafe class CpuLayer
         WeightVelocities = new AlignedBuffer(Weights.Length);
         Bias = new AlignedBuffer(RoundUp(Units, width));
         BiasVelocities = new AlignedBuffer(Bias.Length);
+        NextWeights = new AlignedBuffer(Weights.Length);
+        NextWeightVelocities = new AlignedBuffer(Weights.Length);
+        NextBias = new AlignedBuffer(Bias.Length);
+        NextBiasVelocities = new AlignedBuffer(Bias.Length);
         if (mask is not null)
         {
             Mask = new AlignedBuffer(Weights.Length);
@@ -38,19 +47,37 @@ internal sealed unsafe class CpuLayer
     /// <summary>Floats between the starts of two rows of W: <see cref="Inputs"/> rounded up to whole vectors (see <see cref="PaddedStride"/>).</summary>
     public int WeightStride { get; }
 
-    public AlignedBuffer Weights { get; }
+    public AlignedBuffer Weights { get; private set; }
 
-    public AlignedBuffer WeightVelocities { get; }
+    public AlignedBuffer WeightVelocities { get; private set; }
 
-    public AlignedBuffer Bias { get; }
+    public AlignedBuffer Bias { get; private set; }
 
-    public AlignedBuffer BiasVelocities { get; }
+    public AlignedBuffer BiasVelocities { get; private set; }
+
+    /// <summary>Where a training step writes W; current after <see cref="Flip"/>. Masked and padding weights are zero in both.</summary>
+    public AlignedBuffer NextWeights { get; private set; }
+
+    public AlignedBuffer NextWeightVelocities { get; private set; }
+
+    public AlignedBuffer NextBias { get; private set; }
+
+    public AlignedBuffer NextBiasVelocities { get; private set; }
 
     /// <summary>1 where a weight trains, 0 where it is fixed at zero; null for a dense layer.</summary>
     public AlignedBuffer? Mask { get; }
 
     /// <summary>The kept weights' indices, for a mask sparse enough that the sparse kernels win; else null.</summary>
     public SparseStructure? Sparse { get; }
+
+    /// <summary>Makes the buffers the last training step wrote the current ones.</summary>
+    public void Flip()
+    {
+        (Weights, NextWeights) = (NextWeights, Weights);
+        (WeightVelocities, NextWeightVelocities) = (NextWeightVelocities, WeightVelocities);
+        (Bias, NextBias) = (NextBias, Bias);
+        (BiasVelocities, NextBiasVelocities) = (NextBiasVelocities, BiasVelocities);
+    }
 
     public static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
 

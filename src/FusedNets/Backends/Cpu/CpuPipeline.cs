@@ -9,6 +9,8 @@ namespace FusedNets.Backends.Cpu;
 ///   loss         per-sample loss and the last layer's delta; outputs written
 ///   backward l   delta of layer l-1 from layer l (old W), and SGD on layer l+1   for l = L-1..0
 /// </code>
+/// SGD writes each layer's next parameter buffers; a step whose loss or any new parameter or velocity is
+/// not finite is dropped by not flipping to them (<see cref="CpuLayer"/>), so it leaves no trace.
 /// Each phase splits its output rows (or samples) over the threads by index, and each output element is
 /// one fixed chain of operations, so results do not depend on the thread count or on timing.
 /// </summary>
@@ -22,6 +24,10 @@ internal sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
     private readonly long _trainFlopsPerSample;
     private readonly AlignedBuffer[] _singleSample;
     private readonly Action<int> _runPassOnThread;
+
+    // One vector per thread, a cache line apart: the update epilogues add NaN here if a step goes non-finite.
+    private const int NonFiniteSlotFloats = 16;
+    private readonly AlignedBuffer _nonFinite;
     private WorkerPool? _pool;
     private CpuWorkspace? _workspace;
 
@@ -58,6 +64,7 @@ internal sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
         _singleSample[^1] = new AlignedBuffer(CpuLayer.RoundUp(_layers[^1].Units, TOps.Count));
 
         _runPassOnThread = RunPassOnThread;
+        _nonFinite = new AlignedBuffer((long)options.Threads * NonFiniteSlotFloats);
     }
 
     [Flags]
@@ -89,8 +96,26 @@ internal sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
 
     public float TrainBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch, SgdStep sgd)
     {
+        _nonFinite.AsSpan().Clear();
         RunPass(Pass.Loss | Pass.Update, inputs, labels, targets, default, default, batch, sgd);
-        return MeanLoss(batch);
+        float loss = MeanLoss(batch);
+        float nonFinite = 0;
+        foreach (float slot in _nonFinite.AsSpan())
+        {
+            nonFinite += slot;
+        }
+
+        if (!float.IsFinite(loss) || nonFinite != 0)
+        {
+            return float.NaN; // the step's buffers are dropped: parameters and momentum stay as they were
+        }
+
+        foreach (CpuLayer layer in _layers)
+        {
+            layer.Flip();
+        }
+
+        return loss;
     }
 
     public float InputGradient(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch, Span<float> inputGradient)
@@ -538,38 +563,55 @@ internal sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
         float* delta = workspace.Deltas[l].Pointer;
         if (layer.Sparse is { } sparse)
         {
-            UpdateSparse(layer, sparse, l == 0 ? workspace.InputColumns.Pointer : workspace.Activations[l - 1].Pointer, delta, start, end);
+            UpdateSparse(layer, sparse, l == 0 ? workspace.InputColumns.Pointer : workspace.Activations[l - 1].Pointer, delta, start, end, thread);
         }
         else
         {
-            UpdateDense(layer, l == 0 ? workspace.InputRows.Pointer : workspace.ActivationRows[l - 1].Pointer, delta, start, end);
+            UpdateDense(layer, l == 0 ? workspace.InputRows.Pointer : workspace.ActivationRows[l - 1].Pointer, delta, start, end, thread);
         }
 
-        float* bias = layer.Bias.Pointer;
-        float* velocities = layer.BiasVelocities.Pointer;
+        float* bias = layer.Bias.Pointer, nextBias = layer.NextBias.Pointer;
+        float* velocities = layer.BiasVelocities.Pointer, nextVelocities = layer.NextBiasVelocities.Pointer;
+        float nonFinite = 0;
         for (int o = start; o < end; o++)
         {
             float gradient = SumFirst(delta + o * _stride, _batch);
-            bias[o] = _sgd.UpdateBias(bias[o], ref velocities[o], gradient);
+            float velocity = velocities[o];
+            nextBias[o] = _sgd.UpdateBias(bias[o], ref velocity, gradient);
+            nextVelocities[o] = velocity;
+            nonFinite += nextBias[o] * 0 + velocity * 0;
         }
+
+        *NonFiniteSlot(thread) += nonFinite;
     }
 
-    private void UpdateDense(CpuLayer layer, float* input, float* delta, int start, int end)
+    private float* NonFiniteSlot(int thread) => _nonFinite.Pointer + thread * NonFiniteSlotFloats;
+
+    private void UpdateDense(CpuLayer layer, float* input, float* delta, int start, int end, int thread)
     {
         // dW[o, i] = Σ_b deltaᵀ[o, b] x[b, i]: A = deltaᵀ read along its rows, B = x, depth = the batch.
         var operands = new ProductOperands(delta, _stride, 1, input, layer.WeightStride, _batch);
-        var epilogue = new UpdateEpilogue(layer.Weights.Pointer, layer.WeightVelocities.Pointer, layer.Mask is null ? null : layer.Mask.Pointer, layer.WeightStride, _sgd);
+        var epilogue = new UpdateEpilogue(
+            layer.Weights.Pointer,
+            layer.WeightVelocities.Pointer,
+            layer.NextWeights.Pointer,
+            layer.NextWeightVelocities.Pointer,
+            layer.Mask is null ? null : layer.Mask.Pointer,
+            NonFiniteSlot(thread),
+            layer.WeightStride,
+            _sgd);
         TileKernel.ProductByRows<TVector, TOps, UpdateEpilogue>(operands, start, end, layer.WeightStride / TOps.Count, ref epilogue);
     }
 
     /// <summary>
     /// dW[o, i] = Σ_b deltaᵀ[o, b] xᵀ[i, b] for kept weights only, each a dot product of two feature-major
-    /// rows, then the scalar SGD rule. Masked weights are never visited, so they stay exactly zero.
+    /// rows, then the scalar SGD rule. Masked weights are never visited, so they stay exactly zero in both buffers.
     /// </summary>
-    private void UpdateSparse(CpuLayer layer, SparseStructure sparse, float* inputColumns, float* delta, int start, int end)
+    private void UpdateSparse(CpuLayer layer, SparseStructure sparse, float* inputColumns, float* delta, int start, int end, int thread)
     {
-        float* weights = layer.Weights.Pointer;
-        float* velocities = layer.WeightVelocities.Pointer;
+        float* weights = layer.Weights.Pointer, nextWeights = layer.NextWeights.Pointer;
+        float* velocities = layer.WeightVelocities.Pointer, nextVelocities = layer.NextWeightVelocities.Pointer;
+        float nonFinite = 0;
         for (int o = start; o < end; o++)
         {
             float* deltaRow = delta + o * _stride;
@@ -578,9 +620,14 @@ internal sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
                 int i = sparse.Columns[k];
                 float gradient = Dot(deltaRow, inputColumns + i * _stride, _batch);
                 nint at = o * layer.WeightStride + i;
-                weights[at] = _sgd.UpdateWeight(weights[at], ref velocities[at], gradient);
+                float velocity = velocities[at];
+                nextWeights[at] = _sgd.UpdateWeight(weights[at], ref velocity, gradient);
+                nextVelocities[at] = velocity;
+                nonFinite += nextWeights[at] * 0 + velocity * 0;
             }
         }
+
+        *NonFiniteSlot(thread) += nonFinite;
     }
 
     /// <summary>Σ a[j] b[j] over the first <paramref name="count"/> floats: whole vectors, then the remainder.</summary>

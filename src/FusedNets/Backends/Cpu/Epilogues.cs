@@ -125,20 +125,33 @@ internal readonly unsafe struct StoreEpilogue : ITileEpilogue
 /// registers into the update of W and its velocity, so the gradient never round-trips through memory.
 /// Masked weights get a zero gradient, so with zero weight and velocity they stay exactly zero.
 /// </summary>
+/// <remarks>
+/// The step reads the current W and V and writes the layer's next buffers, so a step found non-finite can be
+/// dropped. Finding it costs no pass of its own: every new weight and velocity times zero (0 when finite, NaN
+/// otherwise) is added into this thread's <c>nonFinite</c> vector, which therefore stays exactly zero unless
+/// some value of the step is NaN or infinite.
+/// </remarks>
 internal readonly unsafe struct UpdateEpilogue : ITileEpilogue
 {
     private readonly float* _weights;
     private readonly float* _velocities;
+    private readonly float* _nextWeights;
+    private readonly float* _nextVelocities;
     private readonly float* _mask;
+    private readonly float* _nonFinite;
     private readonly nint _stride;
     private readonly SgdStep _sgd;
 
     // mask: 1 where a weight trains and 0 where it is fixed at zero, in the weights' layout; null for a dense layer.
-    public UpdateEpilogue(float* weights, float* velocities, float* mask, nint stride, SgdStep sgd)
+    // nonFinite: one vector, this thread's own, that the caller zeroed.
+    public UpdateEpilogue(float* weights, float* velocities, float* nextWeights, float* nextVelocities, float* mask, float* nonFinite, nint stride, SgdStep sgd)
     {
         _weights = weights;
         _velocities = velocities;
+        _nextWeights = nextWeights;
+        _nextVelocities = nextVelocities;
         _mask = mask;
+        _nonFinite = nonFinite;
         _stride = stride;
         _sgd = sgd;
     }
@@ -150,14 +163,16 @@ internal readonly unsafe struct UpdateEpilogue : ITileEpilogue
     {
         nint offset = row * _stride + column;
         int width = TOps.Count;
-        Finish<TVector, TOps>(offset, c0);
-        if (vectors > 1) { Finish<TVector, TOps>(offset + width, c1); }
-        if (vectors > 2) { Finish<TVector, TOps>(offset + 2 * width, c2); }
-        if (vectors > 3) { Finish<TVector, TOps>(offset + 3 * width, c3); }
+        TVector nonFinite = Finish<TVector, TOps>(offset, c0);
+        if (vectors > 1) { nonFinite = TOps.Add(nonFinite, Finish<TVector, TOps>(offset + width, c1)); }
+        if (vectors > 2) { nonFinite = TOps.Add(nonFinite, Finish<TVector, TOps>(offset + 2 * width, c2)); }
+        if (vectors > 3) { nonFinite = TOps.Add(nonFinite, Finish<TVector, TOps>(offset + 3 * width, c3)); }
+        TOps.Store(_nonFinite, TOps.Add(TOps.Load(_nonFinite), nonFinite));
     }
 
+    /// <summary>Updates one vector of weights; returns zeros if the new weights and velocities are finite, else some NaN.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Finish<TVector, TOps>(nint offset, TVector gradient)
+    private TVector Finish<TVector, TOps>(nint offset, TVector gradient)
         where TVector : unmanaged
         where TOps : IVectorOps<TVector>
     {
@@ -168,8 +183,10 @@ internal readonly unsafe struct UpdateEpilogue : ITileEpilogue
 
         TVector velocity = TOps.Load(_velocities + offset);
         TVector weight = UpdateWeight<TVector, TOps>(_sgd, TOps.Load(_weights + offset), ref velocity, gradient);
-        TOps.Store(_velocities + offset, velocity);
-        TOps.Store(_weights + offset, weight);
+        TOps.Store(_nextVelocities + offset, velocity);
+        TOps.Store(_nextWeights + offset, weight);
+        TVector zero = TOps.Broadcast(0f);
+        return TOps.Add(TOps.Multiply(weight, zero), TOps.Multiply(velocity, zero));
     }
 
     /// <summary>

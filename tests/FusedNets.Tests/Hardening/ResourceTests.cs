@@ -1,0 +1,65 @@
+using System.Diagnostics;
+using FusedNets.Tests.Networks;
+
+namespace FusedNets.Tests.Hardening;
+
+/// <summary>Runs alone: other tests' threads and allocations would blur what these measure.</summary>
+[CollectionDefinition(nameof(ResourceTests), DisableParallelization = true)]
+public sealed class ResourceTestsCollection;
+
+/// <summary>
+/// Creating, using and disposing networks many times leaves memory, OS handles and threads where they were: the
+/// CPU engine's worker threads end with Dispose, and IlgpuCpu's buffers are freed (its accelerator is shared
+/// process-wide by design, so it is created once, during the warm-up).
+/// </summary>
+[Collection(nameof(ResourceTests))]
+public class ResourceTests
+{
+    public static TheoryData<Backend, int> Backends() => new() { { Backend.Cpu, 1000 }, { Backend.IlgpuCpu, 1000 } };
+
+    // 100 samples of TiledClassifier take over the CPU engine's 1 MFLOP threshold, so each network starts its worker threads.
+    private const int Samples = 100;
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void Creating_training_and_disposing_networks_leaves_memory_handles_and_threads_flat(Backend backend, int networks)
+    {
+        var random = new Random(1);
+        float[] inputs = [.. Enumerable.Range(0, Samples * TiledClassifier.InputSize).Select(_ => (float)random.NextDouble())];
+        int[] labels = [.. Enumerable.Range(0, Samples).Select(i => i % TiledClassifier.OutputSize)];
+        var sgd = new Sgd(0.01f, momentum: 0.9f);
+        void CreateUseAndDispose()
+        {
+            using var net = new TiledClassifier(seed: 1, backend);
+            net.TrainBatch(inputs, labels, sgd);
+        }
+
+        for (int i = 0; i < 20; i++)
+        {
+            CreateUseAndDispose();
+        }
+
+        (long memory, int handles, int threads) = Measure();
+        for (int i = 0; i < networks; i++)
+        {
+            CreateUseAndDispose();
+        }
+
+        (long memoryAfter, int handlesAfter, int threadsAfter) = Measure();
+
+        // A leak of one worker thread, handle or engine (its parameters, momentum and workspaces) per network
+        // would exceed these bounds many times over.
+        Assert.True(threadsAfter <= threads + 2, $"threads: {threads} before, {threadsAfter} after {networks} networks");
+        Assert.True(handlesAfter <= handles + 50, $"handles: {handles} before, {handlesAfter} after {networks} networks");
+        Assert.True(memoryAfter - memory < 4_000_000, $"managed memory: {memory} bytes before, {memoryAfter} after {networks} networks");
+    }
+
+    private static (long Memory, int Handles, int Threads) Measure()
+    {
+        // Joined threads can take a moment to leave the process's list.
+        Thread.Sleep(100);
+        long memory = GC.GetTotalMemory(forceFullCollection: true);
+        using var process = Process.GetCurrentProcess();
+        return (memory, process.HandleCount, process.Threads.Count);
+    }
+}
