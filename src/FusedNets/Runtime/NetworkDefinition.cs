@@ -11,4 +11,13 @@ public sealed class NetworkDefinition(NetworkArchitecture architecture, Func<ILG
     public NetworkArchitecture Architecture { get; } = architecture;
 
     public Func<ILGPU.Runtime.Accelerator, IlgpuProgram> CreateIlgpuProgram { get; } = createIlgpuProgram;
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<ILGPU.Runtime.Accelerator, Lazy<IlgpuProgram>> _ilgpuPrograms = new();
+
+    /// <summary>
+    /// This network's kernels on <paramref name="accelerator"/>, compiled by the first network of the class that
+    /// runs there and shared by every later one: a program holds only loaded kernels, no state.
+    /// </summary>
+    internal IlgpuProgram IlgpuProgramFor(ILGPU.Runtime.Accelerator accelerator) =>
+        _ilgpuPrograms.GetOrAdd(accelerator, device => new Lazy<IlgpuProgram>(() => CreateIlgpuProgram(device))).Value;
 }

@@ -16,6 +16,9 @@ namespace FusedNets.Backends.Ilgpu;
 /// </remarks>
 public sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
 {
+    // The library's own kernels (snapshot copy, batch gathers), loaded once per accelerator.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Accelerator, Lazy<SharedKernels>> s_sharedKernels = new();
+
     private readonly Accelerator _accelerator;
     private readonly NetworkArchitecture _architecture;
     private readonly IlgpuProgram _program;
@@ -32,11 +35,12 @@ public sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
         Backend = backend;
         _accelerator = accelerator;
         _architecture = definition.Architecture;
-        _program = definition.CreateIlgpuProgram(accelerator);
+        _program = definition.IlgpuProgramFor(accelerator);
         _workspace = new IlgpuWorkspace(accelerator, _architecture, masks);
-        _copyWhileHealthy = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<float>>(KernelChecks.CopyWhileHealthy);
-        _gatherRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int>(KernelChecks.GatherRows);
-        _gatherLabels = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int>(KernelChecks.GatherLabels);
+        (_copyWhileHealthy, _gatherRows, _gatherLabels) = s_sharedKernels.GetOrAdd(accelerator, device => new Lazy<SharedKernels>(() => new SharedKernels(
+            device.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<float>>(KernelChecks.CopyWhileHealthy),
+            device.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int>(KernelChecks.GatherRows),
+            device.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int>(KernelChecks.GatherLabels)))).Value;
     }
 
     public Backend Backend { get; }
@@ -193,6 +197,11 @@ public sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
 
         return _dataset;
     }
+
+    private sealed record SharedKernels(
+        Action<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<float>> CopyWhileHealthy,
+        Action<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int> GatherRows,
+        Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int> GatherLabels);
 
     private sealed class DeviceDataset : IDisposable
     {
