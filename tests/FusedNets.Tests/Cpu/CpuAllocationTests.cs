@@ -40,17 +40,7 @@ public class CpuAllocationTests
         RunEverything();
         Thread.Sleep(20);
 
-        // The counter is process-wide, and the test host's own threads allocate now and then: a
-        // per-step allocation shows in every attempt, theirs in only some, so take the quietest attempt.
-        long allocated = long.MaxValue;
-        for (int attempt = 0; attempt < 3; attempt++)
-        {
-            long before = GC.GetTotalAllocatedBytes(precise: true);
-            RunEverything();
-            allocated = Math.Min(allocated, GC.GetTotalAllocatedBytes(precise: true) - before);
-        }
-
-        Assert.Equal(0, allocated);
+        Assert.Equal(0, QuietestAllocation(RunEverything));
     }
 
     [Fact]
@@ -77,15 +67,25 @@ public class CpuAllocationTests
         RunEverything();
         Thread.Sleep(20);
 
-        long allocated = long.MaxValue;
-        for (int attempt = 0; attempt < 3; attempt++)
+        Assert.Equal(0, QuietestAllocation(RunEverything));
+        Assert.True(float.IsFinite(sink));
+    }
+
+    /// <summary>
+    /// The bytes allocated by the quietest of ten runs of <paramref name="run"/>. The counter is process-wide, and
+    /// threads of the test host and of other engines (ILGPU's simulator among them) allocate now and then: a
+    /// per-step allocation shows in every run, theirs in only some.
+    /// </summary>
+    private static long QuietestAllocation(Action run)
+    {
+        long quietest = long.MaxValue;
+        for (int attempt = 0; attempt < 10 && quietest > 0; attempt++)
         {
             long before = GC.GetTotalAllocatedBytes(precise: true);
-            RunEverything();
-            allocated = Math.Min(allocated, GC.GetTotalAllocatedBytes(precise: true) - before);
+            run();
+            quietest = Math.Min(quietest, GC.GetTotalAllocatedBytes(precise: true) - before);
         }
 
-        Assert.Equal(0, allocated);
-        Assert.True(float.IsFinite(sink));
+        return quietest;
     }
 }

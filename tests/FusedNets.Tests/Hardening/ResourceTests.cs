@@ -15,8 +15,9 @@ public sealed class ResourceTestsCollection;
 [Collection(nameof(ResourceTests))]
 public class ResourceTests
 {
-    // An IlgpuCpu network loads (compiles) its kernels when created, seconds each on a small machine, so only a
-    // handful fit in a test run; a per-network leak of a thread or handle still shows in five.
+    // IlgpuCpu compiles a network class's kernels once per accelerator, but a training step on the simulator
+    // runs 256 OS threads per group and takes seconds on 2 busy cores, so only a handful of networks there;
+    // a per-network leak of a thread, handle or buffer still shows in five.
     public static TheoryData<Backend, int> Backends() => new() { { Backend.Cpu, 1000 }, { Backend.IlgpuCpu, 5 } };
 
     // 100 samples of TiledClassifier take over the CPU engine's 1 MFLOP threshold, so each network starts its worker threads.
