@@ -35,6 +35,12 @@ internal sealed class CodeWriter
     public IDisposable Block(string header, string close = "}")
     {
         Line(header);
+        return Braces(close);
+    }
+
+    /// <summary>Opens a brace block below lines already written (a header with constraint clauses) and returns a scope that closes it.</summary>
+    public IDisposable Braces(string close = "}")
+    {
         Line("{");
         _depth++;
         return new Closer(this, close);

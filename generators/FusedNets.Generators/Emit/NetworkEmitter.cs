@@ -6,8 +6,8 @@ namespace FusedNets.Generators.Emit;
 
 /// <summary>
 /// Writes one network's generated half: constants, the fixed-size <c>Input</c> and <c>Output</c> types, the
-/// constructor, the layer properties, the typed training entry points, and (through
-/// <see cref="IlgpuKernelEmitter"/>) its ILGPU kernels.
+/// constructor, the layer properties, the typed training entry points, its CPU program (through
+/// <see cref="CpuKernelEmitter"/>) and its ILGPU kernels (through <see cref="IlgpuKernelEmitter"/>).
 /// </summary>
 internal static class NetworkEmitter
 {
@@ -41,6 +41,8 @@ internal static class NetworkEmitter
             EmitDefinition(code, network);
             EmitConstructorAndLayers(code, network);
             EmitTypedEntryPoints(code, network);
+            CpuKernelEmitter.Emit(code, network);
+            code.Line();
             IlgpuKernelEmitter.Emit(code, network);
         }
 
@@ -111,6 +113,7 @@ internal static class NetworkEmitter
             code.Line($"            new global::FusedNets.DenseLayerArchitecture(\"{layer.Name}\", {layer.Units}, {layer.Inputs}, global::FusedNets.Activation.{layer.Activation}, {MaskExpression(layer.Mask)}){separator}");
         }
 
+        code.Line("    new CpuProgram(),");
         code.Line("    static accelerator => new IlgpuKernels(accelerator));");
         code.Line();
     }

@@ -40,6 +40,7 @@ public abstract partial class Network : IDisposable
     protected Network(NetworkDefinition definition, int seed, Backend backend)
     {
         ArgumentNullException.ThrowIfNull(definition);
+        GeneratedDefinition = definition;
         Architecture = definition.Architecture;
         Seed = seed;
 
@@ -63,6 +64,9 @@ public abstract partial class Network : IDisposable
     }
 
     public NetworkArchitecture Architecture { get; }
+
+    /// <summary>What the generator emitted for this network's class, for tests that build engines from it.</summary>
+    internal NetworkDefinition GeneratedDefinition { get; }
 
     /// <summary>The backend's engine, for tests that drive it directly.</summary>
     internal INetworkEngine Engine => _engine;

@@ -1,14 +1,17 @@
+using FusedNets.Backends.Cpu;
 using FusedNets.Backends.Ilgpu;
 
 namespace FusedNets;
 
 /// <summary>
-/// Everything the generator emits about one network that the runtime needs: its checked architecture and
-/// the factory of its compiled ILGPU program. Generated code creates one per network class.
+/// Everything the generator emits about one network that the runtime needs: its checked architecture, its
+/// CPU program and the factory of its compiled ILGPU program. Generated code creates one per network class.
 /// </summary>
-public sealed class NetworkDefinition(NetworkArchitecture architecture, Func<ILGPU.Runtime.Accelerator, IlgpuProgram> createIlgpuProgram)
+public sealed class NetworkDefinition(NetworkArchitecture architecture, CpuProgram cpuProgram, Func<ILGPU.Runtime.Accelerator, IlgpuProgram> createIlgpuProgram)
 {
     public NetworkArchitecture Architecture { get; } = architecture;
+
+    public CpuProgram CpuProgram { get; } = cpuProgram;
 
     public Func<ILGPU.Runtime.Accelerator, IlgpuProgram> CreateIlgpuProgram { get; } = createIlgpuProgram;
 

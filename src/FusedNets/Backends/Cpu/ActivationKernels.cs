@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Runtime.CompilerServices;
 
 namespace FusedNets.Backends.Cpu;
@@ -13,7 +14,8 @@ namespace FusedNets.Backends.Cpu;
 /// as a small layer's product, and a select is the exact same comparison and multiply. A test checks them
 /// bit for bit against <see cref="Activations"/> on ordinary and special values (±0, ±∞, NaN).
 /// </remarks>
-internal interface IActivationKernel
+[EditorBrowsable(EditorBrowsableState.Never)]
+public interface IActivationKernel
 {
     static abstract Activation Activation { get; }
 
@@ -92,7 +94,8 @@ internal static class ActivationKernels
     }
 }
 
-internal readonly struct IdentityKernel : IActivationKernel
+[EditorBrowsable(EditorBrowsableState.Never)]
+public readonly struct IdentityKernel : IActivationKernel
 {
     public static Activation Activation => Activation.Identity;
 
@@ -113,7 +116,8 @@ internal readonly struct IdentityKernel : IActivationKernel
         where TOps : IVectorOps<TVector> => TOps.Broadcast(1f);
 }
 
-internal readonly struct ReluKernel : IActivationKernel
+[EditorBrowsable(EditorBrowsableState.Never)]
+public readonly struct ReluKernel : IActivationKernel
 {
     public static Activation Activation => Activation.Relu;
 
@@ -136,7 +140,8 @@ internal readonly struct ReluKernel : IActivationKernel
         where TOps : IVectorOps<TVector> => TOps.WherePositive(z, TOps.Broadcast(1f), default);
 }
 
-internal readonly struct LeakyReluKernel : IActivationKernel
+[EditorBrowsable(EditorBrowsableState.Never)]
+public readonly struct LeakyReluKernel : IActivationKernel
 {
     public static Activation Activation => Activation.LeakyRelu;
 
@@ -159,7 +164,8 @@ internal readonly struct LeakyReluKernel : IActivationKernel
         where TOps : IVectorOps<TVector> => TOps.WherePositive(z, TOps.Broadcast(1f), TOps.Broadcast(Activations.LeakyReluSlope));
 }
 
-internal readonly struct TanhKernel : IActivationKernel
+[EditorBrowsable(EditorBrowsableState.Never)]
+public readonly struct TanhKernel : IActivationKernel
 {
     public static Activation Activation => Activation.Tanh;
 
@@ -180,7 +186,8 @@ internal readonly struct TanhKernel : IActivationKernel
         where TOps : IVectorOps<TVector> => ActivationKernels.DerivativeEachLane<TVector, TOps, TanhKernel>(z, y);
 }
 
-internal readonly struct SigmoidKernel : IActivationKernel
+[EditorBrowsable(EditorBrowsableState.Never)]
+public readonly struct SigmoidKernel : IActivationKernel
 {
     public static Activation Activation => Activation.Sigmoid;
 
@@ -201,7 +208,8 @@ internal readonly struct SigmoidKernel : IActivationKernel
         where TOps : IVectorOps<TVector> => ActivationKernels.DerivativeEachLane<TVector, TOps, SigmoidKernel>(z, y);
 }
 
-internal readonly struct GeluKernel : IActivationKernel
+[EditorBrowsable(EditorBrowsableState.Never)]
+public readonly struct GeluKernel : IActivationKernel
 {
     public static Activation Activation => Activation.Gelu;
 
@@ -222,7 +230,8 @@ internal readonly struct GeluKernel : IActivationKernel
         where TOps : IVectorOps<TVector> => ActivationKernels.DerivativeEachLane<TVector, TOps, GeluKernel>(z, y);
 }
 
-internal readonly struct SoftplusKernel : IActivationKernel
+[EditorBrowsable(EditorBrowsableState.Never)]
+public readonly struct SoftplusKernel : IActivationKernel
 {
     public static Activation Activation => Activation.Softplus;
 

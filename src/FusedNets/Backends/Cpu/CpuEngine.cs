@@ -11,12 +11,14 @@ internal sealed class CpuEngine : INetworkEngine
 {
     private readonly INetworkEngine _pipeline;
 
-    public CpuEngine(NetworkArchitecture architecture, IReadOnlyList<float[]?> masks)
-        : this(architecture, masks, new CpuEngineOptions())
+    /// <summary>An engine for an architecture built without the generator: its schedule is read at run time (<see cref="ArchitectureCpuProgram"/>).</summary>
+    public CpuEngine(NetworkArchitecture architecture, IReadOnlyList<float[]?> masks, CpuEngineOptions? options = null)
+        : this(architecture, new ArchitectureCpuProgram(architecture), masks, options ?? new CpuEngineOptions())
     {
     }
 
-    public CpuEngine(NetworkArchitecture architecture, IReadOnlyList<float[]?> masks, CpuEngineOptions options)
+    /// <summary>An engine running <paramref name="program"/>, the generator's CPU code for <paramref name="architecture"/>.</summary>
+    public CpuEngine(NetworkArchitecture architecture, CpuProgram program, IReadOnlyList<float[]?> masks, CpuEngineOptions options)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.Threads);
         VectorWidth width = options.Width;
@@ -29,9 +31,9 @@ internal sealed class CpuEngine : INetworkEngine
 
         _pipeline = width switch
         {
-            VectorWidth.Vector512 => new CpuPipeline<Vector512<float>, Vector512Ops>(architecture, masks, options),
-            VectorWidth.Vector256 => new CpuPipeline<Vector256<float>, Vector256Ops>(architecture, masks, options),
-            _ => new CpuPipeline<float, ScalarOps>(architecture, masks, options),
+            VectorWidth.Vector512 => new CpuPipeline<Vector512<float>, Vector512Ops>(architecture, program.CreateKernels<Vector512<float>, Vector512Ops>(), masks, options),
+            VectorWidth.Vector256 => new CpuPipeline<Vector256<float>, Vector256Ops>(architecture, program.CreateKernels<Vector256<float>, Vector256Ops>(), masks, options),
+            _ => new CpuPipeline<float, ScalarOps>(architecture, program.CreateKernels<float, ScalarOps>(), masks, options),
         };
     }
 

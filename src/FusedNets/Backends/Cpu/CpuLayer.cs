@@ -30,6 +30,7 @@ internal sealed unsafe class CpuLayer
         NextWeightVelocities = new AlignedBuffer(Weights.Length);
         NextBias = new AlignedBuffer(Bias.Length);
         NextBiasVelocities = new AlignedBuffer(Bias.Length);
+        PredictPanels = new AlignedBuffer(MatrixVector.PackedLength(Units, Inputs, width));
         if (mask is not null)
         {
             Mask = new AlignedBuffer(Weights.Length);
@@ -70,9 +71,18 @@ internal sealed unsafe class CpuLayer
     /// <summary>The kept weights' indices, for a mask sparse enough that the sparse kernels win; else null.</summary>
     public SparseStructure? Sparse { get; }
 
+    /// <summary>
+    /// A copy of W for single-sample prediction, packed input-major (see <see cref="MatrixVector"/>); valid
+    /// while <see cref="PredictPanelsStale"/> is false, repacked by the next single-sample call after W changes.
+    /// </summary>
+    public AlignedBuffer PredictPanels { get; }
+
+    public bool PredictPanelsStale { get; set; } = true;
+
     /// <summary>Makes the buffers the last training step wrote the current ones.</summary>
     public void Flip()
     {
+        PredictPanelsStale = true;
         (Weights, NextWeights) = (NextWeights, Weights);
         (WeightVelocities, NextWeightVelocities) = (NextWeightVelocities, WeightVelocities);
         (Bias, NextBias) = (NextBias, Bias);
@@ -96,6 +106,7 @@ internal sealed unsafe class CpuLayer
     /// <summary>Reads this layer's weights then bias from the flat layout (<see cref="NetworkArchitecture"/>).</summary>
     public void Read(ReadOnlySpan<float> flat, AlignedBuffer weights, AlignedBuffer bias)
     {
+        PredictPanelsStale = true;
         CopyRows(flat[..(Units * Inputs)], weights.Pointer);
         flat.Slice(Units * Inputs, Units).CopyTo(bias.AsSpan());
     }

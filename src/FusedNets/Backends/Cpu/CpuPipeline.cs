@@ -14,11 +14,13 @@ namespace FusedNets.Backends.Cpu;
 /// Each phase splits its output rows (or samples) over the threads by index, and each output element is
 /// one fixed chain of operations, so results do not depend on the thread count or on timing.
 /// </summary>
-internal sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
+public sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
     where TVector : unmanaged
     where TOps : IVectorOps<TVector>
 {
     private readonly NetworkArchitecture _architecture;
+    private readonly CpuKernels<TVector, TOps> _kernels;
     private readonly CpuLayer[] _layers;
     private readonly CpuEngineOptions _options;
     private readonly long _trainFlopsPerSample;
@@ -43,9 +45,10 @@ internal sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
     private float* _inputGradient;
     private SgdStep _sgd;
 
-    public CpuPipeline(NetworkArchitecture architecture, IReadOnlyList<float[]?> masks, CpuEngineOptions options)
+    internal CpuPipeline(NetworkArchitecture architecture, CpuKernels<TVector, TOps> kernels, IReadOnlyList<float[]?> masks, CpuEngineOptions options)
     {
         _architecture = architecture;
+        _kernels = kernels;
         _options = options;
         _layers = new CpuLayer[architecture.Layers.Length];
         for (int l = 0; l < _layers.Length; l++)
@@ -54,14 +57,12 @@ internal sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
             _trainFlopsPerSample += 6L * architecture.Layers[l].WeightCount;
         }
 
-        // Layer l's input is read in whole rows of its W, so each vector is as long as that row's stride.
-        _singleSample = new AlignedBuffer[_layers.Length + 1];
+        // Layer l's output, in whole vectors; the sample itself is read where the caller keeps it.
+        _singleSample = new AlignedBuffer[_layers.Length];
         for (int l = 0; l < _layers.Length; l++)
         {
-            _singleSample[l] = new AlignedBuffer(_layers[l].WeightStride);
+            _singleSample[l] = new AlignedBuffer(CpuLayer.RoundUp(_layers[l].Units, TOps.Count));
         }
-
-        _singleSample[^1] = new AlignedBuffer(CpuLayer.RoundUp(_layers[^1].Units, TOps.Count));
 
         _runPassOnThread = RunPassOnThread;
         _nonFinite = new AlignedBuffer((long)options.Threads * NonFiniteSlotFloats);
@@ -177,72 +178,39 @@ internal sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
 
     // ---- Single-sample prediction: matrix-vector products on the calling thread, no batch machinery. ----
 
+    private float* _singleSampleInput;
+
     private void PredictOne(ReadOnlySpan<float> inputs, Span<float> outputs)
     {
-        inputs.CopyTo(_singleSample[0].AsSpan()); // the tail past InputSize stays zero
-        for (int l = 0; l < _layers.Length; l++)
+        foreach (CpuLayer layer in _layers)
         {
-            var visitor = new MatrixVectorVisitor(this, l);
-            ActivationKernels.Dispatch(_layers[l].Activation, ref visitor);
+            if (layer.PredictPanelsStale)
+            {
+                MatrixVector.Pack(layer.Weights.Pointer, layer.WeightStride, layer.Units, layer.Inputs, TOps.Count, layer.PredictPanels.Pointer);
+                layer.PredictPanelsStale = false;
+            }
+        }
+
+        fixed (float* input = inputs)
+        {
+            _singleSampleInput = input;
+            _kernels.Predict(this);
+            _singleSampleInput = null;
         }
 
         _singleSample[^1].AsSpan()[..outputs.Length].CopyTo(outputs);
     }
 
     /// <summary>
-    /// y = f(W x + b) for one sample, eight rows of W at a time: eight independent chains of fused
-    /// multiply-adds keep both FMA ports busy through their latency (four chains left them half idle),
-    /// and each load of x serves eight rows.
+    /// Layer <paramref name="layer"/> for the sample in flight: y = f(W x + b), <paramref name="inputs"/> → <paramref name="units"/>.
+    /// Called by <see cref="CpuKernels{TVector, TOps}.Predict"/> with constant sizes, which inlining carries into the loops.
     /// </summary>
-    private void MatrixVector<TActivation>(int l)
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public void PredictLayer<TActivation>(int layer, int inputs, int units)
         where TActivation : struct, IActivationKernel
     {
-        CpuLayer layer = _layers[l];
-        float* x = _singleSample[l].Pointer;
-        float* y = _singleSample[l + 1].Pointer;
-        float* bias = layer.Bias.Pointer;
-        nint stride = layer.WeightStride;
-        int width = TOps.Count;
-        int row = 0;
-        for (; row + 8 <= layer.Units; row += 8)
-        {
-            float* w0 = layer.Weights.Pointer + row * stride, w1 = w0 + stride, w2 = w1 + stride, w3 = w2 + stride;
-            float* w4 = w3 + stride, w5 = w4 + stride, w6 = w5 + stride, w7 = w6 + stride;
-            TVector s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
-            for (nint k = 0; k < stride; k += width)
-            {
-                TVector input = TOps.Load(x + k);
-                s0 = TOps.MultiplyAdd(TOps.Load(w0 + k), input, s0);
-                s1 = TOps.MultiplyAdd(TOps.Load(w1 + k), input, s1);
-                s2 = TOps.MultiplyAdd(TOps.Load(w2 + k), input, s2);
-                s3 = TOps.MultiplyAdd(TOps.Load(w3 + k), input, s3);
-                s4 = TOps.MultiplyAdd(TOps.Load(w4 + k), input, s4);
-                s5 = TOps.MultiplyAdd(TOps.Load(w5 + k), input, s5);
-                s6 = TOps.MultiplyAdd(TOps.Load(w6 + k), input, s6);
-                s7 = TOps.MultiplyAdd(TOps.Load(w7 + k), input, s7);
-            }
-
-            y[row] = TActivation.Apply(TOps.Sum(s0) + bias[row]);
-            y[row + 1] = TActivation.Apply(TOps.Sum(s1) + bias[row + 1]);
-            y[row + 2] = TActivation.Apply(TOps.Sum(s2) + bias[row + 2]);
-            y[row + 3] = TActivation.Apply(TOps.Sum(s3) + bias[row + 3]);
-            y[row + 4] = TActivation.Apply(TOps.Sum(s4) + bias[row + 4]);
-            y[row + 5] = TActivation.Apply(TOps.Sum(s5) + bias[row + 5]);
-            y[row + 6] = TActivation.Apply(TOps.Sum(s6) + bias[row + 6]);
-            y[row + 7] = TActivation.Apply(TOps.Sum(s7) + bias[row + 7]);
-        }
-
-        for (; row < layer.Units; row++)
-        {
-            float* w = layer.Weights.Pointer + row * stride;
-            TVector sum = default;
-            for (nint k = 0; k < stride; k += width)
-            {
-                sum = TOps.MultiplyAdd(TOps.Load(w + k), TOps.Load(x + k), sum);
-            }
-
-            y[row] = TActivation.Apply(TOps.Sum(sum) + bias[row]);
-        }
+        float* x = layer == 0 ? _singleSampleInput : _singleSample[layer - 1].Pointer;
+        MatrixVector.Forward<TVector, TOps, TActivation>(_layers[layer].PredictPanels.Pointer, _layers[layer].Bias.Pointer, x, _singleSample[layer].Pointer, inputs, units);
     }
 
     // ---- Batched passes ----
@@ -393,8 +361,7 @@ internal sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
     private void Forward(int l, int thread)
     {
         (int start, int end) = Share(_layers[l].Units, TileKernel.TileRows, thread);
-        var visitor = new ForwardVisitor(this, l, start, end);
-        ActivationKernels.Dispatch(_layers[l].Activation, ref visitor);
+        _kernels.Forward(this, l, start, end);
 
         if ((_pass & Pass.Update) != 0 && l < Last && _layers[l + 1].Sparse is null)
         {
@@ -405,7 +372,8 @@ internal sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
         }
     }
 
-    private void ForwardRows<TActivation>(int l, int start, int end)
+    /// <summary>Layer <paramref name="l"/>'s forward for output rows [<paramref name="start"/>, <paramref name="end"/>), bias and activation fused.</summary>
+    public void ForwardRows<TActivation>(int l, int start, int end)
         where TActivation : struct, IActivationKernel
     {
         CpuLayer layer = _layers[l];
@@ -515,15 +483,14 @@ internal sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
     private void BackwardData(int l, int thread)
     {
         (int start, int end) = Share(_layers[l].Inputs, TileKernel.TileRows, thread);
-        if (l == 0)
-        {
-            var epilogue = new StoreEpilogue(_workspace!.InputGradientColumns.Pointer, _stride);
-            BackwardProduct(0, start, end, ref epilogue);
-            return;
-        }
+        _kernels.Backward(this, l, start, end);
+    }
 
-        var visitor = new BackwardVisitor(this, l, start, end);
-        ActivationKernels.Dispatch(_layers[l - 1].Activation, ref visitor);
+    /// <summary>Layer 0's backward data for input rows [<paramref name="start"/>, <paramref name="end"/>): the loss's gradient with respect to the inputs.</summary>
+    public void BackwardToInputs(int start, int end)
+    {
+        var epilogue = new StoreEpilogue(_workspace!.InputGradientColumns.Pointer, _stride);
+        BackwardProduct(0, start, end, ref epilogue);
     }
 
     // dxᵀ[i, :] = Σ_o W[o, i] deltaᵀ[o, :]: A = W read down its columns, B = deltaᵀ.
@@ -543,7 +510,11 @@ internal sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
         TileKernel.Product<TVector, TOps, TEpilogue>(operands, start, end, _stride / TOps.Count, ref epilogue);
     }
 
-    private void BackwardRows<TBelow>(int l, int start, int end)
+    /// <summary>
+    /// Layer <paramref name="l"/>'s backward data for input rows [<paramref name="start"/>, <paramref name="end"/>), fused with
+    /// the derivative of the layer below's activation <typeparamref name="TBelow"/>: the layer below's delta.
+    /// </summary>
+    public void BackwardRows<TBelow>(int l, int start, int end)
         where TBelow : struct, IActivationKernel
     {
         CpuWorkspace workspace = _workspace!;
@@ -690,23 +661,5 @@ internal sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
                 }
             }
         }
-    }
-
-    private readonly struct MatrixVectorVisitor(CpuPipeline<TVector, TOps> pipeline, int layer) : IActivationVisitor
-    {
-        public void Visit<TActivation>()
-            where TActivation : struct, IActivationKernel => pipeline.MatrixVector<TActivation>(layer);
-    }
-
-    private readonly struct ForwardVisitor(CpuPipeline<TVector, TOps> pipeline, int layer, int start, int end) : IActivationVisitor
-    {
-        public void Visit<TActivation>()
-            where TActivation : struct, IActivationKernel => pipeline.ForwardRows<TActivation>(layer, start, end);
-    }
-
-    private readonly struct BackwardVisitor(CpuPipeline<TVector, TOps> pipeline, int layer, int start, int end) : IActivationVisitor
-    {
-        public void Visit<TBelow>()
-            where TBelow : struct, IActivationKernel => pipeline.BackwardRows<TBelow>(layer, start, end);
     }
 }

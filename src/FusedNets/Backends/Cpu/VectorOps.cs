@@ -12,7 +12,8 @@ namespace FusedNets.Backends.Cpu;
 /// Every kernel vectorizes across independent outputs, never across a sum, so each output element sees the
 /// same sequence of fused multiply-adds at every width: the widths agree bit for bit in the products.
 /// </remarks>
-internal unsafe interface IVectorOps<TVector>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
+public unsafe interface IVectorOps<TVector>
     where TVector : unmanaged
 {
     /// <summary>Floats per vector.</summary>

@@ -71,6 +71,7 @@ partial class Masked : global::FusedNets.Network
                 new global::FusedNets.DenseLayerArchitecture("Local", 32, 32, global::FusedNets.Activation.Gelu, global::FusedNets.LayerMask.FromFunction("Banded", Banded)),
                 new global::FusedNets.DenseLayerArchitecture("Sparse", 64, 32, global::FusedNets.Activation.LeakyRelu, global::FusedNets.LayerMask.Random(0.1, 7)),
                 new global::FusedNets.DenseLayerArchitecture("Scores", 4, 64, global::FusedNets.Activation.Softplus, global::FusedNets.LayerMask.None))),
+        new CpuProgram(),
         static accelerator => new IlgpuKernels(accelerator));
 
     /// <summary>Creates the network, its parameters initialized from <paramref name="seed"/>, on <paramref name="backend"/>.</summary>
@@ -135,6 +136,56 @@ partial class Masked : global::FusedNets.Network
     /// </summary>
     public float InputGradient(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, global::System.Span<float> inputGradient) =>
         InputGradientCore(inputs, labels, default, inputGradient);
+
+    /// <summary>The CPU program of this network: its layer schedule, with sizes and activations fixed.</summary>
+    private sealed class CpuProgram : global::FusedNets.Backends.Cpu.CpuProgram
+    {
+        public override global::FusedNets.Backends.Cpu.CpuKernels<TVector, TOps> CreateKernels<TVector, TOps>() => new CpuKernels<TVector, TOps>();
+    }
+
+    /// <summary>This network's CPU kernels at one vector width: <typeparamref name="TOps"/> is AVX-512, AVX2 or scalar.</summary>
+    private sealed class CpuKernels<TVector, TOps> : global::FusedNets.Backends.Cpu.CpuKernels<TVector, TOps>
+        where TVector : unmanaged
+        where TOps : global::FusedNets.Backends.Cpu.IVectorOps<TVector>
+    {
+        // One sample, on the calling thread: x: (32) → y: (4).
+        public override void Predict(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu)
+        {
+            cpu.PredictLayer<global::FusedNets.Backends.Cpu.GeluKernel>(layer: 0, inputs: 32, units: 32); // Local: Gelu(W x + b)
+            cpu.PredictLayer<global::FusedNets.Backends.Cpu.LeakyReluKernel>(layer: 1, inputs: 32, units: 64); // Sparse: LeakyRelu(W x + b)
+            cpu.PredictLayer<global::FusedNets.Backends.Cpu.SoftplusKernel>(layer: 2, inputs: 64, units: 4); // Scores: Softplus(W x + b)
+        }
+
+        // Layer `layer` forward for its output rows [start, end); B is the batch padded to whole vectors.
+        public override void Forward(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu, int layer, int start, int end)
+        {
+            switch (layer)
+            {
+                // Local: zᵀ = W xᵀ + b, yᵀ = Gelu(zᵀ)    xᵀ: (32, B), W: (32, 32), zᵀ and yᵀ: (32, B)
+                case 0: cpu.ForwardRows<global::FusedNets.Backends.Cpu.GeluKernel>(0, start, end); break;
+                // Sparse: zᵀ = W xᵀ + b, yᵀ = LeakyRelu(zᵀ)    xᵀ: (32, B), W: (64, 32), zᵀ and yᵀ: (64, B)
+                case 1: cpu.ForwardRows<global::FusedNets.Backends.Cpu.LeakyReluKernel>(1, start, end); break;
+                // Scores: zᵀ = W xᵀ + b, yᵀ = Softplus(zᵀ)    xᵀ: (64, B), W: (4, 64), zᵀ and yᵀ: (4, B)
+                case 2: cpu.ForwardRows<global::FusedNets.Backends.Cpu.SoftplusKernel>(2, start, end); break;
+                default: throw new global::System.ArgumentOutOfRangeException(nameof(layer), layer, null);
+            }
+        }
+
+        // Layer `layer` backward data for its input rows [start, end): the delta of the layer below, or the input gradient.
+        public override void Backward(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu, int layer, int start, int end)
+        {
+            switch (layer)
+            {
+                // Scores, from zᵀ = W xᵀ + b with xᵀ = LeakyRelu(zᵀ_Sparse): dzᵀ_Sparse = (Wᵀ dzᵀ) ⊙ LeakyRelu'(zᵀ_Sparse)    W: (4, 64), dzᵀ: (4, B), dzᵀ_Sparse: (64, B)
+                case 2: cpu.BackwardRows<global::FusedNets.Backends.Cpu.LeakyReluKernel>(2, start, end); break;
+                // Sparse, from zᵀ = W xᵀ + b with xᵀ = Gelu(zᵀ_Local): dzᵀ_Local = (Wᵀ dzᵀ) ⊙ Gelu'(zᵀ_Local)    W: (64, 32), dzᵀ: (64, B), dzᵀ_Local: (32, B)
+                case 1: cpu.BackwardRows<global::FusedNets.Backends.Cpu.GeluKernel>(1, start, end); break;
+                // Local, from zᵀ = W xᵀ + b: dxᵀ = Wᵀ dzᵀ, the input gradient    W: (32, 32), dzᵀ: (32, B), dxᵀ: (32, B)
+                case 0: cpu.BackwardToInputs(start, end); break;
+                default: throw new global::System.ArgumentOutOfRangeException(nameof(layer), layer, null);
+            }
+        }
+    }
 
     /// <summary>The ILGPU kernels of this network, specialized to its sizes, and their launch order.</summary>
     private sealed class IlgpuKernels : global::FusedNets.Backends.Ilgpu.IlgpuProgram

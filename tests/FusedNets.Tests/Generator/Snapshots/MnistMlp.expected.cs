@@ -71,6 +71,7 @@ partial class MnistMlp : global::FusedNets.Network
                 new global::FusedNets.DenseLayerArchitecture("Hidden1", 128, 784, global::FusedNets.Activation.Relu, global::FusedNets.LayerMask.None),
                 new global::FusedNets.DenseLayerArchitecture("Hidden2", 128, 128, global::FusedNets.Activation.Relu, global::FusedNets.LayerMask.None),
                 new global::FusedNets.DenseLayerArchitecture("Logits", 10, 128, global::FusedNets.Activation.Identity, global::FusedNets.LayerMask.None))),
+        new CpuProgram(),
         static accelerator => new IlgpuKernels(accelerator));
 
     /// <summary>Creates the network, its parameters initialized from <paramref name="seed"/>, on <paramref name="backend"/>.</summary>
@@ -135,6 +136,56 @@ partial class MnistMlp : global::FusedNets.Network
     /// </summary>
     public float InputGradient(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, global::System.Span<float> inputGradient) =>
         InputGradientCore(inputs, labels, default, inputGradient);
+
+    /// <summary>The CPU program of this network: its layer schedule, with sizes and activations fixed.</summary>
+    private sealed class CpuProgram : global::FusedNets.Backends.Cpu.CpuProgram
+    {
+        public override global::FusedNets.Backends.Cpu.CpuKernels<TVector, TOps> CreateKernels<TVector, TOps>() => new CpuKernels<TVector, TOps>();
+    }
+
+    /// <summary>This network's CPU kernels at one vector width: <typeparamref name="TOps"/> is AVX-512, AVX2 or scalar.</summary>
+    private sealed class CpuKernels<TVector, TOps> : global::FusedNets.Backends.Cpu.CpuKernels<TVector, TOps>
+        where TVector : unmanaged
+        where TOps : global::FusedNets.Backends.Cpu.IVectorOps<TVector>
+    {
+        // One sample, on the calling thread: x: (784) → y: (10).
+        public override void Predict(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu)
+        {
+            cpu.PredictLayer<global::FusedNets.Backends.Cpu.ReluKernel>(layer: 0, inputs: 784, units: 128); // Hidden1: Relu(W x + b)
+            cpu.PredictLayer<global::FusedNets.Backends.Cpu.ReluKernel>(layer: 1, inputs: 128, units: 128); // Hidden2: Relu(W x + b)
+            cpu.PredictLayer<global::FusedNets.Backends.Cpu.IdentityKernel>(layer: 2, inputs: 128, units: 10); // Logits: Identity(W x + b)
+        }
+
+        // Layer `layer` forward for its output rows [start, end); B is the batch padded to whole vectors.
+        public override void Forward(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu, int layer, int start, int end)
+        {
+            switch (layer)
+            {
+                // Hidden1: zᵀ = W xᵀ + b, yᵀ = Relu(zᵀ)    xᵀ: (784, B), W: (128, 784), zᵀ and yᵀ: (128, B)
+                case 0: cpu.ForwardRows<global::FusedNets.Backends.Cpu.ReluKernel>(0, start, end); break;
+                // Hidden2: zᵀ = W xᵀ + b, yᵀ = Relu(zᵀ)    xᵀ: (128, B), W: (128, 128), zᵀ and yᵀ: (128, B)
+                case 1: cpu.ForwardRows<global::FusedNets.Backends.Cpu.ReluKernel>(1, start, end); break;
+                // Logits: zᵀ = W xᵀ + b, yᵀ = Identity(zᵀ)    xᵀ: (128, B), W: (10, 128), zᵀ and yᵀ: (10, B)
+                case 2: cpu.ForwardRows<global::FusedNets.Backends.Cpu.IdentityKernel>(2, start, end); break;
+                default: throw new global::System.ArgumentOutOfRangeException(nameof(layer), layer, null);
+            }
+        }
+
+        // Layer `layer` backward data for its input rows [start, end): the delta of the layer below, or the input gradient.
+        public override void Backward(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu, int layer, int start, int end)
+        {
+            switch (layer)
+            {
+                // Logits, from zᵀ = W xᵀ + b with xᵀ = Relu(zᵀ_Hidden2): dzᵀ_Hidden2 = (Wᵀ dzᵀ) ⊙ Relu'(zᵀ_Hidden2)    W: (10, 128), dzᵀ: (10, B), dzᵀ_Hidden2: (128, B)
+                case 2: cpu.BackwardRows<global::FusedNets.Backends.Cpu.ReluKernel>(2, start, end); break;
+                // Hidden2, from zᵀ = W xᵀ + b with xᵀ = Relu(zᵀ_Hidden1): dzᵀ_Hidden1 = (Wᵀ dzᵀ) ⊙ Relu'(zᵀ_Hidden1)    W: (128, 128), dzᵀ: (128, B), dzᵀ_Hidden1: (128, B)
+                case 1: cpu.BackwardRows<global::FusedNets.Backends.Cpu.ReluKernel>(1, start, end); break;
+                // Hidden1, from zᵀ = W xᵀ + b: dxᵀ = Wᵀ dzᵀ, the input gradient    W: (128, 784), dzᵀ: (128, B), dxᵀ: (784, B)
+                case 0: cpu.BackwardToInputs(start, end); break;
+                default: throw new global::System.ArgumentOutOfRangeException(nameof(layer), layer, null);
+            }
+        }
+    }
 
     /// <summary>The ILGPU kernels of this network, specialized to its sizes, and their launch order.</summary>
     private sealed class IlgpuKernels : global::FusedNets.Backends.Ilgpu.IlgpuProgram

@@ -70,6 +70,7 @@ partial class Regressor : global::FusedNets.Network
             global::System.Collections.Immutable.ImmutableArray.Create(
                 new global::FusedNets.DenseLayerArchitecture("Hidden", 16, 3, global::FusedNets.Activation.Tanh, global::FusedNets.LayerMask.None),
                 new global::FusedNets.DenseLayerArchitecture("Y", 2, 16, global::FusedNets.Activation.Sigmoid, global::FusedNets.LayerMask.None))),
+        new CpuProgram(),
         static accelerator => new IlgpuKernels(accelerator));
 
     /// <summary>Creates the network, its parameters initialized from <paramref name="seed"/>, on <paramref name="backend"/>.</summary>
@@ -133,6 +134,51 @@ partial class Regressor : global::FusedNets.Network
     /// </summary>
     public float InputGradient(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::System.Span<float> inputGradient) =>
         InputGradientCore(inputs, default, targets, inputGradient);
+
+    /// <summary>The CPU program of this network: its layer schedule, with sizes and activations fixed.</summary>
+    private sealed class CpuProgram : global::FusedNets.Backends.Cpu.CpuProgram
+    {
+        public override global::FusedNets.Backends.Cpu.CpuKernels<TVector, TOps> CreateKernels<TVector, TOps>() => new CpuKernels<TVector, TOps>();
+    }
+
+    /// <summary>This network's CPU kernels at one vector width: <typeparamref name="TOps"/> is AVX-512, AVX2 or scalar.</summary>
+    private sealed class CpuKernels<TVector, TOps> : global::FusedNets.Backends.Cpu.CpuKernels<TVector, TOps>
+        where TVector : unmanaged
+        where TOps : global::FusedNets.Backends.Cpu.IVectorOps<TVector>
+    {
+        // One sample, on the calling thread: x: (3) → y: (2).
+        public override void Predict(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu)
+        {
+            cpu.PredictLayer<global::FusedNets.Backends.Cpu.TanhKernel>(layer: 0, inputs: 3, units: 16); // Hidden: Tanh(W x + b)
+            cpu.PredictLayer<global::FusedNets.Backends.Cpu.SigmoidKernel>(layer: 1, inputs: 16, units: 2); // Y: Sigmoid(W x + b)
+        }
+
+        // Layer `layer` forward for its output rows [start, end); B is the batch padded to whole vectors.
+        public override void Forward(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu, int layer, int start, int end)
+        {
+            switch (layer)
+            {
+                // Hidden: zᵀ = W xᵀ + b, yᵀ = Tanh(zᵀ)    xᵀ: (3, B), W: (16, 3), zᵀ and yᵀ: (16, B)
+                case 0: cpu.ForwardRows<global::FusedNets.Backends.Cpu.TanhKernel>(0, start, end); break;
+                // Y: zᵀ = W xᵀ + b, yᵀ = Sigmoid(zᵀ)    xᵀ: (16, B), W: (2, 16), zᵀ and yᵀ: (2, B)
+                case 1: cpu.ForwardRows<global::FusedNets.Backends.Cpu.SigmoidKernel>(1, start, end); break;
+                default: throw new global::System.ArgumentOutOfRangeException(nameof(layer), layer, null);
+            }
+        }
+
+        // Layer `layer` backward data for its input rows [start, end): the delta of the layer below, or the input gradient.
+        public override void Backward(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu, int layer, int start, int end)
+        {
+            switch (layer)
+            {
+                // Y, from zᵀ = W xᵀ + b with xᵀ = Tanh(zᵀ_Hidden): dzᵀ_Hidden = (Wᵀ dzᵀ) ⊙ Tanh'(zᵀ_Hidden)    W: (2, 16), dzᵀ: (2, B), dzᵀ_Hidden: (16, B)
+                case 1: cpu.BackwardRows<global::FusedNets.Backends.Cpu.TanhKernel>(1, start, end); break;
+                // Hidden, from zᵀ = W xᵀ + b: dxᵀ = Wᵀ dzᵀ, the input gradient    W: (16, 3), dzᵀ: (16, B), dxᵀ: (3, B)
+                case 0: cpu.BackwardToInputs(start, end); break;
+                default: throw new global::System.ArgumentOutOfRangeException(nameof(layer), layer, null);
+            }
+        }
+    }
 
     /// <summary>The ILGPU kernels of this network, specialized to its sizes, and their launch order.</summary>
     private sealed class IlgpuKernels : global::FusedNets.Backends.Ilgpu.IlgpuProgram
