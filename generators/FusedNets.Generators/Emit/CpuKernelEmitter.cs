@@ -42,13 +42,13 @@ internal static class CpuKernelEmitter
 
     private static void EmitPredict(CodeWriter code, NetworkModel network)
     {
-        code.Line($"// One sample, on the calling thread: x: ({network.InputSize}) → y: ({network.OutputSize}).");
-        using (code.Block($"public override void Predict({Pipeline} cpu)"))
+        code.Line($"// One sample, x: ({network.InputSize}) → y: ({network.OutputSize}); each thread computes its share of every layer's outputs.");
+        using (code.Block($"public override void Predict({Pipeline} cpu, int thread)"))
         {
             for (int l = 0; l < network.Layers.Count; l++)
             {
                 LayerModel layer = network.Layers[l];
-                code.Line($"cpu.PredictLayer<{Kernel(layer.Activation)}>(layer: {l}, inputs: {layer.Inputs}, units: {layer.Units}); // {layer.Name}: {layer.Activation}(W x + b)");
+                code.Line($"cpu.PredictLayer<{Kernel(layer.Activation)}>(thread, layer: {l}, inputs: {layer.Inputs}, units: {layer.Units}); // {layer.Name}: {layer.Activation}(W x + b)");
             }
         }
     }

@@ -67,12 +67,20 @@ public class GeneratedCpuProgramTests
                 new DenseLayerArchitecture("Output", 3, 300, Activation.Identity, LayerMask.None),
             ]),
         ];
+        CpuEngineOptions[] setups =
+        [
+            new() { Width = Enum.Parse<VectorWidth>(width), Threads = 1 },
+            new() { Width = Enum.Parse<VectorWidth>(width), Threads = 3, ParallelFlops = 0 }, // each layer's panels split over threads
+        ];
         foreach (NetworkArchitecture architecture in architectures)
         {
-            using CpuEngine engine = CpuEngineTests.CreateEngine(architecture, new CpuEngineOptions { Width = Enum.Parse<VectorWidth>(width), Threads = 1 }, seed: 4);
-            TestBatch batch = TestArchitectures.RandomBatch(architecture, 6, seed: 5);
+            foreach (CpuEngineOptions options in setups)
+            {
+                using CpuEngine engine = CpuEngineTests.CreateEngine(architecture, options, seed: 4);
+                TestBatch batch = TestArchitectures.RandomBatch(architecture, 6, seed: 5);
 
-            Assert.Equal(PredictBatch(engine, architecture, batch), PredictEach(engine, architecture, batch));
+                Assert.Equal(PredictBatch(engine, architecture, batch), PredictEach(engine, architecture, batch));
+            }
         }
     }
 

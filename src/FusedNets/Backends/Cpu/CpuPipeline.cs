@@ -26,6 +26,7 @@ public sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
     private readonly long _trainFlopsPerSample;
     private readonly AlignedBuffer[] _singleSample;
     private readonly Action<int> _runPassOnThread;
+    private readonly Action<int> _predictOneOnThread;
 
     // One vector per thread, a cache line apart: the update epilogues add NaN here if a step goes non-finite.
     private const int NonFiniteSlotFloats = 16;
@@ -65,6 +66,7 @@ public sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
         }
 
         _runPassOnThread = RunPassOnThread;
+        _predictOneOnThread = thread => _kernels.Predict(this, thread);
         _nonFinite = new AlignedBuffer((long)options.Threads * NonFiniteSlotFloats);
     }
 
@@ -176,7 +178,7 @@ public sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
 
     public void Dispose() => _pool?.Dispose();
 
-    // ---- Single-sample prediction: matrix-vector products on the calling thread, no batch machinery. ----
+    // ---- Single-sample prediction: matrix-vector products, no batch machinery. ----
 
     private float* _singleSampleInput;
 
@@ -191,10 +193,23 @@ public sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
             }
         }
 
+        // Large layers split their outputs across the cores, each streaming its share of W. Small ones stay on
+        // the caller: hand-offs and barriers cost about a microsecond, and far more when another process holds
+        // a core the barrier waits for, a tail no latency-bound caller wants.
+        _passThreads = _trainFlopsPerSample / 3 >= _options.ParallelFlops ? _options.Threads : 1;
         fixed (float* input = inputs)
         {
             _singleSampleInput = input;
-            _kernels.Predict(this);
+            if (_passThreads > 1)
+            {
+                _pool ??= new WorkerPool(_options.Threads);
+                _pool.Run(_predictOneOnThread);
+            }
+            else
+            {
+                _kernels.Predict(this, 0);
+            }
+
             _singleSampleInput = null;
         }
 
@@ -202,15 +217,21 @@ public sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
     }
 
     /// <summary>
-    /// Layer <paramref name="layer"/> for the sample in flight: y = f(W x + b), <paramref name="inputs"/> → <paramref name="units"/>.
-    /// Called by <see cref="CpuKernels{TVector, TOps}.Predict"/> with constant sizes, which inlining carries into the loops.
+    /// Layer <paramref name="layer"/> for the sample in flight, y = f(W x + b), <paramref name="inputs"/> → <paramref name="units"/>:
+    /// this thread's panels of outputs, then a barrier before the next layer reads them. Called by
+    /// <see cref="CpuKernels{TVector, TOps}.Predict"/> with constant sizes, which inlining carries into the loops.
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    public void PredictLayer<TActivation>(int layer, int inputs, int units)
+    public void PredictLayer<TActivation>(int thread, int layer, int inputs, int units)
         where TActivation : struct, IActivationKernel
     {
         float* x = layer == 0 ? _singleSampleInput : _singleSample[layer - 1].Pointer;
-        MatrixVector.Forward<TVector, TOps, TActivation>(_layers[layer].PredictPanels.Pointer, _layers[layer].Bias.Pointer, x, _singleSample[layer].Pointer, inputs, units);
+        (int firstPanel, int endPanel) = Share(MatrixVector.Panels(units, TOps.Count), 1, thread);
+        MatrixVector.Forward<TVector, TOps, TActivation>(_layers[layer].PredictPanels.Pointer, _layers[layer].Bias.Pointer, x, _singleSample[layer].Pointer, inputs, units, firstPanel, endPanel);
+        if (layer < Last)
+        {
+            Synchronize();
+        }
     }
 
     // ---- Batched passes ----

@@ -26,8 +26,11 @@ public abstract class CpuKernels<TVector, TOps>
     where TVector : unmanaged
     where TOps : IVectorOps<TVector>
 {
-    /// <summary>One sample through every layer on the calling thread: <see cref="CpuPipeline{TVector, TOps}.PredictLayer"/> per layer.</summary>
-    public abstract void Predict(CpuPipeline<TVector, TOps> cpu);
+    /// <summary>
+    /// One sample through every layer, run by each of the pipeline's threads (<paramref name="thread"/>):
+    /// <see cref="CpuPipeline{TVector, TOps}.PredictLayer"/> per layer.
+    /// </summary>
+    public abstract void Predict(CpuPipeline<TVector, TOps> cpu, int thread);
 
     /// <summary>Layer <paramref name="layer"/>'s forward for its output rows [<paramref name="start"/>, <paramref name="end"/>).</summary>
     public abstract void Forward(CpuPipeline<TVector, TOps> cpu, int layer, int start, int end);
@@ -52,12 +55,12 @@ internal sealed class ArchitectureCpuProgram(NetworkArchitecture architecture) :
         where TVector : unmanaged
         where TOps : IVectorOps<TVector>
     {
-        public override void Predict(CpuPipeline<TVector, TOps> cpu)
+        public override void Predict(CpuPipeline<TVector, TOps> cpu, int thread)
         {
             for (int l = 0; l < architecture.Layers.Length; l++)
             {
                 DenseLayerArchitecture layer = architecture.Layers[l];
-                var visitor = new PredictVisitor(cpu, l, layer.Inputs, layer.Units);
+                var visitor = new PredictVisitor(cpu, thread, l, layer.Inputs, layer.Units);
                 ActivationKernels.Dispatch(layer.Activation, ref visitor);
             }
         }
@@ -80,10 +83,10 @@ internal sealed class ArchitectureCpuProgram(NetworkArchitecture architecture) :
             ActivationKernels.Dispatch(architecture.Layers[layer - 1].Activation, ref visitor);
         }
 
-        private readonly struct PredictVisitor(CpuPipeline<TVector, TOps> cpu, int layer, int inputs, int units) : IActivationVisitor
+        private readonly struct PredictVisitor(CpuPipeline<TVector, TOps> cpu, int thread, int layer, int inputs, int units) : IActivationVisitor
         {
             public void Visit<TActivation>()
-                where TActivation : struct, IActivationKernel => cpu.PredictLayer<TActivation>(layer, inputs, units);
+                where TActivation : struct, IActivationKernel => cpu.PredictLayer<TActivation>(thread, layer, inputs, units);
         }
 
         private readonly struct ForwardVisitor(CpuPipeline<TVector, TOps> cpu, int layer, int start, int end) : IActivationVisitor

@@ -148,12 +148,12 @@ partial class Masked : global::FusedNets.Network
         where TVector : unmanaged
         where TOps : global::FusedNets.Backends.Cpu.IVectorOps<TVector>
     {
-        // One sample, on the calling thread: x: (32) → y: (4).
-        public override void Predict(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu)
+        // One sample, x: (32) → y: (4); each thread computes its share of every layer's outputs.
+        public override void Predict(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu, int thread)
         {
-            cpu.PredictLayer<global::FusedNets.Backends.Cpu.GeluKernel>(layer: 0, inputs: 32, units: 32); // Local: Gelu(W x + b)
-            cpu.PredictLayer<global::FusedNets.Backends.Cpu.LeakyReluKernel>(layer: 1, inputs: 32, units: 64); // Sparse: LeakyRelu(W x + b)
-            cpu.PredictLayer<global::FusedNets.Backends.Cpu.SoftplusKernel>(layer: 2, inputs: 64, units: 4); // Scores: Softplus(W x + b)
+            cpu.PredictLayer<global::FusedNets.Backends.Cpu.GeluKernel>(thread, layer: 0, inputs: 32, units: 32); // Local: Gelu(W x + b)
+            cpu.PredictLayer<global::FusedNets.Backends.Cpu.LeakyReluKernel>(thread, layer: 1, inputs: 32, units: 64); // Sparse: LeakyRelu(W x + b)
+            cpu.PredictLayer<global::FusedNets.Backends.Cpu.SoftplusKernel>(thread, layer: 2, inputs: 64, units: 4); // Scores: Softplus(W x + b)
         }
 
         // Layer `layer` forward for its output rows [start, end); B is the batch padded to whole vectors.

@@ -148,12 +148,12 @@ partial class MnistMlp : global::FusedNets.Network
         where TVector : unmanaged
         where TOps : global::FusedNets.Backends.Cpu.IVectorOps<TVector>
     {
-        // One sample, on the calling thread: x: (784) → y: (10).
-        public override void Predict(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu)
+        // One sample, x: (784) → y: (10); each thread computes its share of every layer's outputs.
+        public override void Predict(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu, int thread)
         {
-            cpu.PredictLayer<global::FusedNets.Backends.Cpu.ReluKernel>(layer: 0, inputs: 784, units: 128); // Hidden1: Relu(W x + b)
-            cpu.PredictLayer<global::FusedNets.Backends.Cpu.ReluKernel>(layer: 1, inputs: 128, units: 128); // Hidden2: Relu(W x + b)
-            cpu.PredictLayer<global::FusedNets.Backends.Cpu.IdentityKernel>(layer: 2, inputs: 128, units: 10); // Logits: Identity(W x + b)
+            cpu.PredictLayer<global::FusedNets.Backends.Cpu.ReluKernel>(thread, layer: 0, inputs: 784, units: 128); // Hidden1: Relu(W x + b)
+            cpu.PredictLayer<global::FusedNets.Backends.Cpu.ReluKernel>(thread, layer: 1, inputs: 128, units: 128); // Hidden2: Relu(W x + b)
+            cpu.PredictLayer<global::FusedNets.Backends.Cpu.IdentityKernel>(thread, layer: 2, inputs: 128, units: 10); // Logits: Identity(W x + b)
         }
 
         // Layer `layer` forward for its output rows [start, end); B is the batch padded to whole vectors.

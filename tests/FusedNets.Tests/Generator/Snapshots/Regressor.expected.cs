@@ -146,11 +146,11 @@ partial class Regressor : global::FusedNets.Network
         where TVector : unmanaged
         where TOps : global::FusedNets.Backends.Cpu.IVectorOps<TVector>
     {
-        // One sample, on the calling thread: x: (3) → y: (2).
-        public override void Predict(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu)
+        // One sample, x: (3) → y: (2); each thread computes its share of every layer's outputs.
+        public override void Predict(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu, int thread)
         {
-            cpu.PredictLayer<global::FusedNets.Backends.Cpu.TanhKernel>(layer: 0, inputs: 3, units: 16); // Hidden: Tanh(W x + b)
-            cpu.PredictLayer<global::FusedNets.Backends.Cpu.SigmoidKernel>(layer: 1, inputs: 16, units: 2); // Y: Sigmoid(W x + b)
+            cpu.PredictLayer<global::FusedNets.Backends.Cpu.TanhKernel>(thread, layer: 0, inputs: 3, units: 16); // Hidden: Tanh(W x + b)
+            cpu.PredictLayer<global::FusedNets.Backends.Cpu.SigmoidKernel>(thread, layer: 1, inputs: 16, units: 2); // Y: Sigmoid(W x + b)
         }
 
         // Layer `layer` forward for its output rows [start, end); B is the batch padded to whole vectors.
