@@ -40,10 +40,14 @@ internal sealed class Harness(Settings settings)
             double samplesPerSecond = TrainingThroughput<TNetwork, TInput, TOutput>(network, inputs, labels, batchSize, sgd, out double allocatedPerStep);
             double latency = PredictLatencyMicroseconds<TNetwork, TInput, TOutput>(network, inputs);
 
-            long flopsPerSample = 6L * network.Architecture.Layers.Sum(layer => (long)layer.Units * layer.Inputs);
+            // Only weights that train count: a masked layer's fixed zeros are work its kernels need not do.
+            long flopsPerSample = 6L * network.Architecture.Layers.Sum(KeptWeights);
             return new Result(config, samplesPerSecond, samplesPerSecond * flopsPerSample / 1e9, latency, allocatedPerStep);
         }
     }
+
+    private static long KeptWeights(DenseLayerArchitecture layer) =>
+        layer.Mask.IsMasked ? layer.Mask.ToArray(layer.Units, layer.Inputs).Count(keep => keep != 0) : (long)layer.Units * layer.Inputs;
 
     private double TrainingThroughput<TNetwork, TInput, TOutput>(TNetwork network, float[] inputs, int[] labels, int batchSize, Sgd sgd, out double allocatedPerStep)
         where TNetwork : Network, IBenchmarkedNetwork<TInput, TOutput>

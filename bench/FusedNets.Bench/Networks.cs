@@ -50,3 +50,13 @@ public partial class Mlp1024 : IBenchmarkedNetwork<Mlp1024.Input, Mlp1024.Output
     [Dense(1024, Activation.Relu)] public partial Layer Hidden2 { get; }
     [Dense(10)] public partial Layer Logits { get; }
 }
+
+/// <summary>784-512-512-10 with nine in ten weights of each hidden layer fixed at zero: the sparse kernels' case.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+public partial class Mlp512Sparse : IBenchmarkedNetwork<Mlp512Sparse.Input, Mlp512Sparse.Output>
+{
+    [Input(784)] public partial Layer Pixels { get; }
+    [Dense(512, Activation.Relu, Density = 0.1, MaskSeed = 1)] public partial Layer Hidden1 { get; }
+    [Dense(512, Activation.Relu, Density = 0.1, MaskSeed = 2)] public partial Layer Hidden2 { get; }
+    [Dense(10)] public partial Layer Logits { get; }
+}

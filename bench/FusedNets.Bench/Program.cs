@@ -47,6 +47,12 @@ if ("784-1024-1024-10/b128".Contains(only, StringComparison.Ordinal))
     results.Add(harness.Run<Mlp1024, Mlp1024.Input, Mlp1024.Output>("784-1024-1024-10/b128", 128, new Mlp1024(seed: 1, Backend.Cpu)));
 }
 
+// Its sparse twin: the masked layers' kernels visit only the kept tenth of the weights.
+if ("784-512-512-10/b256/density0.1".Contains(only, StringComparison.Ordinal))
+{
+    results.Add(harness.Run<Mlp512Sparse, Mlp512Sparse.Input, Mlp512Sparse.Output>("784-512-512-10/b256/density0.1", 256, new Mlp512Sparse(seed: 1, Backend.Cpu)));
+}
+
 double peak = Math.Max(peakBefore, PeakFlops.Measure(threads, settings.PeakRounds));
 
 // One thread's peak bounds the single-sample path, which runs on the calling thread alone.

@@ -32,6 +32,21 @@ public interface IActivationKernel
         where TOps : IVectorOps<TVector>;
 }
 
+/// <summary>
+/// An activation whose vector members apply its scalar rule lane by lane: the transcendental ones, whose
+/// scalar rules (<see cref="Activations"/>) are the definition a vector approximation would have to match bit for bit.
+/// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public interface ILaneByLaneActivationKernel<TSelf> : IActivationKernel
+    where TSelf : ILaneByLaneActivationKernel<TSelf>
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static TVector IActivationKernel.Apply<TVector, TOps>(TVector z) => ActivationKernels.ApplyEachLane<TVector, TOps, TSelf>(z);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static TVector IActivationKernel.Derivative<TVector, TOps>(TVector z, TVector y) => ActivationKernels.DerivativeEachLane<TVector, TOps, TSelf>(z, y);
+}
+
 /// <summary>Calls back with the <see cref="IActivationKernel"/> type of an <see cref="Activation"/> value.</summary>
 internal interface IActivationVisitor
 {
@@ -165,7 +180,7 @@ public readonly struct LeakyReluKernel : IActivationKernel
 }
 
 [EditorBrowsable(EditorBrowsableState.Never)]
-public readonly struct TanhKernel : IActivationKernel
+public readonly struct TanhKernel : ILaneByLaneActivationKernel<TanhKernel>
 {
     public static Activation Activation => Activation.Tanh;
 
@@ -174,20 +189,10 @@ public readonly struct TanhKernel : IActivationKernel
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Derivative(float z, float y) => Activations.TanhDerivative(z, y);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TVector Apply<TVector, TOps>(TVector z)
-        where TVector : unmanaged
-        where TOps : IVectorOps<TVector> => ActivationKernels.ApplyEachLane<TVector, TOps, TanhKernel>(z);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TVector Derivative<TVector, TOps>(TVector z, TVector y)
-        where TVector : unmanaged
-        where TOps : IVectorOps<TVector> => ActivationKernels.DerivativeEachLane<TVector, TOps, TanhKernel>(z, y);
 }
 
 [EditorBrowsable(EditorBrowsableState.Never)]
-public readonly struct SigmoidKernel : IActivationKernel
+public readonly struct SigmoidKernel : ILaneByLaneActivationKernel<SigmoidKernel>
 {
     public static Activation Activation => Activation.Sigmoid;
 
@@ -196,20 +201,10 @@ public readonly struct SigmoidKernel : IActivationKernel
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Derivative(float z, float y) => Activations.SigmoidDerivative(z, y);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TVector Apply<TVector, TOps>(TVector z)
-        where TVector : unmanaged
-        where TOps : IVectorOps<TVector> => ActivationKernels.ApplyEachLane<TVector, TOps, SigmoidKernel>(z);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TVector Derivative<TVector, TOps>(TVector z, TVector y)
-        where TVector : unmanaged
-        where TOps : IVectorOps<TVector> => ActivationKernels.DerivativeEachLane<TVector, TOps, SigmoidKernel>(z, y);
 }
 
 [EditorBrowsable(EditorBrowsableState.Never)]
-public readonly struct GeluKernel : IActivationKernel
+public readonly struct GeluKernel : ILaneByLaneActivationKernel<GeluKernel>
 {
     public static Activation Activation => Activation.Gelu;
 
@@ -218,20 +213,10 @@ public readonly struct GeluKernel : IActivationKernel
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Derivative(float z, float y) => Activations.GeluDerivative(z, y);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TVector Apply<TVector, TOps>(TVector z)
-        where TVector : unmanaged
-        where TOps : IVectorOps<TVector> => ActivationKernels.ApplyEachLane<TVector, TOps, GeluKernel>(z);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TVector Derivative<TVector, TOps>(TVector z, TVector y)
-        where TVector : unmanaged
-        where TOps : IVectorOps<TVector> => ActivationKernels.DerivativeEachLane<TVector, TOps, GeluKernel>(z, y);
 }
 
 [EditorBrowsable(EditorBrowsableState.Never)]
-public readonly struct SoftplusKernel : IActivationKernel
+public readonly struct SoftplusKernel : ILaneByLaneActivationKernel<SoftplusKernel>
 {
     public static Activation Activation => Activation.Softplus;
 
@@ -240,14 +225,4 @@ public readonly struct SoftplusKernel : IActivationKernel
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Derivative(float z, float y) => Activations.SoftplusDerivative(z, y);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TVector Apply<TVector, TOps>(TVector z)
-        where TVector : unmanaged
-        where TOps : IVectorOps<TVector> => ActivationKernels.ApplyEachLane<TVector, TOps, SoftplusKernel>(z);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TVector Derivative<TVector, TOps>(TVector z, TVector y)
-        where TVector : unmanaged
-        where TOps : IVectorOps<TVector> => ActivationKernels.DerivativeEachLane<TVector, TOps, SoftplusKernel>(z, y);
 }
