@@ -163,56 +163,21 @@ internal static class FusedStepEmitter
         int units = output.Units;
         string derivative = output.IsIdentity
             ? ""
-            : $" * {IlgpuKernelEmitter.Activations}.{output.Activation}Derivative(values[capacity * {outputValues} + at], y)";
-        string body = IlgpuKernelEmitter.IsClassifier(network)
-            ? $$"""
-                    float max = current[row];
-                    for (int o = 1; o < {{units}}; o++)
-                    {
-                        max = global::System.MathF.Max(max, current[row + o]);
-                    }
-
-                    float sum = 0f;
-                    for (int o = 0; o < {{units}}; o++)
-                    {
-                        sum += global::System.MathF.Exp(current[row + o] - max);
-                    }
-
-                    float logSum = max + global::System.MathF.Log(sum);
-                    int label = labels[sample];
-                    losses[sample] = logSum - current[row + label];
-                    for (int o = 0; o < {{units}}; o++)
-                    {
-                        int at = sample * {{units}} + o;
-                        float y = current[row + o];
-                        float dz = (global::System.MathF.Exp(y - logSum) - (o == label ? 1f : 0f)) * scale{{derivative}};
-                        values[capacity * {{outputValues + 2 * units}} + at] = dz;
-                        next[row + o] = dz;
-                    }
-            """
-            : $$"""
-                    float sum = 0f;
-                    for (int o = 0; o < {{units}}; o++)
-                    {
-                        int at = sample * {{units}} + o;
-                        float y = current[row + o];
-                        float error = y - targets[at];
-                        sum += error * error;
-                        float dz = 2f * error * scale{{derivative}};
-                        values[capacity * {{outputValues + 2 * units}} + at] = dz;
-                        next[row + o] = dz;
-                    }
-
-                    losses[sample] = sum / {{units}};
+            : $"{IlgpuKernelEmitter.Activations}.{output.Activation}Derivative(values[capacity * {outputValues} + at], yo)";
+        string store = $$"""
+                values[capacity * {{outputValues + 2 * units}} + at] = delta;
+                next[row + o] = delta;
             """;
+        string body = LossEmitter.Body(network, o => $"current[row + {o}]", $"sample * {units} + o", "scale", derivative, store);
         string loss = IlgpuKernelEmitter.IsClassifier(network) ? "softmax cross-entropy" : "mean squared error";
         code.Lines($$"""
                 // Loss ({{loss}}) fused with dz of {{output.Name}}: one thread per sample of the group.
+                // {{LossEmitter.Formula(network)}}
                 if (thread < count)
                 {
                     int sample = first + thread;
                     int row = thread * Width;
-            {{body}}
+                    {{IlgpuKernelEmitter.Indent(body, 2)}}
                     {{IlgpuKernelEmitter.Checks}}.FlagIfNotFinite(status, step, losses[sample]);
                 }
 

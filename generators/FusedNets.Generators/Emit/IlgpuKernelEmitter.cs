@@ -341,76 +341,32 @@ internal static class IlgpuKernelEmitter
     {
         LayerModel output = network.OutputLayer;
         int units = output.Units;
-        string derivative = output.IsIdentity ? "" : $" * {Activations}.{output.Activation}Derivative(z[at], y[at])";
-        if (IsClassifier(network))
-        {
-            code.Lines($$"""
-                // ==== Loss: softmax cross-entropy over {{output.Name}}, fused with its gradient ====
-                // z, y: (B, {{units}}) from {{output.Name}}; labels: (B); losses: (B); dz: (B, {{units}})
-                // loss = log Σ_o exp(y[o]) - y[label]; dz = (softmax(y) - onehot(label)) / B{{(output.IsIdentity ? "" : $" ⊙ {output.Activation}'(z, y)")}}. One thread per sample.
-                private static void {{LossKernelName(network)}}(Index1D sample, IntView status, FloatView z, FloatView y, IntView labels, FloatView losses, FloatView dz, float inverseBatch, int step)
+        string derivative = output.IsIdentity ? "" : $"{Activations}.{output.Activation}Derivative(z[at], yo)";
+        string body = LossEmitter.Body(network, o => $"y[row + {o}]", "row + o", "scale", derivative, "    dz[at] = delta;");
+        string what = IsClassifier(network)
+            ? $"softmax cross-entropy over {output.Name}, fused with its gradient"
+            : $"mean squared error over {output.Name}, fused with its gradient";
+        code.Lines($$"""
+            // ==== Loss: {{what}} ====
+            // z, y{{(IsClassifier(network) ? "" : " and targets")}}: (B, {{units}}); {{(IsClassifier(network) ? "labels: (B); " : "")}}losses: (B); dz: (B, {{units}})
+            // {{LossEmitter.Formula(network)}}. One thread per sample.
+            private static void {{LossKernelName(network)}}(Index1D sample, IntView status, FloatView z, FloatView y, {{TruthView(network)}} {{(IsClassifier(network) ? "labels" : "targets")}}, FloatView losses, FloatView dz, float scale, int step)
+            {
+                if (status[0] != 0)
                 {
-                    if (status[0] != 0)
-                    {
-                        return;
-                    }
-
-                    int row = sample * {{units}};
-                    float max = y[row];
-                    for (int o = 1; o < {{units}}; o++)
-                    {
-                        max = global::System.MathF.Max(max, y[row + o]);
-                    }
-
-                    float sum = 0f;
-                    for (int o = 0; o < {{units}}; o++)
-                    {
-                        sum += global::System.MathF.Exp(y[row + o] - max);
-                    }
-
-                    float logSum = max + global::System.MathF.Log(sum);
-                    int label = labels[sample];
-                    losses[sample] = logSum - y[row + label];
-                    {{Checks}}.FlagIfNotFinite(status, step, losses[sample]);
-                    for (int o = 0; o < {{units}}; o++)
-                    {
-                        int at = row + o;
-                        float dy = (global::System.MathF.Exp(y[at] - logSum) - (o == label ? 1f : 0f)) * inverseBatch;
-                        dz[at] = dy{{derivative}};
-                    }
+                    return;
                 }
-                """);
-        }
-        else
-        {
-            code.Lines($$"""
-                // ==== Loss: mean squared error over {{output.Name}}, fused with its gradient ====
-                // z, y and targets: (B, {{units}}); losses: (B); dz: (B, {{units}})
-                // loss = Σ_o (y[o] - t[o])² / {{units}}; dz = 2 (y - t) / (B · {{units}}){{(output.IsIdentity ? "" : $" ⊙ {output.Activation}'(z, y)")}}. One thread per sample.
-                private static void {{LossKernelName(network)}}(Index1D sample, IntView status, FloatView z, FloatView y, FloatView targets, FloatView losses, FloatView dz, float inverseCount, int step)
-                {
-                    if (status[0] != 0)
-                    {
-                        return;
-                    }
 
-                    int row = sample * {{units}};
-                    float sum = 0f;
-                    for (int o = 0; o < {{units}}; o++)
-                    {
-                        int at = row + o;
-                        float error = y[at] - targets[at];
-                        sum += error * error;
-                        float dy = 2f * error * inverseCount;
-                        dz[at] = dy{{derivative}};
-                    }
-
-                    losses[sample] = sum / {{units}};
-                    {{Checks}}.FlagIfNotFinite(status, step, losses[sample]);
-                }
-                """);
-        }
+                int row = sample * {{units}};
+                {{Indent(body, 1)}}
+                {{Checks}}.FlagIfNotFinite(status, step, losses[sample]);
+            }
+            """);
     }
+
+    /// <summary><paramref name="text"/> with every line after the first indented by <paramref name="levels"/> more steps of four spaces.</summary>
+    internal static string Indent(string text, int levels) =>
+        string.Join("\n", text.Split('\n').Select((line, i) => i == 0 || line.Length == 0 ? line : new string(' ', 4 * levels) + line));
 
     // ---- Names ---------------------------------------------------------------------------------
 

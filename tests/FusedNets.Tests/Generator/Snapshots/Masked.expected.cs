@@ -642,9 +642,9 @@ partial class Masked : global::FusedNets.Network
         }
 
         // ==== Loss: softmax cross-entropy over Scores, fused with its gradient ====
-        // z, y: (B, 4) from Scores; labels: (B); losses: (B); dz: (B, 4)
+        // z, y: (B, 4); labels: (B); losses: (B); dz: (B, 4)
         // loss = log Σ_o exp(y[o]) - y[label]; dz = (softmax(y) - onehot(label)) / B ⊙ Softplus'(z, y). One thread per sample.
-        private static void SoftmaxCrossEntropyLoss(Index1D sample, IntView status, FloatView z, FloatView y, IntView labels, FloatView losses, FloatView dz, float inverseBatch, int step)
+        private static void SoftmaxCrossEntropyLoss(Index1D sample, IntView status, FloatView z, FloatView y, IntView labels, FloatView losses, FloatView dz, float scale, int step)
         {
             if (status[0] != 0)
             {
@@ -652,7 +652,7 @@ partial class Masked : global::FusedNets.Network
             }
 
             int row = sample * 4;
-            float max = y[row];
+            float max = y[row + 0];
             for (int o = 1; o < 4; o++)
             {
                 max = global::System.MathF.Max(max, y[row + o]);
@@ -667,13 +667,14 @@ partial class Masked : global::FusedNets.Network
             float logSum = max + global::System.MathF.Log(sum);
             int label = labels[sample];
             losses[sample] = logSum - y[row + label];
-            global::FusedNets.Backends.Ilgpu.KernelChecks.FlagIfNotFinite(status, step, losses[sample]);
             for (int o = 0; o < 4; o++)
             {
                 int at = row + o;
-                float dy = (global::System.MathF.Exp(y[at] - logSum) - (o == label ? 1f : 0f)) * inverseBatch;
-                dz[at] = dy * global::FusedNets.Activations.SoftplusDerivative(z[at], y[at]);
+                float yo = y[row + o];
+                float delta = (global::System.MathF.Exp(yo - logSum) - (o == label ? 1f : 0f)) * scale * global::FusedNets.Activations.SoftplusDerivative(z[at], yo);
+                dz[at] = delta;
             }
+            global::FusedNets.Backends.Ilgpu.KernelChecks.FlagIfNotFinite(status, step, losses[sample]);
         }
 
         // ==== The training step, fused: forward, loss and backward of 8 samples per group of 64 threads ====
@@ -768,11 +769,12 @@ partial class Masked : global::FusedNets.Network
             next = swap;
 
             // Loss (softmax cross-entropy) fused with dz of Scores: one thread per sample of the group.
+            // loss = log Σ_o exp(y[o]) - y[label]; dz = (softmax(y) - onehot(label)) / B ⊙ Softplus'(z, y)
             if (thread < count)
             {
                 int sample = first + thread;
                 int row = thread * Width;
-                float max = current[row];
+                float max = current[row + 0];
                 for (int o = 1; o < 4; o++)
                 {
                     max = global::System.MathF.Max(max, current[row + o]);
@@ -790,10 +792,10 @@ partial class Masked : global::FusedNets.Network
                 for (int o = 0; o < 4; o++)
                 {
                     int at = sample * 4 + o;
-                    float y = current[row + o];
-                    float dz = (global::System.MathF.Exp(y - logSum) - (o == label ? 1f : 0f)) * scale * global::FusedNets.Activations.SoftplusDerivative(values[capacity * 288 + at], y);
-                    values[capacity * 296 + at] = dz;
-                    next[row + o] = dz;
+                    float yo = current[row + o];
+                    float delta = (global::System.MathF.Exp(yo - logSum) - (o == label ? 1f : 0f)) * scale * global::FusedNets.Activations.SoftplusDerivative(values[capacity * 288 + at], yo);
+                    values[capacity * 296 + at] = delta;
+                    next[row + o] = delta;
                 }
                 global::FusedNets.Backends.Ilgpu.KernelChecks.FlagIfNotFinite(status, step, losses[sample]);
             }

@@ -640,9 +640,9 @@ partial class MnistMlp : global::FusedNets.Network
         }
 
         // ==== Loss: softmax cross-entropy over Logits, fused with its gradient ====
-        // z, y: (B, 10) from Logits; labels: (B); losses: (B); dz: (B, 10)
+        // z, y: (B, 10); labels: (B); losses: (B); dz: (B, 10)
         // loss = log Σ_o exp(y[o]) - y[label]; dz = (softmax(y) - onehot(label)) / B. One thread per sample.
-        private static void SoftmaxCrossEntropyLoss(Index1D sample, IntView status, FloatView z, FloatView y, IntView labels, FloatView losses, FloatView dz, float inverseBatch, int step)
+        private static void SoftmaxCrossEntropyLoss(Index1D sample, IntView status, FloatView z, FloatView y, IntView labels, FloatView losses, FloatView dz, float scale, int step)
         {
             if (status[0] != 0)
             {
@@ -650,7 +650,7 @@ partial class MnistMlp : global::FusedNets.Network
             }
 
             int row = sample * 10;
-            float max = y[row];
+            float max = y[row + 0];
             for (int o = 1; o < 10; o++)
             {
                 max = global::System.MathF.Max(max, y[row + o]);
@@ -665,13 +665,14 @@ partial class MnistMlp : global::FusedNets.Network
             float logSum = max + global::System.MathF.Log(sum);
             int label = labels[sample];
             losses[sample] = logSum - y[row + label];
-            global::FusedNets.Backends.Ilgpu.KernelChecks.FlagIfNotFinite(status, step, losses[sample]);
             for (int o = 0; o < 10; o++)
             {
                 int at = row + o;
-                float dy = (global::System.MathF.Exp(y[at] - logSum) - (o == label ? 1f : 0f)) * inverseBatch;
-                dz[at] = dy;
+                float yo = y[row + o];
+                float delta = (global::System.MathF.Exp(yo - logSum) - (o == label ? 1f : 0f)) * scale;
+                dz[at] = delta;
             }
+            global::FusedNets.Backends.Ilgpu.KernelChecks.FlagIfNotFinite(status, step, losses[sample]);
         }
 
         // ==== The training step, fused: forward, loss and backward of 8 samples per group of 128 threads ====
@@ -766,11 +767,12 @@ partial class MnistMlp : global::FusedNets.Network
             next = swap;
 
             // Loss (softmax cross-entropy) fused with dz of Logits: one thread per sample of the group.
+            // loss = log Σ_o exp(y[o]) - y[label]; dz = (softmax(y) - onehot(label)) / B
             if (thread < count)
             {
                 int sample = first + thread;
                 int row = thread * Width;
-                float max = current[row];
+                float max = current[row + 0];
                 for (int o = 1; o < 10; o++)
                 {
                     max = global::System.MathF.Max(max, current[row + o]);
@@ -788,10 +790,10 @@ partial class MnistMlp : global::FusedNets.Network
                 for (int o = 0; o < 10; o++)
                 {
                     int at = sample * 10 + o;
-                    float y = current[row + o];
-                    float dz = (global::System.MathF.Exp(y - logSum) - (o == label ? 1f : 0f)) * scale;
-                    values[capacity * 788 + at] = dz;
-                    next[row + o] = dz;
+                    float yo = current[row + o];
+                    float delta = (global::System.MathF.Exp(yo - logSum) - (o == label ? 1f : 0f)) * scale;
+                    values[capacity * 788 + at] = delta;
+                    next[row + o] = delta;
                 }
                 global::FusedNets.Backends.Ilgpu.KernelChecks.FlagIfNotFinite(status, step, losses[sample]);
             }

@@ -496,7 +496,7 @@ partial class Regressor : global::FusedNets.Network
         // ==== Loss: mean squared error over Y, fused with its gradient ====
         // z, y and targets: (B, 2); losses: (B); dz: (B, 2)
         // loss = Σ_o (y[o] - t[o])² / 2; dz = 2 (y - t) / (B · 2) ⊙ Sigmoid'(z, y). One thread per sample.
-        private static void MeanSquaredErrorLoss(Index1D sample, IntView status, FloatView z, FloatView y, FloatView targets, FloatView losses, FloatView dz, float inverseCount, int step)
+        private static void MeanSquaredErrorLoss(Index1D sample, IntView status, FloatView z, FloatView y, FloatView targets, FloatView losses, FloatView dz, float scale, int step)
         {
             if (status[0] != 0)
             {
@@ -508,10 +508,11 @@ partial class Regressor : global::FusedNets.Network
             for (int o = 0; o < 2; o++)
             {
                 int at = row + o;
-                float error = y[at] - targets[at];
+                float yo = y[row + o];
+                float error = yo - targets[at];
                 sum += error * error;
-                float dy = 2f * error * inverseCount;
-                dz[at] = dy * global::FusedNets.Activations.SigmoidDerivative(z[at], y[at]);
+                float delta = 2f * error * scale * global::FusedNets.Activations.SigmoidDerivative(z[at], yo);
+                dz[at] = delta;
             }
 
             losses[sample] = sum / 2;
@@ -586,6 +587,7 @@ partial class Regressor : global::FusedNets.Network
             next = swap;
 
             // Loss (mean squared error) fused with dz of Y: one thread per sample of the group.
+            // loss = Σ_o (y[o] - t[o])² / 2; dz = 2 (y - t) / (B · 2) ⊙ Sigmoid'(z, y)
             if (thread < count)
             {
                 int sample = first + thread;
@@ -594,12 +596,12 @@ partial class Regressor : global::FusedNets.Network
                 for (int o = 0; o < 2; o++)
                 {
                     int at = sample * 2 + o;
-                    float y = current[row + o];
-                    float error = y - targets[at];
+                    float yo = current[row + o];
+                    float error = yo - targets[at];
                     sum += error * error;
-                    float dz = 2f * error * scale * global::FusedNets.Activations.SigmoidDerivative(values[capacity * 48 + at], y);
-                    values[capacity * 52 + at] = dz;
-                    next[row + o] = dz;
+                    float delta = 2f * error * scale * global::FusedNets.Activations.SigmoidDerivative(values[capacity * 48 + at], yo);
+                    values[capacity * 52 + at] = delta;
+                    next[row + o] = delta;
                 }
 
                 losses[sample] = sum / 2;
