@@ -670,27 +670,9 @@ internal sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
         return sum;
     }
 
-    /// <summary>destination[c, r] = source[r, c] for a rows × columns block, in 16 × 16 tiles so both sides stay in cache.</summary>
-    private static void Transpose(float* source, nint sourceStride, float* destination, nint destinationStride, int rows, int columns)
-    {
-        const int Block = 16;
-        for (int r0 = 0; r0 < rows; r0 += Block)
-        {
-            int r1 = Math.Min(rows, r0 + Block);
-            for (int c0 = 0; c0 < columns; c0 += Block)
-            {
-                int c1 = Math.Min(columns, c0 + Block);
-                for (int r = r0; r < r1; r++)
-                {
-                    float* from = source + r * sourceStride;
-                    for (int c = c0; c < c1; c++)
-                    {
-                        destination[c * destinationStride + r] = from[c];
-                    }
-                }
-            }
-        }
-    }
+    /// <summary>destination[c, r] = source[r, c] for a rows × columns block.</summary>
+    private static void Transpose(float* source, nint sourceStride, float* destination, nint destinationStride, int rows, int columns) =>
+        Transposes.Transpose(source, sourceStride, destination, destinationStride, rows, columns);
 
     private readonly struct MatrixVectorVisitor(CpuPipeline<TVector, TOps> pipeline, int layer) : IActivationVisitor
     {
