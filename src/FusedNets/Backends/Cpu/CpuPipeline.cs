@@ -363,6 +363,20 @@ internal sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
         return (Math.Min(start, count), Math.Min(end, count));
     }
 
+    /// <summary>
+    /// Whether the caller's batch already has the layout of <see cref="CpuWorkspace.InputRows"/> (no padding
+    /// at the end of a row), so the first layer's weight gradient reads it where it lies instead of a copy.
+    /// </summary>
+    private bool InputsAreRows => _layers[0].WeightStride == _architecture.InputSize;
+
+    /// <summary>
+    /// This thread's rows of a product. The tile kernel takes a partial tile nearly at full speed, so rows are
+    /// shared evenly rather than in whole tiles (which gave one thread 66 rows of 128 and the other 62), in
+    /// blocks of 16 where there are enough: the threads' sample-major copies of their rows then write
+    /// separate cache lines.
+    /// </summary>
+    private (int Start, int End) ShareRows(int count, int thread) => Share(count, count >= 16 * _passThreads ? 16 : 1, thread);
+
     private void PrepareInputs(int thread)
     {
         CpuWorkspace workspace = _workspace!;
@@ -376,7 +390,7 @@ internal sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
             new Span<float>(columns + feature * _stride + _batch, _stride - _batch).Clear();
         }
 
-        if ((_pass & Pass.Update) != 0)
+        if ((_pass & Pass.Update) != 0 && !InputsAreRows)
         {
             (int firstSample, int endSample) = Share(_batch, 1, thread);
             nint stride = _layers[0].WeightStride;
@@ -392,7 +406,7 @@ internal sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
 
     private void Forward(int l, int thread)
     {
-        (int start, int end) = Share(_layers[l].Units, TileKernel.TileRows, thread);
+        (int start, int end) = ShareRows(_layers[l].Units, thread);
         var visitor = new ForwardVisitor(this, l, start, end);
         ActivationKernels.Dispatch(_layers[l].Activation, ref visitor);
 
@@ -514,7 +528,7 @@ internal sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
 
     private void BackwardData(int l, int thread)
     {
-        (int start, int end) = Share(_layers[l].Inputs, TileKernel.TileRows, thread);
+        (int start, int end) = ShareRows(_layers[l].Inputs, thread);
         if (l == 0)
         {
             var epilogue = new StoreEpilogue(_workspace!.InputGradientColumns.Pointer, _stride);
@@ -559,7 +573,7 @@ internal sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
     {
         CpuLayer layer = _layers[l];
         CpuWorkspace workspace = _workspace!;
-        (int start, int end) = Share(layer.Units, TileKernel.TileRows, thread);
+        (int start, int end) = ShareRows(layer.Units, thread);
         float* delta = workspace.Deltas[l].Pointer;
         if (layer.Sparse is { } sparse)
         {
@@ -567,7 +581,8 @@ internal sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
         }
         else
         {
-            UpdateDense(layer, l == 0 ? workspace.InputRows.Pointer : workspace.ActivationRows[l - 1].Pointer, delta, start, end, thread);
+            float* inputRows = InputsAreRows ? _inputs : workspace.InputRows.Pointer;
+            UpdateDense(layer, l == 0 ? inputRows : workspace.ActivationRows[l - 1].Pointer, delta, start, end, thread);
         }
 
         float* bias = layer.Bias.Pointer, nextBias = layer.NextBias.Pointer;
