@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics.X86;
+
 namespace FusedNets.Backends.Cpu;
 
 /// <summary>
@@ -614,8 +616,13 @@ internal sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
             layer.Mask is null ? null : layer.Mask.Pointer,
             NonFiniteSlot(thread),
             layer.WeightStride,
-            _sgd);
+            _sgd,
+            _workspace!.StreamingUpdates);
         TileKernel.ProductByRows<TVector, TOps, UpdateEpilogue>(operands, start, end, layer.WeightStride / TOps.Count, ref epilogue);
+        if (_workspace!.StreamingUpdates && Sse.IsSupported)
+        {
+            Sse.StoreFence(); // streaming stores are weakly ordered: make them visible before the barrier releases the readers
+        }
     }
 
     /// <summary>

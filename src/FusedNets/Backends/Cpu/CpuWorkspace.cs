@@ -13,6 +13,13 @@ namespace FusedNets.Backends.Cpu;
 /// </remarks>
 internal sealed class CpuWorkspace
 {
+    // Parameters above this many bytes, four buffers of them (W, V and the next two), do not stay in the last
+    // level cache from one step to the next: the update then writes its next buffers with streaming stores,
+    // which skip reading each line before overwriting it. Below it they would push the parameters out to
+    // memory for nothing. Measured on Zen 5 (32 MB L3): 6 % faster at 30 MB (784-1024-1024-10), 4 % at
+    // 11 MB (784-512-512-10), 8 % slower at 2 MB (784-128-128-10).
+    private const long StreamingUpdateBytes = 8L << 20;
+
     public CpuWorkspace(IReadOnlyList<CpuLayer> layers, int inputSize, int capacity, int width)
     {
         Capacity = capacity;
@@ -37,6 +44,13 @@ internal sealed class CpuWorkspace
         }
 
         Losses = new float[capacity];
+        long parameterBytes = 0;
+        foreach (CpuLayer layer in layers)
+        {
+            parameterBytes += 4L * sizeof(float) * layer.WeightStride * layer.Units;
+        }
+
+        StreamingUpdates = parameterBytes > StreamingUpdateBytes;
     }
 
     public int Capacity { get; }
@@ -64,4 +78,7 @@ internal sealed class CpuWorkspace
 
     /// <summary>The per-sample losses of the last batch.</summary>
     public float[] Losses { get; }
+
+    /// <summary>Whether the weight update writes the next parameter buffers with streaming stores (see <see cref="StreamingUpdateBytes"/>).</summary>
+    public bool StreamingUpdates { get; }
 }

@@ -25,6 +25,9 @@ internal unsafe interface IVectorOps<TVector>
 
     static abstract void Store(float* destination, TVector value);
 
+    /// <summary>A store that bypasses the caches (to an address aligned to the vector), or a plain store where there is none.</summary>
+    static abstract void StoreNonTemporal(float* destination, TVector value);
+
     static abstract TVector Broadcast(float value);
 
     /// <summary>a * b + c, rounded once.</summary>
@@ -55,6 +58,9 @@ internal readonly unsafe struct Vector512Ops : IVectorOps<Vector512<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(float* destination, Vector512<float> value) => value.Store(destination);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreNonTemporal(float* destination, Vector512<float> value) => value.StoreAlignedNonTemporal(destination);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Broadcast(float value) => Vector512.Create(value);
@@ -93,6 +99,9 @@ internal readonly unsafe struct Vector256Ops : IVectorOps<Vector256<float>>
     public static void Store(float* destination, Vector256<float> value) => value.Store(destination);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreNonTemporal(float* destination, Vector256<float> value) => value.StoreAlignedNonTemporal(destination);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Broadcast(float value) => Vector256.Create(value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -127,6 +136,9 @@ internal readonly unsafe struct ScalarOps : IVectorOps<float>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(float* destination, float value) => *destination = value;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreNonTemporal(float* destination, float value) => *destination = value;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Broadcast(float value) => value;
