@@ -366,12 +366,6 @@ internal sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
     }
 
     /// <summary>
-    /// Whether the caller's batch already has the layout of <see cref="CpuWorkspace.InputRows"/> (no padding
-    /// at the end of a row), so the first layer's weight gradient reads it where it lies instead of a copy.
-    /// </summary>
-    private bool InputsAreRows => _layers[0].WeightStride == _architecture.InputSize;
-
-    /// <summary>
     /// This thread's rows of a product. The tile kernel takes a partial tile nearly at full speed, so rows are
     /// shared evenly rather than in whole tiles (which gave one thread 66 rows of 128 and the other 62), in
     /// blocks of 16 where there are enough: the threads' sample-major copies of their rows then write
@@ -392,7 +386,7 @@ internal sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
             new Span<float>(columns + feature * _stride + _batch, _stride - _batch).Clear();
         }
 
-        if ((_pass & Pass.Update) != 0 && !InputsAreRows)
+        if ((_pass & Pass.Update) != 0 && !workspace.InputsAreRows)
         {
             (int firstSample, int endSample) = Share(_batch, 1, thread);
             nint stride = _layers[0].WeightStride;
@@ -583,7 +577,7 @@ internal sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
         }
         else
         {
-            float* inputRows = InputsAreRows ? _inputs : workspace.InputRows.Pointer;
+            float* inputRows = workspace.InputsAreRows ? _inputs : workspace.InputRows.Pointer;
             UpdateDense(layer, l == 0 ? inputRows : workspace.ActivationRows[l - 1].Pointer, delta, start, end, thread);
         }
 

@@ -25,7 +25,8 @@ internal sealed class CpuWorkspace
         Capacity = capacity;
         int padded = CpuLayer.RoundUp(capacity, width);
         InputColumns = new AlignedBuffer((long)inputSize * padded);
-        InputRows = new AlignedBuffer((long)capacity * layers[0].WeightStride);
+        InputsAreRows = layers[0].WeightStride == inputSize;
+        InputRows = new AlignedBuffer(InputsAreRows ? 0 : (long)capacity * layers[0].WeightStride);
         InputGradientColumns = new AlignedBuffer((long)inputSize * padded);
         PreActivations = new AlignedBuffer[layers.Count];
         Activations = new AlignedBuffer[layers.Count];
@@ -58,7 +59,13 @@ internal sealed class CpuWorkspace
     /// <summary>The inputs, feature-major, (InputSize, P); padding columns zero.</summary>
     public AlignedBuffer InputColumns { get; }
 
-    /// <summary>The inputs, sample-major, (batch, first layer's WeightStride); padding zero.</summary>
+    /// <summary>
+    /// Whether the caller's batch already has the layout of <see cref="InputRows"/> (no padding at the end of
+    /// a row), so the first layer's weight gradient reads it where it lies and InputRows stays empty.
+    /// </summary>
+    public bool InputsAreRows { get; }
+
+    /// <summary>The inputs, sample-major, (batch, first layer's WeightStride); padding zero. Empty if <see cref="InputsAreRows"/>.</summary>
     public AlignedBuffer InputRows { get; }
 
     /// <summary>dL/dx, feature-major, (InputSize, P).</summary>
