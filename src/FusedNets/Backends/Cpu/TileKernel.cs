@@ -80,41 +80,24 @@ internal static unsafe class TileKernel
     }
 
     /// <summary>
-    /// <see cref="Product"/> for the weight update, whose epilogue reads and writes W and its velocity: the
-    /// columns are cut into panels whose slice of B (the batch's inputs, depth × panel) fits in L2 with room
-    /// to spare, and within a panel row blocks go outside and column blocks inside. Same sums, same order.
+    /// <see cref="Product"/> with row blocks outside and column blocks inside, for the weight update, whose
+    /// epilogue reads and writes W and its velocity: each row block then walks its rows of W front to back,
+    /// streams the prefetcher follows, where column blocks outside would jump a whole row between tiles.
+    /// A (a few rows of deltas) stays in L1 and B (the batch's inputs) in L2. Same sums, same order.
     /// </summary>
-    /// <remarks>
-    /// Every row block reads all of its columns of B. Without panels that is the whole of B once per six
-    /// rows of W, and at depth 128 to 256 B is 0.5 to 0.8 MB: the four streams of W, V and their next
-    /// buffers pushed it out of L2 and every row block fetched it again from L3. In a panel of at most
-    /// <see cref="PanelBytes"/> B stays in L2, and each row block still walks its rows of W front to back
-    /// within the panel, runs of a kilobyte or more that the prefetcher follows.
-    /// </remarks>
     public static void ProductByRows<TVector, TOps, TEpilogue>(in ProductOperands operands, int rowStart, int rowEnd, int columnVectors, ref TEpilogue epilogue)
         where TVector : unmanaged
         where TOps : IVectorOps<TVector>
         where TEpilogue : struct, ITileEpilogue
     {
-        // As few panels as fit the budget, of even widths in whole tiles, so none is a sliver.
-        int widest = Math.Max(TileVectors, PanelBytes / (Math.Max(operands.Depth, 1) * TOps.Count * sizeof(float)));
-        int panels = (columnVectors + widest - 1) / widest;
-        int panelVectors = ((columnVectors + panels - 1) / panels + TileVectors - 1) / TileVectors * TileVectors;
-        for (int panel = 0; panel < columnVectors; panel += panelVectors)
+        for (int row = rowStart; row < rowEnd; row += TileRows)
         {
-            int panelEnd = Math.Min(columnVectors, panel + panelVectors);
-            for (int row = rowStart; row < rowEnd; row += TileRows)
+            for (int vector = 0; vector < columnVectors; vector += TileVectors)
             {
-                for (int vector = panel; vector < panelEnd; vector += TileVectors)
-                {
-                    TileAt<TVector, TOps, TEpilogue>(operands, row, rowEnd, vector, panelEnd, ref epilogue);
-                }
+                TileAt<TVector, TOps, TEpilogue>(operands, row, rowEnd, vector, columnVectors, ref epilogue);
             }
         }
     }
-
-    /// <summary>The most bytes of B one panel of <see cref="ProductByRows"/> spans: a quarter of a 1 MB L2.</summary>
-    public const int PanelBytes = 256 * 1024;
 
     /// <summary>The tile whose top-left corner is (<paramref name="row"/>, vector <paramref name="vector"/>), clipped to the product.</summary>
     private static void TileAt<TVector, TOps, TEpilogue>(in ProductOperands operands, int row, int rowEnd, int vector, int columnVectors, ref TEpilogue epilogue)
