@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics.X86;
+
 namespace FusedNets.Backends.Cpu;
 
 /// <summary>
@@ -352,6 +354,14 @@ public sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
         return (Math.Min(start, count), Math.Min(end, count));
     }
 
+    /// <summary>
+    /// This thread's rows of a product. The tile kernel takes a partial tile nearly at full speed, so rows are
+    /// shared evenly rather than in whole tiles (which gave one thread 66 rows of 128 and the other 62), in
+    /// blocks of 16 where there are enough: the threads' sample-major copies of their rows then write
+    /// separate cache lines.
+    /// </summary>
+    private (int Start, int End) ShareRows(int count, int thread) => Share(count, count >= 16 * _passThreads ? 16 : 1, thread);
+
     private void PrepareInputs(int thread)
     {
         CpuWorkspace workspace = _workspace!;
@@ -365,7 +375,7 @@ public sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
             new Span<float>(columns + feature * _stride + _batch, _stride - _batch).Clear();
         }
 
-        if ((_pass & Pass.Update) != 0)
+        if ((_pass & Pass.Update) != 0 && !workspace.InputsAreRows)
         {
             (int firstSample, int endSample) = Share(_batch, 1, thread);
             nint stride = _layers[0].WeightStride;
@@ -381,7 +391,7 @@ public sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
 
     private void Forward(int l, int thread)
     {
-        (int start, int end) = Share(_layers[l].Units, TileKernel.TileRows, thread);
+        (int start, int end) = ShareRows(_layers[l].Units, thread);
         _kernels.Forward(this, l, start, end);
 
         if ((_pass & Pass.Update) != 0 && l < Last && _layers[l + 1].Sparse is null)
@@ -503,7 +513,7 @@ public sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
 
     private void BackwardData(int l, int thread)
     {
-        (int start, int end) = Share(_layers[l].Inputs, TileKernel.TileRows, thread);
+        (int start, int end) = ShareRows(_layers[l].Inputs, thread);
         _kernels.Backward(this, l, start, end);
     }
 
@@ -551,7 +561,7 @@ public sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
     {
         CpuLayer layer = _layers[l];
         CpuWorkspace workspace = _workspace!;
-        (int start, int end) = Share(layer.Units, TileKernel.TileRows, thread);
+        (int start, int end) = ShareRows(layer.Units, thread);
         float* delta = workspace.Deltas[l].Pointer;
         if (layer.Sparse is { } sparse)
         {
@@ -559,7 +569,8 @@ public sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
         }
         else
         {
-            UpdateDense(layer, l == 0 ? workspace.InputRows.Pointer : workspace.ActivationRows[l - 1].Pointer, delta, start, end, thread);
+            float* inputRows = workspace.InputsAreRows ? _inputs : workspace.InputRows.Pointer;
+            UpdateDense(layer, l == 0 ? inputRows : workspace.ActivationRows[l - 1].Pointer, delta, start, end, thread);
         }
 
         float* bias = layer.Bias.Pointer, nextBias = layer.NextBias.Pointer;
@@ -591,8 +602,13 @@ public sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
             layer.Mask is null ? null : layer.Mask.Pointer,
             NonFiniteSlot(thread),
             layer.WeightStride,
-            _sgd);
+            _sgd,
+            _workspace!.StreamingUpdates);
         TileKernel.ProductByRows<TVector, TOps, UpdateEpilogue>(operands, start, end, layer.WeightStride / TOps.Count, ref epilogue);
+        if (_workspace!.StreamingUpdates && Sse.IsSupported)
+        {
+            Sse.StoreFence(); // streaming stores are weakly ordered: make them visible before the barrier releases the readers
+        }
     }
 
     /// <summary>
@@ -662,25 +678,7 @@ public sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
         return sum;
     }
 
-    /// <summary>destination[c, r] = source[r, c] for a rows × columns block, in 16 × 16 tiles so both sides stay in cache.</summary>
-    private static void Transpose(float* source, nint sourceStride, float* destination, nint destinationStride, int rows, int columns)
-    {
-        const int Block = 16;
-        for (int r0 = 0; r0 < rows; r0 += Block)
-        {
-            int r1 = Math.Min(rows, r0 + Block);
-            for (int c0 = 0; c0 < columns; c0 += Block)
-            {
-                int c1 = Math.Min(columns, c0 + Block);
-                for (int r = r0; r < r1; r++)
-                {
-                    float* from = source + r * sourceStride;
-                    for (int c = c0; c < c1; c++)
-                    {
-                        destination[c * destinationStride + r] = from[c];
-                    }
-                }
-            }
-        }
-    }
+    /// <summary>destination[c, r] = source[r, c] for a rows × columns block.</summary>
+    private static void Transpose(float* source, nint sourceStride, float* destination, nint destinationStride, int rows, int columns) =>
+        Transposes.Transpose(source, sourceStride, destination, destinationStride, rows, columns);
 }

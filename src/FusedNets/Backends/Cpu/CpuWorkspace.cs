@@ -13,12 +13,21 @@ namespace FusedNets.Backends.Cpu;
 /// </remarks>
 internal sealed class CpuWorkspace
 {
+    // Parameters above this many bytes, four buffers of them (W, V and the next two), do not stay in the last
+    // level cache from one step to the next: the update then writes its next buffers with streaming stores,
+    // which skip reading each line before overwriting it. Below it they would push the parameters out to
+    // memory for nothing. Measured on Zen 5 (32 MB L3): the update phase 10 % faster at 30 MB
+    // (784-1024-1024-10), the step 8 % slower at 2 MB (784-128-128-10), no clear change at 11 MB
+    // (784-512-512-10), which stays below the line.
+    private const long StreamingUpdateBytes = 16L << 20;
+
     public CpuWorkspace(IReadOnlyList<CpuLayer> layers, int inputSize, int capacity, int width)
     {
         Capacity = capacity;
         int padded = CpuLayer.RoundUp(capacity, width);
         InputColumns = new AlignedBuffer((long)inputSize * padded);
-        InputRows = new AlignedBuffer((long)capacity * layers[0].WeightStride);
+        InputsAreRows = layers[0].WeightStride == inputSize;
+        InputRows = new AlignedBuffer(InputsAreRows ? 0 : (long)capacity * layers[0].WeightStride);
         InputGradientColumns = new AlignedBuffer((long)inputSize * padded);
         PreActivations = new AlignedBuffer[layers.Count];
         Activations = new AlignedBuffer[layers.Count];
@@ -37,6 +46,13 @@ internal sealed class CpuWorkspace
         }
 
         Losses = new float[capacity];
+        long parameterBytes = 0;
+        foreach (CpuLayer layer in layers)
+        {
+            parameterBytes += 4L * sizeof(float) * layer.WeightStride * layer.Units;
+        }
+
+        StreamingUpdates = parameterBytes > StreamingUpdateBytes;
     }
 
     public int Capacity { get; }
@@ -44,7 +60,13 @@ internal sealed class CpuWorkspace
     /// <summary>The inputs, feature-major, (InputSize, P); padding columns zero.</summary>
     public AlignedBuffer InputColumns { get; }
 
-    /// <summary>The inputs, sample-major, (batch, first layer's WeightStride); padding zero.</summary>
+    /// <summary>
+    /// Whether the caller's batch already has the layout of <see cref="InputRows"/> (no padding at the end of
+    /// a row), so the first layer's weight gradient reads it where it lies and InputRows stays empty.
+    /// </summary>
+    public bool InputsAreRows { get; }
+
+    /// <summary>The inputs, sample-major, (batch, first layer's WeightStride); padding zero. Empty if <see cref="InputsAreRows"/>.</summary>
     public AlignedBuffer InputRows { get; }
 
     /// <summary>dL/dx, feature-major, (InputSize, P).</summary>
@@ -64,4 +86,7 @@ internal sealed class CpuWorkspace
 
     /// <summary>The per-sample losses of the last batch.</summary>
     public float[] Losses { get; }
+
+    /// <summary>Whether the weight update writes the next parameter buffers with streaming stores (see <see cref="StreamingUpdateBytes"/>).</summary>
+    public bool StreamingUpdates { get; }
 }

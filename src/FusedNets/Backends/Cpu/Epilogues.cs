@@ -141,11 +141,14 @@ internal readonly unsafe struct UpdateEpilogue : ITileEpilogue
     private readonly float* _nonFinite;
     private readonly nint _stride;
     private readonly SgdStep _sgd;
+    private readonly bool _streaming;
 
     // mask: 1 where a weight trains and 0 where it is fixed at zero, in the weights' layout; null for a dense layer.
     // nonFinite: one vector, this thread's own, that the caller zeroed.
-    public UpdateEpilogue(float* weights, float* velocities, float* nextWeights, float* nextVelocities, float* mask, float* nonFinite, nint stride, SgdStep sgd)
+    // streaming: write the next buffers around the caches, for parameters too large to stay cached until the next step.
+    public UpdateEpilogue(float* weights, float* velocities, float* nextWeights, float* nextVelocities, float* mask, float* nonFinite, nint stride, SgdStep sgd, bool streaming)
     {
+        _streaming = streaming;
         _weights = weights;
         _velocities = velocities;
         _nextWeights = nextWeights;
@@ -183,8 +186,16 @@ internal readonly unsafe struct UpdateEpilogue : ITileEpilogue
 
         TVector velocity = TOps.Load(_velocities + offset);
         TVector weight = UpdateWeight<TVector, TOps>(_sgd, TOps.Load(_weights + offset), ref velocity, gradient);
-        TOps.Store(_nextVelocities + offset, velocity);
-        TOps.Store(_nextWeights + offset, weight);
+        if (_streaming)
+        {
+            TOps.StoreNonTemporal(_nextVelocities + offset, velocity);
+            TOps.StoreNonTemporal(_nextWeights + offset, weight);
+        }
+        else
+        {
+            TOps.Store(_nextVelocities + offset, velocity);
+            TOps.Store(_nextWeights + offset, weight);
+        }
         TVector zero = TOps.Broadcast(0f);
         return TOps.Add(TOps.Multiply(weight, zero), TOps.Multiply(velocity, zero));
     }

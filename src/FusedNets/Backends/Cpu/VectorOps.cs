@@ -26,6 +26,9 @@ public unsafe interface IVectorOps<TVector>
 
     static abstract void Store(float* destination, TVector value);
 
+    /// <summary>A store that bypasses the caches (to an address aligned to the vector), or a plain store where there is none.</summary>
+    static abstract void StoreNonTemporal(float* destination, TVector value);
+
     static abstract TVector Broadcast(float value);
 
     /// <summary>a * b + c, rounded once.</summary>
@@ -56,6 +59,9 @@ internal readonly unsafe struct Vector512Ops : IVectorOps<Vector512<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(float* destination, Vector512<float> value) => value.Store(destination);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreNonTemporal(float* destination, Vector512<float> value) => value.StoreAlignedNonTemporal(destination);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Broadcast(float value) => Vector512.Create(value);
@@ -94,6 +100,9 @@ internal readonly unsafe struct Vector256Ops : IVectorOps<Vector256<float>>
     public static void Store(float* destination, Vector256<float> value) => value.Store(destination);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreNonTemporal(float* destination, Vector256<float> value) => value.StoreAlignedNonTemporal(destination);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Broadcast(float value) => Vector256.Create(value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -128,6 +137,9 @@ internal readonly unsafe struct ScalarOps : IVectorOps<float>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(float* destination, float value) => *destination = value;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreNonTemporal(float* destination, float value) => *destination = value;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Broadcast(float value) => value;
