@@ -57,6 +57,36 @@ public class ResourceTests
         Assert.True(memoryAfter - memory < 4_000_000, $"managed memory: {memory} bytes before, {memoryAfter} after {networks} networks");
     }
 
+    [Fact]
+    public void Cpu_networks_never_disposed_end_their_worker_threads_once_collected()
+    {
+        var random = new Random(2);
+        float[] inputs = [.. Enumerable.Range(0, Samples * TiledClassifier.InputSize).Select(_ => (float)random.NextDouble())];
+        int[] labels = [.. Enumerable.Range(0, Samples).Select(i => i % TiledClassifier.OutputSize)];
+        var sgd = new Sgd(0.01f);
+        (_, _, int threads) = Measure();
+
+        // Not inlined, so no reference to a network outlives it on this frame.
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+        void CreateAndTrainWithoutDisposing() => new TiledClassifier(seed: 1, Backend.Cpu).TrainBatch(inputs, labels, sgd);
+
+        const int Networks = 40;
+        for (int i = 0; i < Networks; i++)
+        {
+            CreateAndTrainWithoutDisposing();
+        }
+
+        int threadsAfter = int.MaxValue;
+        for (int attempt = 0; attempt < 20 && threadsAfter > threads + 2; attempt++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            (_, _, threadsAfter) = Measure();
+        }
+
+        Assert.True(threadsAfter <= threads + 2, $"threads: {threads} before, {threadsAfter} after {Networks} networks left undisposed");
+    }
+
     private static (long Memory, int Handles, int Threads) Measure()
     {
         // Joined threads can take a moment to leave the process's list.

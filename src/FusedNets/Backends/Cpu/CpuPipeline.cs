@@ -4,7 +4,8 @@ namespace FusedNets.Backends.Cpu;
 
 /// <summary>
 /// The CPU engine at one vector width: owns the parameters and workspaces and runs each call as one pass
-/// of phases over the worker pool. Phases, separated by barriers (L layers):
+/// of phases over the worker pool, asking the network's generated <see cref="CpuKernels{TVector, TOps}"/> which
+/// product each layer runs. Phases, separated by barriers (L layers):
 /// <code>
 ///   input        transpose the batch to feature-major (and copy it sample-major when training)
 ///   forward l    zᵀ, yᵀ = f(W xᵀ + b), then the sample-major copy of y          for l = 0..L-1
@@ -47,6 +48,7 @@ public sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
     private float* _outputs;
     private float* _inputGradient;
     private SgdStep _sgd;
+    private float* _singleSampleInput;
 
     internal CpuPipeline(NetworkArchitecture architecture, CpuKernels<TVector, TOps> kernels, IReadOnlyList<float[]?> masks, CpuEngineOptions options)
     {
@@ -178,11 +180,16 @@ public sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
         }
     }
 
-    public void Dispose() => _pool?.Dispose();
+    public void Dispose()
+    {
+        _pool?.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>A network never disposed still ends its worker threads once it is collected.</summary>
+    ~CpuPipeline() => _pool?.Stop();
 
     // ---- Single-sample prediction: matrix-vector products, no batch machinery. ----
-
-    private float* _singleSampleInput;
 
     private void PredictOne(ReadOnlySpan<float> inputs, Span<float> outputs)
     {

@@ -25,6 +25,7 @@ internal sealed class WorkerPool : IDisposable
     private int _barrierRemaining;
     private int _barrierGeneration;
     private volatile bool _disposed;
+    private bool _joined;
 
     public WorkerPool(int threads)
     {
@@ -85,14 +86,13 @@ internal sealed class WorkerPool : IDisposable
 
     public void Dispose()
     {
-        if (_disposed)
+        if (_joined)
         {
             return;
         }
 
-        _disposed = true;
-        Interlocked.Increment(ref _jobGeneration);
-        WakeSleepers();
+        Stop();
+        _joined = true;
         foreach (Thread worker in _workers)
         {
             worker.Join();
@@ -102,6 +102,22 @@ internal sealed class WorkerPool : IDisposable
         {
             wakeUp.Dispose();
         }
+    }
+
+    /// <summary>
+    /// Tells the workers to end, without waiting for them: for an owner collected without being disposed,
+    /// whose finalizer must not block. The threads hold only the pool, so they end and it is collected.
+    /// </summary>
+    public void Stop()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        Interlocked.Increment(ref _jobGeneration);
+        WakeSleepers();
     }
 
     private void WakeSleepers()
@@ -126,10 +142,15 @@ internal sealed class WorkerPool : IDisposable
                 return;
             }
 
-            _job!(worker + 1);
+            RunJob(worker + 1);
             Barrier();
         }
     }
+
+    // Its own frame, so no slot of the worker's loop keeps the job (and the engine it belongs to) reachable
+    // between jobs: an engine never disposed must still be collectable, which is what stops its workers.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void RunJob(int thread) => _job!(thread);
 
     private int WaitForJob(int worker, int seen)
     {
