@@ -11,20 +11,30 @@ internal static class DataSource
     private const byte GzipMagic1 = 0x1f, GzipMagic2 = 0x8b;
 
     /// <summary>
+    /// <paramref name="stream"/> itself if it can seek; otherwise (a network or pipe stream) a copy of what is
+    /// left of it in memory, read only as far as it actually goes.
+    /// </summary>
+    public static Stream Seekable(Stream stream)
+    {
+        if (stream.CanSeek)
+        {
+            return stream;
+        }
+
+        var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        copy.Position = 0;
+        return copy;
+    }
+
+    /// <summary>
     /// <paramref name="stream"/> from its current position, decompressed if it starts with the gzip magic bytes.
     /// Disposing the result never disposes <paramref name="stream"/>; its owner still does.
     /// </summary>
     public static Stream Decompressed(Stream stream, out bool compressed)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        if (!stream.CanSeek)
-        {
-            // Peeking needs a rewind: a network or pipe stream is copied first, only as far as it actually goes.
-            var copy = new MemoryStream();
-            stream.CopyTo(copy);
-            copy.Position = 0;
-            stream = copy;
-        }
+        stream = Seekable(stream); // peeking needs a rewind
 
         long start = stream.Position;
         Span<byte> magic = stackalloc byte[2];

@@ -56,15 +56,7 @@ internal static class SafeTensors
     public static SafeTensorsContents Read(Stream stream, string? path = null)
     {
         string prefix = path is null ? "" : path + ": ";
-        if (!stream.CanSeek)
-        {
-            // The sizes in the file are checked against its length: a stream that cannot tell is copied first,
-            // only as far as it actually goes.
-            var copy = new MemoryStream();
-            stream.CopyTo(copy);
-            copy.Position = 0;
-            stream = copy;
-        }
+        stream = FusedNets.Data.DataSource.Seekable(stream); // the sizes in the file are checked against its length
 
         long fileStart = stream.Position;
         var length = new byte[sizeof(ulong)];
