@@ -12,7 +12,7 @@ internal static class Engines
         switch (backend)
         {
             case Backend.Cpu:
-                return new CpuEngine(definition.Architecture, definition.CpuProgram, masks, new CpuEngineOptions());
+                return Cpu();
             case Backend.Auto:
                 foreach (Backend gpu in (ReadOnlySpan<Backend>)[Backend.Cuda, Backend.OpenCL])
                 {
@@ -22,7 +22,7 @@ internal static class Engines
                     }
                 }
 
-                return new CpuEngine(definition.Architecture, definition.CpuProgram, masks, new CpuEngineOptions());
+                return Cpu();
             case Backend.Cuda or Backend.OpenCL or Backend.IlgpuCpu:
                 Accelerator device = IlgpuDevices.TryGet(backend, out string whyNot)
                     ?? throw new NotSupportedException($"Backend.{backend} is not available: {whyNot}");
@@ -30,5 +30,7 @@ internal static class Engines
             default:
                 throw new ArgumentOutOfRangeException(nameof(backend), backend, "Unknown backend.");
         }
+
+        INetworkEngine Cpu() => new CpuEngine(definition.Architecture, definition.CpuProgram, masks, new CpuEngineOptions());
     }
 }

@@ -299,7 +299,7 @@ public sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
         if ((_pass & Pass.WriteOutputs) != 0)
         {
             (int first, int end) = Share(_batch, 1, thread);
-            Transpose(_workspace!.Activations[Last].Pointer + first, _stride, _outputs + first * _layers[Last].Units, _layers[Last].Units, _layers[Last].Units, end - first);
+            Transposes.Transpose(_workspace!.Activations[Last].Pointer + first, _stride, _outputs + first * _layers[Last].Units, _layers[Last].Units, _layers[Last].Units, end - first);
         }
 
         if ((_pass & Pass.Loss) != 0)
@@ -340,7 +340,7 @@ public sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
         {
             (int first, int end) = Share(_batch, 1, thread);
             int inputSize = _architecture.InputSize;
-            Transpose(_workspace!.InputGradientColumns.Pointer + first, _stride, _inputGradient + first * inputSize, inputSize, inputSize, end - first);
+            Transposes.Transpose(_workspace!.InputGradientColumns.Pointer + first, _stride, _inputGradient + first * inputSize, inputSize, inputSize, end - first);
         }
     }
 
@@ -375,7 +375,7 @@ public sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
         int inputSize = _architecture.InputSize;
         (int first, int end) = Share(inputSize, 1, thread);
         float* columns = workspace.InputColumns.Pointer;
-        Transpose(_inputs + first, inputSize, columns + first * _stride, _stride, _batch, end - first);
+        Transposes.Transpose(_inputs + first, inputSize, columns + first * _stride, _stride, _batch, end - first);
         for (int feature = first; feature < end; feature++)
         {
             // Padding samples are zeros, so they stay finite all the way through the network.
@@ -406,7 +406,7 @@ public sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
             // The dense weight gradient of layer l + 1 reads this layer's output sample by sample.
             CpuWorkspace workspace = _workspace!;
             nint rowStride = _layers[l + 1].WeightStride;
-            Transpose(workspace.Activations[l].Pointer + start * _stride, _stride, workspace.ActivationRows[l].Pointer + start, rowStride, end - start, _batch);
+            Transposes.Transpose(workspace.Activations[l].Pointer + start * _stride, _stride, workspace.ActivationRows[l].Pointer + start, rowStride, end - start, _batch);
         }
     }
 
@@ -684,8 +684,4 @@ public sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
 
         return sum;
     }
-
-    /// <summary>destination[c, r] = source[r, c] for a rows × columns block.</summary>
-    private static void Transpose(float* source, nint sourceStride, float* destination, nint destinationStride, int rows, int columns) =>
-        Transposes.Transpose(source, sourceStride, destination, destinationStride, rows, columns);
 }
