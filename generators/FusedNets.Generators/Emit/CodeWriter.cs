@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.Text;
 
 namespace FusedNets.Generators.Emit;
@@ -45,6 +46,10 @@ internal sealed class CodeWriter
         _depth++;
         return new Closer(this, close);
     }
+
+    /// <summary><paramref name="text"/> with every line after the first indented by <paramref name="levels"/> more steps of four spaces.</summary>
+    public static string Indent(string text, int levels) =>
+        string.Join("\n", text.Split('\n').Select((line, i) => i == 0 || line.Length == 0 ? line : new string(' ', 4 * levels) + line));
 
     public override string ToString() => _text.ToString();
 

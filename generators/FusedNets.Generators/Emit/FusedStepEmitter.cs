@@ -177,7 +177,7 @@ internal static class FusedStepEmitter
                 {
                     int sample = first + thread;
                     int row = thread * Width;
-                    {{IlgpuKernelEmitter.Indent(body, 2)}}
+                    {{CodeWriter.Indent(body, 2)}}
                     {{IlgpuKernelEmitter.Checks}}.FlagIfNotFinite(status, step, losses[sample]);
                 }
 

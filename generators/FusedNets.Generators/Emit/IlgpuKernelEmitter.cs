@@ -358,15 +358,11 @@ internal static class IlgpuKernelEmitter
                 }
 
                 int row = sample * {{units}};
-                {{Indent(body, 1)}}
+                {{CodeWriter.Indent(body, 1)}}
                 {{Checks}}.FlagIfNotFinite(status, step, losses[sample]);
             }
             """);
     }
-
-    /// <summary><paramref name="text"/> with every line after the first indented by <paramref name="levels"/> more steps of four spaces.</summary>
-    internal static string Indent(string text, int levels) =>
-        string.Join("\n", text.Split('\n').Select((line, i) => i == 0 || line.Length == 0 ? line : new string(' ', 4 * levels) + line));
 
     // ---- Names ---------------------------------------------------------------------------------
 
