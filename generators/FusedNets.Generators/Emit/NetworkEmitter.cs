@@ -109,7 +109,7 @@ internal static class NetworkEmitter
         for (int l = 0; l < network.Layers.Count; l++)
         {
             LayerModel layer = network.Layers[l];
-            string separator = l == network.Layers.Count - 1 ? ")),"  : ",";
+            string separator = l == network.Layers.Count - 1 ? "))," : ",";
             code.Line($"            new global::FusedNets.DenseLayerArchitecture(\"{layer.Name}\", {layer.Units}, {layer.Inputs}, global::FusedNets.Activation.{layer.Activation}, {MaskExpression(layer.Mask)}){separator}");
         }
 

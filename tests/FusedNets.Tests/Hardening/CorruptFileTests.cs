@@ -125,52 +125,52 @@ public sealed class CorruptFileTests : IDisposable
         switch (kind)
         {
             case 0:
-            {
-                int length = random.Next(original.Length);
-                return (original[..length], $"truncated to {length} bytes");
-            }
+                {
+                    int length = random.Next(original.Length);
+                    return (original[..length], $"truncated to {length} bytes");
+                }
 
             case 1:
-            {
-                byte[] bytes = [.. original];
-                int flips = 1 + random.Next(8);
-                for (int f = 0; f < flips; f++)
                 {
-                    bytes[random.Next(bytes.Length)] = (byte)random.Next(256);
-                }
+                    byte[] bytes = [.. original];
+                    int flips = 1 + random.Next(8);
+                    for (int f = 0; f < flips; f++)
+                    {
+                        bytes[random.Next(bytes.Length)] = (byte)random.Next(256);
+                    }
 
-                return (bytes, $"{flips} random bytes");
-            }
+                    return (bytes, $"{flips} random bytes");
+                }
 
             case 2:
-            {
-                int at = random.Next(original.Length + 1);
-                byte[] inserted = new byte[1 + random.Next(16)];
-                random.NextBytes(inserted);
-                return ([.. original[..at], .. inserted, .. original[at..]], $"{inserted.Length} bytes inserted at {at}");
-            }
-
-            case 3:
-            {
-                int at = random.Next(original.Length);
-                int length = 1 + random.Next(Math.Min(64, original.Length - at));
-                return ([.. original[..at], .. original[(at + length)..]], $"{length} bytes deleted at {at}");
-            }
-
-            default:
-            {
-                HeaderField field = headerFields[random.Next(headerFields.Length)];
-                if (field.Text)
                 {
-                    string text = BadFields[random.Next(BadFields.Length)];
-                    return ([.. original[..field.Offset], .. Encoding.UTF8.GetBytes(text), .. original[(field.Offset + field.Length)..]], $"field at {field.Offset} set to \"{text}\"");
+                    int at = random.Next(original.Length + 1);
+                    byte[] inserted = new byte[1 + random.Next(16)];
+                    random.NextBytes(inserted);
+                    return ([.. original[..at], .. inserted, .. original[at..]], $"{inserted.Length} bytes inserted at {at}");
                 }
 
-                byte[] bytes = [.. original];
-                byte[] value = ExtremeValue(field.Length, random);
-                value.CopyTo(bytes, field.Offset);
-                return (bytes, $"header field at {field.Offset} set to {Convert.ToHexString(value)}");
-            }
+            case 3:
+                {
+                    int at = random.Next(original.Length);
+                    int length = 1 + random.Next(Math.Min(64, original.Length - at));
+                    return ([.. original[..at], .. original[(at + length)..]], $"{length} bytes deleted at {at}");
+                }
+
+            default:
+                {
+                    HeaderField field = headerFields[random.Next(headerFields.Length)];
+                    if (field.Text)
+                    {
+                        string text = BadFields[random.Next(BadFields.Length)];
+                        return ([.. original[..field.Offset], .. Encoding.UTF8.GetBytes(text), .. original[(field.Offset + field.Length)..]], $"field at {field.Offset} set to \"{text}\"");
+                    }
+
+                    byte[] bytes = [.. original];
+                    byte[] value = ExtremeValue(field.Length, random);
+                    value.CopyTo(bytes, field.Offset);
+                    return (bytes, $"header field at {field.Offset} set to {Convert.ToHexString(value)}");
+                }
         }
     }
 
