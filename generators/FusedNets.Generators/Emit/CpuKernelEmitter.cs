@@ -33,6 +33,8 @@ internal static class CpuKernelEmitter
             EmitForward(code, network);
             code.Line();
             EmitBackward(code, network);
+            code.Line();
+            EmitLoss(code, network);
         }
     }
 
@@ -48,15 +50,15 @@ internal static class CpuKernelEmitter
             for (int l = 0; l < network.Layers.Count; l++)
             {
                 LayerModel layer = network.Layers[l];
-                code.Line($"cpu.PredictLayer<{Kernel(layer.Activation)}>(thread, layer: {l}, inputs: {layer.Inputs}, units: {layer.Units}); // {layer.Name}: {layer.Activation}(W x + b)");
+                code.Line($"cpu.Predict<{Kernel(layer.Activation)}>({l}, thread); // {layer.Name}: {layer.Activation}(W x + b)");
             }
         }
     }
 
     private static void EmitForward(CodeWriter code, NetworkModel network)
     {
-        code.Line("// Layer `layer` forward for its output rows [start, end); B is the batch padded to whole vectors.");
-        using (code.Block($"public override void Forward({Pipeline} cpu, int layer, int start, int end)"))
+        code.Line("// Layer `layer` forward, this thread's share; B is the batch padded to whole vectors.");
+        using (code.Block($"public override void Forward({Pipeline} cpu, int layer, int thread)"))
         {
             using (code.Block("switch (layer)"))
             {
@@ -64,7 +66,7 @@ internal static class CpuKernelEmitter
                 {
                     LayerModel layer = network.Layers[l];
                     code.Line($"// {layer.Name}: zᵀ = W xᵀ + b, yᵀ = {layer.Activation}(zᵀ)    xᵀ: ({layer.Inputs}, B), W: ({layer.Units}, {layer.Inputs}), zᵀ and yᵀ: ({layer.Units}, B)");
-                    code.Line($"case {l}: cpu.ForwardRows<{Kernel(layer.Activation)}>({l}, start, end); break;");
+                    code.Line($"case {l}: cpu.Forward<{Kernel(layer.Activation)}>({l}, thread); break;");
                 }
 
                 code.Line("default: throw new global::System.ArgumentOutOfRangeException(nameof(layer), layer, null);");
@@ -74,8 +76,8 @@ internal static class CpuKernelEmitter
 
     private static void EmitBackward(CodeWriter code, NetworkModel network)
     {
-        code.Line("// Layer `layer` backward data for its input rows [start, end): the delta of the layer below, or the input gradient.");
-        using (code.Block($"public override void Backward({Pipeline} cpu, int layer, int start, int end)"))
+        code.Line("// Layer `layer` backward data, this thread's share: the delta of the layer below (layer 0's input gradient is the pipeline's).");
+        using (code.Block($"public override void Backward({Pipeline} cpu, int layer, int thread)"))
         {
             using (code.Block("switch (layer)"))
             {
@@ -84,14 +86,18 @@ internal static class CpuKernelEmitter
                     LayerModel layer = network.Layers[l];
                     LayerModel below = network.Layers[l - 1];
                     code.Line($"// {layer.Name}, from zᵀ = W xᵀ + b with xᵀ = {below.Activation}(zᵀ_{below.Name}): dzᵀ_{below.Name} = (Wᵀ dzᵀ) ⊙ {below.Activation}'(zᵀ_{below.Name})    W: ({layer.Units}, {layer.Inputs}), dzᵀ: ({layer.Units}, B), dzᵀ_{below.Name}: ({layer.Inputs}, B)");
-                    code.Line($"case {l}: cpu.BackwardRows<{Kernel(below.Activation)}>({l}, start, end); break;");
+                    code.Line($"case {l}: cpu.Backward<{Kernel(below.Activation)}>({l}, thread); break;");
                 }
 
-                LayerModel first = network.Layers[0];
-                code.Line($"// {first.Name}, from zᵀ = W xᵀ + b: dxᵀ = Wᵀ dzᵀ, the input gradient    W: ({first.Units}, {first.Inputs}), dzᵀ: ({first.Units}, B), dxᵀ: ({first.Inputs}, B)");
-                code.Line("case 0: cpu.BackwardToInputs(start, end); break;");
                 code.Line("default: throw new global::System.ArgumentOutOfRangeException(nameof(layer), layer, null);");
             }
         }
+    }
+
+    private static void EmitLoss(CodeWriter code, NetworkModel network)
+    {
+        LayerModel output = network.OutputLayer;
+        code.Line($"// Loss: {network.Loss} of y_{output.Name}, fused with dz_{output.Name} = dL/dy ⊙ {output.Activation}'(z, y).");
+        code.Line($"public override void Loss({Pipeline} cpu, int thread) => cpu.Loss<global::FusedNets.{network.Loss}Loss, {Kernel(output.Activation)}>(thread);");
     }
 }

@@ -105,7 +105,7 @@ internal static class NetworkEmitter
         code.Line($"        global::FusedNets.Loss.{network.Loss},");
         code.Line($"        \"{network.InputName}\",");
         code.Line("        InputSize,");
-        code.Line("        global::System.Collections.Immutable.ImmutableArray.Create(");
+        code.Line("        global::System.Collections.Immutable.ImmutableArray.Create<global::FusedNets.LayerArchitecture>(");
         for (int l = 0; l < network.Layers.Count; l++)
         {
             LayerModel layer = network.Layers[l];

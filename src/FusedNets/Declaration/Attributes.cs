@@ -20,36 +20,6 @@ public sealed class InputAttribute(int size) : Attribute
     public int Size { get; } = size;
 }
 
-/// <summary>
-/// A fully connected layer: y = activation(W x + b), with W of shape [units, inputs] and b of length units.
-/// </summary>
-/// <param name="units">The number of outputs.</param>
-/// <param name="activation">The elementwise activation applied after the affine map.</param>
-[AttributeUsage(AttributeTargets.Property, Inherited = false)]
-public sealed class DenseAttribute(int units, Activation activation = Activation.Identity) : Attribute
-{
-    /// <summary>The number of outputs.</summary>
-    public int Units { get; } = units;
-
-    /// <summary>The activation applied after the affine map.</summary>
-    public Activation Activation { get; } = activation;
-
-    /// <summary>The input width this layer expects; when set, the generator checks it against the previous layer.</summary>
-    public int Inputs { get; set; }
-
-    /// <summary>
-    /// The name of a <c>static bool Name(int output, int input)</c> method of the network class:
-    /// false fixes W[output, input] to zero before training, and it stays zero.
-    /// </summary>
-    public string? Mask { get; set; }
-
-    /// <summary>The fraction of weights kept by a fixed random mask, in (0, 1]. 1 keeps all.</summary>
-    public double Density { get; set; } = 1.0;
-
-    /// <summary>The seed of the random mask chosen by <see cref="Density"/>.</summary>
-    public int MaskSeed { get; set; }
-}
-
 /// <summary>Elementwise activations. Their forward and derivative rules live in <see cref="Activations"/>.</summary>
 public enum Activation
 {

@@ -45,18 +45,16 @@ public abstract partial class Network : IDisposable
         Seed = seed;
 
         NetworkArchitecture architecture = Architecture;
-        _masks = architecture.Layers
-            .Select(layer => layer.Mask.IsMasked ? layer.Mask.ToArray(layer.Units, layer.Inputs) : null)
-            .ToArray();
+        _masks = [.. architecture.Layers.Select(LayerMask.ArrayOf)];
         _parameters = new float[architecture.ParameterCount];
         Initialization.Initialize(architecture, _masks, seed, _parameters);
 
         _layers = new Layer[architecture.Layers.Length + 1];
-        _layers[0] = new Layer(this, architecture.InputName, architecture.InputSize, 0, Activation.Identity, LayerMask.None, 0);
+        _layers[0] = new Layer(this, architecture.InputName, architecture.InputShape, null, 0);
         for (int l = 0; l < architecture.Layers.Length; l++)
         {
-            DenseLayerArchitecture layer = architecture.Layers[l];
-            _layers[l + 1] = new Layer(this, layer.Name, layer.Units, layer.Inputs, layer.Activation, layer.Mask, architecture.WeightOffset(l));
+            LayerArchitecture layer = architecture.Layers[l];
+            _layers[l + 1] = new Layer(this, layer.Name, layer.OutputShape, layer, architecture.ParameterOffset(l));
         }
 
         _engine = Engines.Create(definition, backend, _masks);
@@ -80,7 +78,7 @@ public abstract partial class Network : IDisposable
     /// <summary>The device, in words.</summary>
     public string DeviceName => _engine.DeviceName;
 
-    /// <summary>The input layer, then every dense layer, in declaration order.</summary>
+    /// <summary>The input layer, then every other layer, in declaration order.</summary>
     public IReadOnlyList<Layer> Layers => _layers;
 
     /// <summary>The loss this network trains with.</summary>
@@ -499,7 +497,7 @@ public abstract partial class Network : IDisposable
             throw new ArgumentException("The batch is empty.", nameof(inputs));
         }
 
-        if (Architecture.Loss == Loss.SoftmaxCrossEntropy)
+        if (Architecture.IsClassifier)
         {
             if (labels.Length != batch)
             {
@@ -530,7 +528,7 @@ public abstract partial class Network : IDisposable
             throw new ArgumentException($"{Architecture.Name} takes {Architecture.InputSize} features per sample; the data set has {data.FeatureCount}.", parameter);
         }
 
-        bool classifier = Architecture.Loss == Loss.SoftmaxCrossEntropy;
+        bool classifier = Architecture.IsClassifier;
         if (classifier != data.IsClassification)
         {
             throw new ArgumentException(

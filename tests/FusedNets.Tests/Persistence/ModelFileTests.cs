@@ -107,14 +107,17 @@ public class ModelFileTests
                 ["fusednets.input_size"] = "784",
                 ["fusednets.layers"] = "Hidden1,Hidden2,Logits",
                 ["fusednets.seed"] = "4",
+                ["fusednets.layer.Hidden1.kind"] = "Dense",
                 ["fusednets.layer.Hidden1.units"] = "128",
                 ["fusednets.layer.Hidden1.inputs"] = "784",
                 ["fusednets.layer.Hidden1.activation"] = "Relu",
                 ["fusednets.layer.Hidden1.mask"] = "none",
+                ["fusednets.layer.Hidden2.kind"] = "Dense",
                 ["fusednets.layer.Hidden2.units"] = "128",
                 ["fusednets.layer.Hidden2.inputs"] = "128",
                 ["fusednets.layer.Hidden2.activation"] = "Relu",
                 ["fusednets.layer.Hidden2.mask"] = "none",
+                ["fusednets.layer.Logits.kind"] = "Dense",
                 ["fusednets.layer.Logits.units"] = "10",
                 ["fusednets.layer.Logits.inputs"] = "128",
                 ["fusednets.layer.Logits.activation"] = "Identity",
@@ -162,7 +165,7 @@ public class ModelFileTests
     {
         { nameof(WideTinyRegressor), "The model file does not fit WideTinyRegressor: layer 'Hidden' has 11 units in the file but 12 in WideTinyRegressor." },
         { nameof(ReluTinyRegressor), "The model file does not fit ReluTinyRegressor: layer 'Hidden' has activation Tanh in the file but Relu in ReluTinyRegressor." },
-        { nameof(RenamedTinyRegressor), "The model file does not fit RenamedTinyRegressor: dense layer 2 is 'Linear' in the file but 'Middle' in RenamedTinyRegressor." },
+        { nameof(RenamedTinyRegressor), "The model file does not fit RenamedTinyRegressor: layer 2 is 'Linear' in the file but 'Middle' in RenamedTinyRegressor." },
         { nameof(EveryActivationClassifier), "The model file does not fit EveryActivationClassifier: the loss is MeanSquaredError in the file but SoftmaxCrossEntropy in EveryActivationClassifier." },
     };
 
@@ -234,7 +237,7 @@ public class ModelFileTests
         // The data section holds the layers last to first, biases before weights.
         for (int l = architecture.Layers.Length - 1; l >= 0; l--)
         {
-            DenseLayerArchitecture layer = architecture.Layers[l];
+            LayerArchitecture layer = architecture.Layers[l];
             foreach ((string suffix, int[] shape, int offset, int count) in new[]
             {
                 ("bias", new[] { layer.Units }, architecture.BiasOffset(l), layer.Units),
@@ -338,7 +341,7 @@ public class ModelFileTests
         var tensors = new List<SafeTensor>();
         for (int l = 0; l < architecture.Layers.Length; l++)
         {
-            DenseLayerArchitecture layer = architecture.Layers[l];
+            LayerArchitecture layer = architecture.Layers[l];
             string prefix = name?.Invoke(l) ?? layer.Name;
             tensors.Add(new SafeTensor(prefix + ".weight", [layer.Units, layer.Inputs], parameters[architecture.WeightOffset(l)..architecture.BiasOffset(l)]));
             tensors.Add(new SafeTensor(prefix + ".bias", [layer.Units], parameters[architecture.BiasOffset(l)..(architecture.BiasOffset(l) + layer.Units)]));

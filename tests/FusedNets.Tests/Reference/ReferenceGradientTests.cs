@@ -63,7 +63,7 @@ public class ReferenceGradientTests
 
         for (int l = 0; l < architecture.Layers.Length; l++)
         {
-            DenseLayerArchitecture layer = architecture.Layers[l];
+            LayerArchitecture layer = architecture.Layers[l];
             for (int i = 0; i < layer.WeightCount; i++)
             {
                 int p = architecture.WeightOffset(l) + i;

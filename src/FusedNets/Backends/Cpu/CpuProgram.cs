@@ -3,9 +3,9 @@ using System.ComponentModel;
 namespace FusedNets.Backends.Cpu;
 
 /// <summary>
-/// A network's CPU code: the generator emits one subclass per network, next to its ILGPU kernels and from
-/// the same layer model, with every size a constant and every activation a type. <see cref="CpuEngine"/>
-/// picks the vector width once and asks for the kernels at that width.
+/// A network's CPU code: the generator emits one subclass per network, from the same layer model as its
+/// declaration, with every activation and the loss a type. <see cref="CpuEngine"/> picks the vector width once and
+/// asks for the kernels at that width.
 /// </summary>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public abstract class CpuProgram
@@ -17,35 +17,35 @@ public abstract class CpuProgram
 }
 
 /// <summary>
-/// One network's layer schedule at one vector width. Each method names, per layer, the fused product that
-/// layer runs, its activation as a type argument and its sizes as constants; <see cref="CpuPipeline{TVector, TOps}"/>
-/// owns the buffers and the threads and calls these phase by phase.
+/// One network's schedule at one vector width: per phase and layer, which activation (and loss) the layer's
+/// kernels are instantiated with. <see cref="CpuPipeline{TVector, TOps}"/> owns the layers, buffers and threads
+/// and calls these phase by phase; each call runs the calling thread's share.
 /// </summary>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public abstract class CpuKernels<TVector, TOps>
     where TVector : unmanaged
     where TOps : IVectorOps<TVector>
 {
-    /// <summary>
-    /// One sample through every layer, run by each of the pipeline's threads (<paramref name="thread"/>):
-    /// <see cref="CpuPipeline{TVector, TOps}.PredictLayer"/> per layer.
-    /// </summary>
+    /// <summary>One sample through every layer: <see cref="CpuPipeline{TVector, TOps}.Predict{TActivation}"/> per layer.</summary>
     public abstract void Predict(CpuPipeline<TVector, TOps> cpu, int thread);
 
-    /// <summary>Layer <paramref name="layer"/>'s forward for its output rows [<paramref name="start"/>, <paramref name="end"/>).</summary>
-    public abstract void Forward(CpuPipeline<TVector, TOps> cpu, int layer, int start, int end);
+    /// <summary>Layer <paramref name="layer"/>'s forward: <see cref="CpuPipeline{TVector, TOps}.Forward{TActivation}"/> with its activation.</summary>
+    public abstract void Forward(CpuPipeline<TVector, TOps> cpu, int layer, int thread);
 
     /// <summary>
-    /// Layer <paramref name="layer"/>'s backward data for its input rows [<paramref name="start"/>, <paramref name="end"/>):
-    /// the delta of the layer below (its activation's derivative fused in), or the input gradient for layer 0.
+    /// Layer <paramref name="layer"/>'s backward data (<paramref name="layer"/> ≥ 1): <see cref="CpuPipeline{TVector, TOps}.Backward{TBelow}"/>
+    /// with the activation of the layer below, whose delta it writes.
     /// </summary>
-    public abstract void Backward(CpuPipeline<TVector, TOps> cpu, int layer, int start, int end);
+    public abstract void Backward(CpuPipeline<TVector, TOps> cpu, int layer, int thread);
+
+    /// <summary>The loss phase: <see cref="CpuPipeline{TVector, TOps}.Loss{TLoss, TOutput}"/> with the loss and the output layer's activation.</summary>
+    public abstract void Loss(CpuPipeline<TVector, TOps> cpu, int thread);
 }
 
 /// <summary>
 /// The same schedule read from a <see cref="NetworkArchitecture"/> at run time, for architectures built without
-/// the generator (tests build many); it turns each layer's activation into a type argument once per call,
-/// so it runs the very kernels a generated program runs, with the same results bit for bit.
+/// the generator (tests build many); it turns each layer's activation and the loss into type arguments once per
+/// call, so it runs the very kernels a generated program runs, with the same results bit for bit.
 /// </summary>
 internal sealed class ArchitectureCpuProgram(NetworkArchitecture architecture) : CpuProgram
 {
@@ -59,46 +59,62 @@ internal sealed class ArchitectureCpuProgram(NetworkArchitecture architecture) :
         {
             for (int l = 0; l < architecture.Layers.Length; l++)
             {
-                DenseLayerArchitecture layer = architecture.Layers[l];
-                var visitor = new PredictVisitor(cpu, thread, l, layer.Inputs, layer.Units);
-                ActivationKernels.Dispatch(layer.Activation, ref visitor);
+                var visitor = new PredictVisitor(cpu, l, thread);
+                ActivationKernels.Dispatch(architecture.Layers[l].Activation, ref visitor);
             }
         }
 
-        public override void Forward(CpuPipeline<TVector, TOps> cpu, int layer, int start, int end)
+        public override void Forward(CpuPipeline<TVector, TOps> cpu, int layer, int thread)
         {
-            var visitor = new ForwardVisitor(cpu, layer, start, end);
+            var visitor = new ForwardVisitor(cpu, layer, thread);
             ActivationKernels.Dispatch(architecture.Layers[layer].Activation, ref visitor);
         }
 
-        public override void Backward(CpuPipeline<TVector, TOps> cpu, int layer, int start, int end)
+        public override void Backward(CpuPipeline<TVector, TOps> cpu, int layer, int thread)
         {
-            if (layer == 0)
-            {
-                cpu.BackwardToInputs(start, end);
-                return;
-            }
-
-            var visitor = new BackwardVisitor(cpu, layer, start, end);
+            var visitor = new BackwardVisitor(cpu, layer, thread);
             ActivationKernels.Dispatch(architecture.Layers[layer - 1].Activation, ref visitor);
         }
 
-        private readonly struct PredictVisitor(CpuPipeline<TVector, TOps> cpu, int thread, int layer, int inputs, int units) : IActivationVisitor
+        public override void Loss(CpuPipeline<TVector, TOps> cpu, int thread)
         {
-            public void Visit<TActivation>()
-                where TActivation : struct, IActivationKernel => cpu.PredictLayer<TActivation>(thread, layer, inputs, units);
+            var visitor = new LossVisitor(cpu, architecture.Layers[^1].Activation, thread);
+            Losses.Dispatch(architecture.Loss, ref visitor);
         }
 
-        private readonly struct ForwardVisitor(CpuPipeline<TVector, TOps> cpu, int layer, int start, int end) : IActivationVisitor
+        private readonly struct PredictVisitor(CpuPipeline<TVector, TOps> cpu, int layer, int thread) : IActivationVisitor
         {
             public void Visit<TActivation>()
-                where TActivation : struct, IActivationKernel => cpu.ForwardRows<TActivation>(layer, start, end);
+                where TActivation : struct, IActivationKernel => cpu.Predict<TActivation>(layer, thread);
         }
 
-        private readonly struct BackwardVisitor(CpuPipeline<TVector, TOps> cpu, int layer, int start, int end) : IActivationVisitor
+        private readonly struct ForwardVisitor(CpuPipeline<TVector, TOps> cpu, int layer, int thread) : IActivationVisitor
+        {
+            public void Visit<TActivation>()
+                where TActivation : struct, IActivationKernel => cpu.Forward<TActivation>(layer, thread);
+        }
+
+        private readonly struct BackwardVisitor(CpuPipeline<TVector, TOps> cpu, int layer, int thread) : IActivationVisitor
         {
             public void Visit<TBelow>()
-                where TBelow : struct, IActivationKernel => cpu.BackwardRows<TBelow>(layer, start, end);
+                where TBelow : struct, IActivationKernel => cpu.Backward<TBelow>(layer, thread);
+        }
+
+        private readonly struct LossVisitor(CpuPipeline<TVector, TOps> cpu, Activation output, int thread) : ILossVisitor
+        {
+            public void Visit<TLoss>()
+                where TLoss : struct, ILossKernel
+            {
+                var visitor = new OutputVisitor<TLoss>(cpu, thread);
+                ActivationKernels.Dispatch(output, ref visitor);
+            }
+        }
+
+        private readonly struct OutputVisitor<TLoss>(CpuPipeline<TVector, TOps> cpu, int thread) : IActivationVisitor
+            where TLoss : struct, ILossKernel
+        {
+            public void Visit<TOutput>()
+                where TOutput : struct, IActivationKernel => cpu.Loss<TLoss, TOutput>(thread);
         }
     }
 }

@@ -67,7 +67,7 @@ partial class Masked : global::FusedNets.Network
             global::FusedNets.Loss.SoftmaxCrossEntropy,
             "Signal",
             InputSize,
-            global::System.Collections.Immutable.ImmutableArray.Create(
+            global::System.Collections.Immutable.ImmutableArray.Create<global::FusedNets.LayerArchitecture>(
                 new global::FusedNets.DenseLayerArchitecture("Local", 32, 32, global::FusedNets.Activation.Gelu, global::FusedNets.LayerMask.FromFunction("Banded", Banded)),
                 new global::FusedNets.DenseLayerArchitecture("Sparse", 64, 32, global::FusedNets.Activation.LeakyRelu, global::FusedNets.LayerMask.Random(0.1, 7)),
                 new global::FusedNets.DenseLayerArchitecture("Scores", 4, 64, global::FusedNets.Activation.Softplus, global::FusedNets.LayerMask.None))),
@@ -151,40 +151,41 @@ partial class Masked : global::FusedNets.Network
         // One sample, x: (32) → y: (4); each thread computes its share of every layer's outputs.
         public override void Predict(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu, int thread)
         {
-            cpu.PredictLayer<global::FusedNets.Backends.Cpu.GeluKernel>(thread, layer: 0, inputs: 32, units: 32); // Local: Gelu(W x + b)
-            cpu.PredictLayer<global::FusedNets.Backends.Cpu.LeakyReluKernel>(thread, layer: 1, inputs: 32, units: 64); // Sparse: LeakyRelu(W x + b)
-            cpu.PredictLayer<global::FusedNets.Backends.Cpu.SoftplusKernel>(thread, layer: 2, inputs: 64, units: 4); // Scores: Softplus(W x + b)
+            cpu.Predict<global::FusedNets.Backends.Cpu.GeluKernel>(0, thread); // Local: Gelu(W x + b)
+            cpu.Predict<global::FusedNets.Backends.Cpu.LeakyReluKernel>(1, thread); // Sparse: LeakyRelu(W x + b)
+            cpu.Predict<global::FusedNets.Backends.Cpu.SoftplusKernel>(2, thread); // Scores: Softplus(W x + b)
         }
 
-        // Layer `layer` forward for its output rows [start, end); B is the batch padded to whole vectors.
-        public override void Forward(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu, int layer, int start, int end)
+        // Layer `layer` forward, this thread's share; B is the batch padded to whole vectors.
+        public override void Forward(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu, int layer, int thread)
         {
             switch (layer)
             {
                 // Local: zᵀ = W xᵀ + b, yᵀ = Gelu(zᵀ)    xᵀ: (32, B), W: (32, 32), zᵀ and yᵀ: (32, B)
-                case 0: cpu.ForwardRows<global::FusedNets.Backends.Cpu.GeluKernel>(0, start, end); break;
+                case 0: cpu.Forward<global::FusedNets.Backends.Cpu.GeluKernel>(0, thread); break;
                 // Sparse: zᵀ = W xᵀ + b, yᵀ = LeakyRelu(zᵀ)    xᵀ: (32, B), W: (64, 32), zᵀ and yᵀ: (64, B)
-                case 1: cpu.ForwardRows<global::FusedNets.Backends.Cpu.LeakyReluKernel>(1, start, end); break;
+                case 1: cpu.Forward<global::FusedNets.Backends.Cpu.LeakyReluKernel>(1, thread); break;
                 // Scores: zᵀ = W xᵀ + b, yᵀ = Softplus(zᵀ)    xᵀ: (64, B), W: (4, 64), zᵀ and yᵀ: (4, B)
-                case 2: cpu.ForwardRows<global::FusedNets.Backends.Cpu.SoftplusKernel>(2, start, end); break;
+                case 2: cpu.Forward<global::FusedNets.Backends.Cpu.SoftplusKernel>(2, thread); break;
                 default: throw new global::System.ArgumentOutOfRangeException(nameof(layer), layer, null);
             }
         }
 
-        // Layer `layer` backward data for its input rows [start, end): the delta of the layer below, or the input gradient.
-        public override void Backward(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu, int layer, int start, int end)
+        // Layer `layer` backward data, this thread's share: the delta of the layer below (layer 0's input gradient is the pipeline's).
+        public override void Backward(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu, int layer, int thread)
         {
             switch (layer)
             {
                 // Scores, from zᵀ = W xᵀ + b with xᵀ = LeakyRelu(zᵀ_Sparse): dzᵀ_Sparse = (Wᵀ dzᵀ) ⊙ LeakyRelu'(zᵀ_Sparse)    W: (4, 64), dzᵀ: (4, B), dzᵀ_Sparse: (64, B)
-                case 2: cpu.BackwardRows<global::FusedNets.Backends.Cpu.LeakyReluKernel>(2, start, end); break;
+                case 2: cpu.Backward<global::FusedNets.Backends.Cpu.LeakyReluKernel>(2, thread); break;
                 // Sparse, from zᵀ = W xᵀ + b with xᵀ = Gelu(zᵀ_Local): dzᵀ_Local = (Wᵀ dzᵀ) ⊙ Gelu'(zᵀ_Local)    W: (64, 32), dzᵀ: (64, B), dzᵀ_Local: (32, B)
-                case 1: cpu.BackwardRows<global::FusedNets.Backends.Cpu.GeluKernel>(1, start, end); break;
-                // Local, from zᵀ = W xᵀ + b: dxᵀ = Wᵀ dzᵀ, the input gradient    W: (32, 32), dzᵀ: (32, B), dxᵀ: (32, B)
-                case 0: cpu.BackwardToInputs(start, end); break;
+                case 1: cpu.Backward<global::FusedNets.Backends.Cpu.GeluKernel>(1, thread); break;
                 default: throw new global::System.ArgumentOutOfRangeException(nameof(layer), layer, null);
             }
         }
+
+        // Loss: SoftmaxCrossEntropy of y_Scores, fused with dz_Scores = dL/dy ⊙ Softplus'(z, y).
+        public override void Loss(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu, int thread) => cpu.Loss<global::FusedNets.SoftmaxCrossEntropyLoss, global::FusedNets.Backends.Cpu.SoftplusKernel>(thread);
     }
 
     /// <summary>The ILGPU kernels of this network, specialized to its sizes, and their launch order.</summary>

@@ -67,7 +67,7 @@ partial class MnistMlp : global::FusedNets.Network
             global::FusedNets.Loss.SoftmaxCrossEntropy,
             "Pixels",
             InputSize,
-            global::System.Collections.Immutable.ImmutableArray.Create(
+            global::System.Collections.Immutable.ImmutableArray.Create<global::FusedNets.LayerArchitecture>(
                 new global::FusedNets.DenseLayerArchitecture("Hidden1", 128, 784, global::FusedNets.Activation.Relu, global::FusedNets.LayerMask.None),
                 new global::FusedNets.DenseLayerArchitecture("Hidden2", 128, 128, global::FusedNets.Activation.Relu, global::FusedNets.LayerMask.None),
                 new global::FusedNets.DenseLayerArchitecture("Logits", 10, 128, global::FusedNets.Activation.Identity, global::FusedNets.LayerMask.None))),
@@ -151,40 +151,41 @@ partial class MnistMlp : global::FusedNets.Network
         // One sample, x: (784) → y: (10); each thread computes its share of every layer's outputs.
         public override void Predict(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu, int thread)
         {
-            cpu.PredictLayer<global::FusedNets.Backends.Cpu.ReluKernel>(thread, layer: 0, inputs: 784, units: 128); // Hidden1: Relu(W x + b)
-            cpu.PredictLayer<global::FusedNets.Backends.Cpu.ReluKernel>(thread, layer: 1, inputs: 128, units: 128); // Hidden2: Relu(W x + b)
-            cpu.PredictLayer<global::FusedNets.Backends.Cpu.IdentityKernel>(thread, layer: 2, inputs: 128, units: 10); // Logits: Identity(W x + b)
+            cpu.Predict<global::FusedNets.Backends.Cpu.ReluKernel>(0, thread); // Hidden1: Relu(W x + b)
+            cpu.Predict<global::FusedNets.Backends.Cpu.ReluKernel>(1, thread); // Hidden2: Relu(W x + b)
+            cpu.Predict<global::FusedNets.Backends.Cpu.IdentityKernel>(2, thread); // Logits: Identity(W x + b)
         }
 
-        // Layer `layer` forward for its output rows [start, end); B is the batch padded to whole vectors.
-        public override void Forward(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu, int layer, int start, int end)
+        // Layer `layer` forward, this thread's share; B is the batch padded to whole vectors.
+        public override void Forward(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu, int layer, int thread)
         {
             switch (layer)
             {
                 // Hidden1: zᵀ = W xᵀ + b, yᵀ = Relu(zᵀ)    xᵀ: (784, B), W: (128, 784), zᵀ and yᵀ: (128, B)
-                case 0: cpu.ForwardRows<global::FusedNets.Backends.Cpu.ReluKernel>(0, start, end); break;
+                case 0: cpu.Forward<global::FusedNets.Backends.Cpu.ReluKernel>(0, thread); break;
                 // Hidden2: zᵀ = W xᵀ + b, yᵀ = Relu(zᵀ)    xᵀ: (128, B), W: (128, 128), zᵀ and yᵀ: (128, B)
-                case 1: cpu.ForwardRows<global::FusedNets.Backends.Cpu.ReluKernel>(1, start, end); break;
+                case 1: cpu.Forward<global::FusedNets.Backends.Cpu.ReluKernel>(1, thread); break;
                 // Logits: zᵀ = W xᵀ + b, yᵀ = Identity(zᵀ)    xᵀ: (128, B), W: (10, 128), zᵀ and yᵀ: (10, B)
-                case 2: cpu.ForwardRows<global::FusedNets.Backends.Cpu.IdentityKernel>(2, start, end); break;
+                case 2: cpu.Forward<global::FusedNets.Backends.Cpu.IdentityKernel>(2, thread); break;
                 default: throw new global::System.ArgumentOutOfRangeException(nameof(layer), layer, null);
             }
         }
 
-        // Layer `layer` backward data for its input rows [start, end): the delta of the layer below, or the input gradient.
-        public override void Backward(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu, int layer, int start, int end)
+        // Layer `layer` backward data, this thread's share: the delta of the layer below (layer 0's input gradient is the pipeline's).
+        public override void Backward(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu, int layer, int thread)
         {
             switch (layer)
             {
                 // Logits, from zᵀ = W xᵀ + b with xᵀ = Relu(zᵀ_Hidden2): dzᵀ_Hidden2 = (Wᵀ dzᵀ) ⊙ Relu'(zᵀ_Hidden2)    W: (10, 128), dzᵀ: (10, B), dzᵀ_Hidden2: (128, B)
-                case 2: cpu.BackwardRows<global::FusedNets.Backends.Cpu.ReluKernel>(2, start, end); break;
+                case 2: cpu.Backward<global::FusedNets.Backends.Cpu.ReluKernel>(2, thread); break;
                 // Hidden2, from zᵀ = W xᵀ + b with xᵀ = Relu(zᵀ_Hidden1): dzᵀ_Hidden1 = (Wᵀ dzᵀ) ⊙ Relu'(zᵀ_Hidden1)    W: (128, 128), dzᵀ: (128, B), dzᵀ_Hidden1: (128, B)
-                case 1: cpu.BackwardRows<global::FusedNets.Backends.Cpu.ReluKernel>(1, start, end); break;
-                // Hidden1, from zᵀ = W xᵀ + b: dxᵀ = Wᵀ dzᵀ, the input gradient    W: (128, 784), dzᵀ: (128, B), dxᵀ: (784, B)
-                case 0: cpu.BackwardToInputs(start, end); break;
+                case 1: cpu.Backward<global::FusedNets.Backends.Cpu.ReluKernel>(1, thread); break;
                 default: throw new global::System.ArgumentOutOfRangeException(nameof(layer), layer, null);
             }
         }
+
+        // Loss: SoftmaxCrossEntropy of y_Logits, fused with dz_Logits = dL/dy ⊙ Identity'(z, y).
+        public override void Loss(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu, int thread) => cpu.Loss<global::FusedNets.SoftmaxCrossEntropyLoss, global::FusedNets.Backends.Cpu.IdentityKernel>(thread);
     }
 
     /// <summary>The ILGPU kernels of this network, specialized to its sizes, and their launch order.</summary>

@@ -67,7 +67,7 @@ partial class Regressor : global::FusedNets.Network
             global::FusedNets.Loss.MeanSquaredError,
             "X",
             InputSize,
-            global::System.Collections.Immutable.ImmutableArray.Create(
+            global::System.Collections.Immutable.ImmutableArray.Create<global::FusedNets.LayerArchitecture>(
                 new global::FusedNets.DenseLayerArchitecture("Hidden", 16, 3, global::FusedNets.Activation.Tanh, global::FusedNets.LayerMask.None),
                 new global::FusedNets.DenseLayerArchitecture("Y", 2, 16, global::FusedNets.Activation.Sigmoid, global::FusedNets.LayerMask.None))),
         new CpuProgram(),
@@ -149,35 +149,36 @@ partial class Regressor : global::FusedNets.Network
         // One sample, x: (3) → y: (2); each thread computes its share of every layer's outputs.
         public override void Predict(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu, int thread)
         {
-            cpu.PredictLayer<global::FusedNets.Backends.Cpu.TanhKernel>(thread, layer: 0, inputs: 3, units: 16); // Hidden: Tanh(W x + b)
-            cpu.PredictLayer<global::FusedNets.Backends.Cpu.SigmoidKernel>(thread, layer: 1, inputs: 16, units: 2); // Y: Sigmoid(W x + b)
+            cpu.Predict<global::FusedNets.Backends.Cpu.TanhKernel>(0, thread); // Hidden: Tanh(W x + b)
+            cpu.Predict<global::FusedNets.Backends.Cpu.SigmoidKernel>(1, thread); // Y: Sigmoid(W x + b)
         }
 
-        // Layer `layer` forward for its output rows [start, end); B is the batch padded to whole vectors.
-        public override void Forward(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu, int layer, int start, int end)
+        // Layer `layer` forward, this thread's share; B is the batch padded to whole vectors.
+        public override void Forward(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu, int layer, int thread)
         {
             switch (layer)
             {
                 // Hidden: zᵀ = W xᵀ + b, yᵀ = Tanh(zᵀ)    xᵀ: (3, B), W: (16, 3), zᵀ and yᵀ: (16, B)
-                case 0: cpu.ForwardRows<global::FusedNets.Backends.Cpu.TanhKernel>(0, start, end); break;
+                case 0: cpu.Forward<global::FusedNets.Backends.Cpu.TanhKernel>(0, thread); break;
                 // Y: zᵀ = W xᵀ + b, yᵀ = Sigmoid(zᵀ)    xᵀ: (16, B), W: (2, 16), zᵀ and yᵀ: (2, B)
-                case 1: cpu.ForwardRows<global::FusedNets.Backends.Cpu.SigmoidKernel>(1, start, end); break;
+                case 1: cpu.Forward<global::FusedNets.Backends.Cpu.SigmoidKernel>(1, thread); break;
                 default: throw new global::System.ArgumentOutOfRangeException(nameof(layer), layer, null);
             }
         }
 
-        // Layer `layer` backward data for its input rows [start, end): the delta of the layer below, or the input gradient.
-        public override void Backward(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu, int layer, int start, int end)
+        // Layer `layer` backward data, this thread's share: the delta of the layer below (layer 0's input gradient is the pipeline's).
+        public override void Backward(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu, int layer, int thread)
         {
             switch (layer)
             {
                 // Y, from zᵀ = W xᵀ + b with xᵀ = Tanh(zᵀ_Hidden): dzᵀ_Hidden = (Wᵀ dzᵀ) ⊙ Tanh'(zᵀ_Hidden)    W: (2, 16), dzᵀ: (2, B), dzᵀ_Hidden: (16, B)
-                case 1: cpu.BackwardRows<global::FusedNets.Backends.Cpu.TanhKernel>(1, start, end); break;
-                // Hidden, from zᵀ = W xᵀ + b: dxᵀ = Wᵀ dzᵀ, the input gradient    W: (16, 3), dzᵀ: (16, B), dxᵀ: (3, B)
-                case 0: cpu.BackwardToInputs(start, end); break;
+                case 1: cpu.Backward<global::FusedNets.Backends.Cpu.TanhKernel>(1, thread); break;
                 default: throw new global::System.ArgumentOutOfRangeException(nameof(layer), layer, null);
             }
         }
+
+        // Loss: MeanSquaredError of y_Y, fused with dz_Y = dL/dy ⊙ Sigmoid'(z, y).
+        public override void Loss(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu, int thread) => cpu.Loss<global::FusedNets.MeanSquaredErrorLoss, global::FusedNets.Backends.Cpu.SigmoidKernel>(thread);
     }
 
     /// <summary>The ILGPU kernels of this network, specialized to its sizes, and their launch order.</summary>
