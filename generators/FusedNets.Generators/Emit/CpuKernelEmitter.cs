@@ -10,21 +10,21 @@ namespace FusedNets.Generators.Emit;
 /// </summary>
 internal static class CpuKernelEmitter
 {
-    private const string Cpu = "global::FusedNets.Backends.Cpu";
+    private const string Generated = "global::FusedNets.Generated";
 
     public static void Emit(CodeWriter code, NetworkModel network)
     {
         code.Lines($$"""
             /// <summary>The CPU program of this network: its layer schedule, with sizes and activations fixed.</summary>
-            private sealed class CpuProgram : {{Cpu}}.CpuProgram
+            private sealed class CpuProgram : {{Generated}}.CpuProgram
             {
-                public override {{Cpu}}.CpuKernels<TVector, TOps> CreateKernels<TVector, TOps>() => new CpuKernels<TVector, TOps>();
+                public override {{Generated}}.CpuKernels<TVector, TOps> CreateKernels<TVector, TOps>() => new CpuKernels<TVector, TOps>();
             }
 
             /// <summary>This network's CPU kernels at one vector width: <typeparamref name="TOps"/> is AVX-512, AVX2 or scalar.</summary>
-            private sealed class CpuKernels<TVector, TOps> : {{Cpu}}.CpuKernels<TVector, TOps>
+            private sealed class CpuKernels<TVector, TOps> : {{Generated}}.CpuKernels<TVector, TOps>
                 where TVector : unmanaged
-                where TOps : {{Cpu}}.IVectorOps<TVector>
+                where TOps : {{Generated}}.IVectorOps<TVector>
             """);
         using (code.Braces())
         {
@@ -38,19 +38,28 @@ internal static class CpuKernelEmitter
         }
     }
 
-    private static string Kernel(string activation) => $"{Cpu}.{activation}Kernel";
+    private static string Kernel(string activation) => $"{Generated}.{activation}Kernel";
 
-    private static string Pipeline => $"{Cpu}.CpuPipeline<TVector, TOps>";
+    private static string Pipeline => $"{Generated}.CpuPipeline<TVector, TOps>";
+
+    /// <summary>The call of layer <paramref name="l"/>'s kind's <paramref name="phase"/> kernel with <paramref name="activation"/>.</summary>
+    private static string KindCall(LayerModel layer, int l, string phase, string activation) =>
+        $"{Generated}.DenseCpu.{phase}<TVector, TOps, {Kernel(activation)}>(cpu, {l}, thread);";
 
     private static void EmitPredict(CodeWriter code, NetworkModel network)
     {
-        code.Line($"// One sample, x: ({network.InputSize}) → y: ({network.OutputSize}); each thread computes its share of every layer's outputs.");
-        using (code.Block($"public override void Predict({Pipeline} cpu, int thread)"))
+        code.Line($"// Layer `layer` for one sample, x: ({network.InputSize}) → y: ({network.OutputSize}); each thread computes its share.");
+        using (code.Block($"public override void Predict({Pipeline} cpu, int layer, int thread)"))
         {
-            for (int l = 0; l < network.Layers.Count; l++)
+            using (code.Block("switch (layer)"))
             {
-                LayerModel layer = network.Layers[l];
-                code.Line($"cpu.Predict<{Kernel(layer.Activation)}>({l}, thread); // {layer.Name}: {layer.Activation}(W x + b)");
+                for (int l = 0; l < network.Layers.Count; l++)
+                {
+                    LayerModel layer = network.Layers[l];
+                    code.Line($"case {l}: {KindCall(layer, l, "Predict", layer.Activation)} break; // {layer.Name}: {layer.Activation}(W x + b)");
+                }
+
+                code.Line("default: throw new global::System.ArgumentOutOfRangeException(nameof(layer), layer, null);");
             }
         }
     }
@@ -66,7 +75,7 @@ internal static class CpuKernelEmitter
                 {
                     LayerModel layer = network.Layers[l];
                     code.Line($"// {layer.Name}: zᵀ = W xᵀ + b, yᵀ = {layer.Activation}(zᵀ)    xᵀ: ({layer.Inputs}, B), W: ({layer.Units}, {layer.Inputs}), zᵀ and yᵀ: ({layer.Units}, B)");
-                    code.Line($"case {l}: cpu.Forward<{Kernel(layer.Activation)}>({l}, thread); break;");
+                    code.Line($"case {l}: {KindCall(layer, l, "Forward", layer.Activation)} break;");
                 }
 
                 code.Line("default: throw new global::System.ArgumentOutOfRangeException(nameof(layer), layer, null);");
@@ -86,7 +95,7 @@ internal static class CpuKernelEmitter
                     LayerModel layer = network.Layers[l];
                     LayerModel below = network.Layers[l - 1];
                     code.Line($"// {layer.Name}, from zᵀ = W xᵀ + b with xᵀ = {below.Activation}(zᵀ_{below.Name}): dzᵀ_{below.Name} = (Wᵀ dzᵀ) ⊙ {below.Activation}'(zᵀ_{below.Name})    W: ({layer.Units}, {layer.Inputs}), dzᵀ: ({layer.Units}, B), dzᵀ_{below.Name}: ({layer.Inputs}, B)");
-                    code.Line($"case {l}: cpu.Backward<{Kernel(below.Activation)}>({l}, thread); break;");
+                    code.Line($"case {l}: {KindCall(layer, l, "Backward", below.Activation)} break;");
                 }
 
                 code.Line("default: throw new global::System.ArgumentOutOfRangeException(nameof(layer), layer, null);");
@@ -98,6 +107,6 @@ internal static class CpuKernelEmitter
     {
         LayerModel output = network.OutputLayer;
         code.Line($"// Loss: {network.Loss} of y_{output.Name}, fused with dz_{output.Name} = dL/dy ⊙ {output.Activation}'(z, y).");
-        code.Line($"public override void Loss({Pipeline} cpu, int thread) => cpu.Loss<global::FusedNets.{network.Loss}Loss, {Kernel(output.Activation)}>(thread);");
+        code.Line($"public override void Loss({Pipeline} cpu, int thread) => cpu.Loss<{Generated}.{network.Loss}Loss, {Kernel(output.Activation)}>(thread);");
     }
 }

@@ -97,7 +97,7 @@ internal static class FusedStepEmitter
                             }
 
                             int at = (first + s) * {{layer.Units}} + output;
-                            float y = {{IlgpuKernelEmitter.Activations}}.{{layer.Activation}}(sum);
+                            float y = {{IlgpuKernelEmitter.Activations}}.{{layer.Activation}}Kernel.Apply(sum);
                             values[capacity * {{valueOffsets[l]}} + at] = sum;
                             values[capacity * {{valueOffsets[l] + layer.Units}} + at] = y;
                             next[s * Width + output] = y;
@@ -121,7 +121,7 @@ internal static class FusedStepEmitter
             int belowValues = valueOffsets[l - 1];
             string derivative = below.IsIdentity
                 ? "sum"
-                : $"sum * {IlgpuKernelEmitter.Activations}.{below.Activation}Derivative(values[capacity * {belowValues} + at], values[capacity * {belowValues + below.Units} + at])";
+                : $"sum * {IlgpuKernelEmitter.Activations}.{below.Activation}Kernel.Derivative(values[capacity * {belowValues} + at], values[capacity * {belowValues + below.Units} + at])";
             code.Lines($$"""
                     // {{layer.Name}} backward to {{below.Name}}: dzBelow = (dz W) ⊙ {{below.Activation}}'(zBelow, yBelow), using W before its update.
                     for (int input = thread; input < {{layer.Inputs}}; input += Threads)
@@ -163,7 +163,7 @@ internal static class FusedStepEmitter
         int units = output.Units;
         string derivative = output.IsIdentity
             ? ""
-            : $"{IlgpuKernelEmitter.Activations}.{output.Activation}Derivative(values[capacity * {outputValues} + at], yo)";
+            : $"{IlgpuKernelEmitter.Activations}.{output.Activation}Kernel.Derivative(values[capacity * {outputValues} + at], yo)";
         string store = $$"""
                 values[capacity * {{outputValues + 2 * units}} + at] = delta;
                 next[row + o] = delta;

@@ -12,7 +12,7 @@ namespace FusedNets.Generators.Emit;
 /// </summary>
 internal static class IlgpuKernelEmitter
 {
-    internal const string Activations = "global::FusedNets.Activations";
+    internal const string Activations = "global::FusedNets.Generated";
     internal const string Checks = "global::FusedNets.Backends.Ilgpu.KernelChecks";
 
     /// <summary>
@@ -227,7 +227,7 @@ internal static class IlgpuKernelEmitter
                 {
                     float pre = sum + b[output];
                     z[sample * {{units}} + output] = pre;
-                    y[sample * {{units}} + output] = {{Activations}}.{{layer.Activation}}(pre);
+                    y[sample * {{units}} + output] = {{Activations}}.{{layer.Activation}}Kernel.Apply(pre);
                 }
             }
 
@@ -236,7 +236,7 @@ internal static class IlgpuKernelEmitter
         string target = l == 0 ? "dx" : "dzBelow";
         string derivativeParameters = l > 0 && !network.Layers[l - 1].IsIdentity ? "FloatView zBelow, FloatView yBelow, " : "";
         string store = l > 0 && !network.Layers[l - 1].IsIdentity
-            ? $"sum * {Activations}.{network.Layers[l - 1].Activation}Derivative(zBelow[at], yBelow[at])"
+            ? $"sum * {Activations}.{network.Layers[l - 1].Activation}Kernel.Derivative(zBelow[at], yBelow[at])"
             : "sum";
         string header = l == 0
             ? $$"""
@@ -341,7 +341,7 @@ internal static class IlgpuKernelEmitter
     {
         LayerModel output = network.OutputLayer;
         int units = output.Units;
-        string derivative = output.IsIdentity ? "" : $"{Activations}.{output.Activation}Derivative(z[at], yo)";
+        string derivative = output.IsIdentity ? "" : $"{Activations}.{output.Activation}Kernel.Derivative(z[at], yo)";
         string body = LossEmitter.Body(network, o => $"y[row + {o}]", "row + o", "scale", derivative, "    dz[at] = delta;");
         string what = IsClassifier(network)
             ? $"softmax cross-entropy over {output.Name}, fused with its gradient"

@@ -99,7 +99,7 @@ internal static class NetworkEmitter
 
     private static void EmitDefinition(CodeWriter code, NetworkModel network)
     {
-        code.Line("private static readonly global::FusedNets.NetworkDefinition s_definition = new(");
+        code.Line("private static readonly global::FusedNets.Generated.NetworkDefinition s_definition = new(");
         code.Line("    new global::FusedNets.NetworkArchitecture(");
         code.Line($"        \"{network.ClassName}\",");
         code.Line($"        global::FusedNets.Loss.{network.Loss},");

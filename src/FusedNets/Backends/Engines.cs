@@ -1,3 +1,4 @@
+using FusedNets.Generated;
 using FusedNets.Backends.Cpu;
 using FusedNets.Backends.Ilgpu;
 using ILGPU.Runtime;

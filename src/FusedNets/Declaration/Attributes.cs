@@ -20,25 +20,6 @@ public sealed class InputAttribute(int size) : Attribute
     public int Size { get; } = size;
 }
 
-/// <summary>Elementwise activations. Their forward and derivative rules live in <see cref="Activations"/>.</summary>
-public enum Activation
-{
-    /// <summary>y = z.</summary>
-    Identity,
-    /// <summary>y = max(z, 0).</summary>
-    Relu,
-    /// <summary>y = z for z &gt; 0, else 0.01 z.</summary>
-    LeakyRelu,
-    /// <summary>y = tanh(z).</summary>
-    Tanh,
-    /// <summary>y = 1 / (1 + exp(-z)).</summary>
-    Sigmoid,
-    /// <summary>The tanh approximation of GELU (PyTorch's approximate="tanh").</summary>
-    Gelu,
-    /// <summary>y = log(1 + exp(z)).</summary>
-    Softplus,
-}
-
 /// <summary>Training losses.</summary>
 public enum Loss
 {

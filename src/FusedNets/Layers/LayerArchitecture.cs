@@ -98,7 +98,7 @@ public abstract record LayerArchitecture
     /// <summary>This layer on the CPU engine at one vector width; <paramref name="mask"/> is its weight mask (see <see cref="LayerMask.ArrayOf"/>).</summary>
     internal abstract Backends.Cpu.CpuLayer<TVector, TOps> CreateCpuLayer<TVector, TOps>(int index, float[]? mask)
         where TVector : unmanaged
-        where TOps : Backends.Cpu.IVectorOps<TVector>;
+        where TOps : Generated.IVectorOps<TVector>;
 
     // ---- Export ----
 

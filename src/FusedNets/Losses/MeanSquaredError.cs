@@ -1,7 +1,7 @@
 using System.ComponentModel;
 using System.Runtime.CompilerServices;
 
-namespace FusedNets;
+namespace FusedNets.Generated;
 
 /// <summary>The mean over the outputs of the squared difference to the targets: loss = Σ_o (y_o − t_o)² / Outputs, dL/dy_o = 2 (y_o − t_o) / Outputs.</summary>
 [EditorBrowsable(EditorBrowsableState.Never)]
@@ -26,7 +26,7 @@ public readonly struct MeanSquaredErrorLoss : ILossKernel
         return squares / outputs;
     }
 
-    internal sealed class ReferenceRule : ReferenceLoss
+    internal sealed class ReferenceRule : FusedNets.ReferenceLoss
     {
         // loss = (1/Out) Σ_o (y - t)²
         public override double Value(ReadOnlySpan<double> y, int label, ReadOnlySpan<double> targets)

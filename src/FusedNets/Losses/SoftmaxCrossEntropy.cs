@@ -1,7 +1,7 @@
 using System.ComponentModel;
 using System.Runtime.CompilerServices;
 
-namespace FusedNets;
+namespace FusedNets.Generated;
 
 /// <summary>
 /// Softmax over the outputs, then cross-entropy against the class label:
@@ -43,7 +43,7 @@ public readonly struct SoftmaxCrossEntropyLoss : ILossKernel
         return loss;
     }
 
-    internal sealed class ReferenceRule : ReferenceLoss
+    internal sealed class ReferenceRule : FusedNets.ReferenceLoss
     {
         // loss = -log softmax(y)[label] = logsumexp(y) - y[label]
         public override double Value(ReadOnlySpan<double> y, int label, ReadOnlySpan<double> targets) => LogSumExp(y) - y[label];

@@ -35,7 +35,7 @@ internal static class OnnxExporter
             string y = writesOutput ? OutputName : layer.Name + ".y";
             string z = layer.Activation == Activation.Identity ? y : layer.Name + ".z";
             layer.AddOnnxNodes(graph, x, z, parameters.Slice(architecture.ParameterOffset(l), layer.ParameterCount));
-            AddActivation(graph, layer.Name, layer.Activation, z, y);
+            Activations.Rule(layer.Activation).AddOnnxNodes(graph, $"{layer.Name}.{layer.Activation}", z, y);
             x = y;
         }
 
@@ -54,50 +54,5 @@ internal static class OnnxExporter
             DocString = $"{architecture.Name}: output is {(includeSoftmax ? "the softmax of the logits" : "the last layer's activations, as Predict returns them")}.",
             Graph = graph.Proto,
         };
-    }
-
-    /// <summary>The nodes that compute y = activation(z): one entry per activation, none for the identity.</summary>
-    private static void AddActivation(OnnxGraph graph, string layer, Activation activation, string z, string y)
-    {
-        string name = $"{layer}.{activation}";
-        switch (activation)
-        {
-            case Activation.Identity:
-                break;
-            case Activation.Relu or Activation.Tanh or Activation.Sigmoid or Activation.Softplus:
-                graph.Elementwise(activation.ToString(), name, [z], y);
-                break;
-            case Activation.LeakyRelu:
-                graph.Elementwise("LeakyRelu", name, [z], y, OnnxGraph.Float("alpha", Activations.LeakyReluSlope));
-                break;
-            case Activation.Gelu:
-                AddGelu(graph, name, z, y);
-                break;
-            default:
-                throw new NotSupportedException($"Activation {activation} has no ONNX form.");
-        }
-    }
-
-    /// <summary>GELU's tanh approximation, y = 0.5 z (1 + tanh(√(2/π) (z + 0.044715 z³))), as in <see cref="Activations.Gelu"/>.</summary>
-    private static void AddGelu(OnnxGraph graph, string name, string z, string y)
-    {
-        string half = graph.Constant("gelu.half", 0.5f);
-        string one = graph.Constant("gelu.one", 1f);
-        string cubic = graph.Constant("gelu.cubic", 0.044715f);
-        string scale = graph.Constant("gelu.scale", (float)Math.Sqrt(2 / Math.PI));
-
-        // Each node is named after the value it writes.
-        string Value(string part) => $"{name}.{part}";
-        void Add(string op, string[] inputs, string output) => graph.Elementwise(op, output, inputs, output);
-
-        Add("Mul", [z, z], Value("z2"));
-        Add("Mul", [Value("z2"), z], Value("z3"));
-        Add("Mul", [Value("z3"), cubic], Value("cubic_term"));
-        Add("Add", [z, Value("cubic_term")], Value("inner"));
-        Add("Mul", [Value("inner"), scale], Value("scaled"));
-        Add("Tanh", [Value("scaled")], Value("tanh"));
-        Add("Add", [Value("tanh"), one], Value("one_plus_tanh"));
-        Add("Mul", [z, half], Value("half_z"));
-        Add("Mul", [Value("half_z"), Value("one_plus_tanh")], y);
     }
 }

@@ -9,7 +9,7 @@ namespace FusedNets.Reference;
 /// Shapes in comments use B for the batch, In and Out for a layer's inputs and units. Every buffer is
 /// row-major, one sample after another, like the spans the engines take.
 /// </remarks>
-public sealed class ReferenceNetwork
+internal sealed class ReferenceNetwork
 {
     private readonly NetworkArchitecture _architecture;
     private readonly float[]?[] _masks;
@@ -180,7 +180,8 @@ public sealed class ReferenceNetwork
         LayerArchitecture layer = _architecture.Layers[l];
         var z = new double[batch * layer.Units];
         layer.ReferenceForward(LayerParameters(l), x, z, batch);
-        double[] y = [.. z.Select(value => ReferenceMath.Activate(layer.Activation, value))];
+        ActivationRule activation = Activations.Rule(layer.Activation);
+        double[] y = [.. z.Select(activation.Reference)];
         return new LayerValues(x, z, y);
     }
 
@@ -190,10 +191,11 @@ public sealed class ReferenceNetwork
         LayerArchitecture layer = _architecture.Layers[l];
 
         // y = f(z)
+        ActivationRule activation = Activations.Rule(layer.Activation);
         var dz = new double[dy.Length];
         for (int i = 0; i < dz.Length; i++)
         {
-            dz[i] = ReferenceMath.Derivative(layer.Activation, saved.Z[i], saved.Y[i]) * dy[i];
+            dz[i] = activation.ReferenceDerivative(saved.Z[i], saved.Y[i]) * dy[i];
         }
 
         var dx = new double[batch * layer.Inputs];
@@ -288,4 +290,4 @@ public sealed class ReferenceNetwork
 /// <param name="Loss">The batch's mean loss.</param>
 /// <param name="Parameters">dLoss/dparameters, laid out like the parameters; zero for masked weights.</param>
 /// <param name="Inputs">dLoss/dinputs: (B, InputSize).</param>
-public sealed record ReferenceGradients(double Loss, double[] Parameters, double[] Inputs);
+internal sealed record ReferenceGradients(double Loss, double[] Parameters, double[] Inputs);

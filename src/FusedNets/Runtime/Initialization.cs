@@ -38,7 +38,7 @@ internal static class Initialization
                     keptPerInput = Math.Max(1.0, kept / columns * ((double)fanOut / rows));
                 }
 
-                double limit = Activations.IsReluFamily(layer.Activation)
+                double limit = Activations.Rule(layer.Activation).ReluFamily
                     ? Math.Sqrt(6.0 / keptPerOutput)
                     : Math.Sqrt(6.0 / (keptPerOutput + keptPerInput));
 

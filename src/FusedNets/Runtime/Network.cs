@@ -1,3 +1,4 @@
+using FusedNets.Generated;
 using System.Diagnostics;
 using FusedNets.Backends;
 using FusedNets.Data;

@@ -1,12 +1,13 @@
-using FusedNets.Backends.Cpu;
+using System.ComponentModel;
 using FusedNets.Backends.Ilgpu;
 
-namespace FusedNets;
+namespace FusedNets.Generated;
 
 /// <summary>
 /// Everything the generator emits about one network that the runtime needs: its checked architecture, its
 /// CPU program and the factory of its compiled ILGPU program. Generated code creates one per network class.
 /// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public sealed class NetworkDefinition(NetworkArchitecture architecture, CpuProgram cpuProgram, Func<ILGPU.Runtime.Accelerator, IlgpuProgram> createIlgpuProgram)
 {
     public NetworkArchitecture Architecture { get; } = architecture;

@@ -1,3 +1,4 @@
+using FusedNets.Generated;
 using System.Runtime.Intrinsics;
 using FusedNets.Backends.Cpu;
 using FusedNets.Tests.Reference;
@@ -20,7 +21,7 @@ public class CpuKernelTests
         foreach (Activation activation in TestArchitectures.EveryActivation)
         {
             var visitor = new ActivationCheck(activation);
-            ActivationKernels.Dispatch(activation, ref visitor);
+            Activations.Dispatch(activation, ref visitor);
         }
     }
 

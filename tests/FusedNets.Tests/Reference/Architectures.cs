@@ -9,7 +9,7 @@ namespace FusedNets.Tests.Reference;
 /// check backends against the reference. Every value is a float, so a float backend and the double
 /// reference start from exactly the same numbers.
 /// </summary>
-public static class TestArchitectures
+internal static class TestArchitectures
 {
     public static readonly ImmutableArray<Activation> EveryActivation = [.. Enum.GetValues<Activation>()];
 
@@ -178,7 +178,7 @@ public sealed record TestBatch(int Size, float[] Inputs, int[] Labels, float[] T
 }
 
 /// <summary>Shorthands that run a <see cref="TestBatch"/> through a reference network.</summary>
-public static class ReferenceNetworkTestExtensions
+internal static class ReferenceNetworkTestExtensions
 {
     public static double MeanLoss(this ReferenceNetwork network, TestBatch batch) =>
         network.SampleLosses(batch.InputsAsDouble, batch.Labels, batch.TargetsAsDouble, batch.Size).Average();

@@ -1,3 +1,4 @@
+using FusedNets.Generated;
 using System.Runtime.Intrinsics;
 
 namespace FusedNets.Backends.Cpu;

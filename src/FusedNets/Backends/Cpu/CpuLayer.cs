@@ -1,3 +1,5 @@
+using FusedNets.Generated;
+
 namespace FusedNets.Backends.Cpu;
 
 /// <summary>
@@ -6,9 +8,16 @@ namespace FusedNets.Backends.Cpu;
 /// implements it in its own folder (<c>src/FusedNets/Layers/&lt;Kind&gt;</c>); the pipeline knows no kind.
 /// </summary>
 /// <remarks>
+/// Each kind implements the generic phase methods twice over: non-virtual kernels, which its public entry points for
+/// generated code (such as <see cref="DenseCpu"/>) call with the activation known at compile time, and these virtual
+/// members, which forward to them for the schedule read at run time (<see cref="ArchitectureCpuProgram"/>). A virtual
+/// generic call costs a dictionary lookup on every call, which the single-sample path of a small network would feel;
+/// the generated schedule never makes one.
+/// <para>
 /// Between layers, values are feature-major: (Units, P) with P the batch padded to whole vectors, so a layer's
 /// products vectorize across samples. Each phase method computes this thread's share of the phase's outputs,
 /// and every output is one fixed chain of operations, so results do not depend on the thread count.
+/// </para>
 /// </remarks>
 internal abstract unsafe class CpuLayer<TVector, TOps>(int index, LayerArchitecture architecture)
     where TVector : unmanaged
@@ -55,10 +64,10 @@ internal abstract unsafe class CpuLayer<TVector, TOps>(int index, LayerArchitect
     }
 
     /// <summary>
-    /// One sample forward for this thread's share: x (Inputs) at <paramref name="x"/>, y (Units, padded to whole
-    /// vectors) to <paramref name="y"/>. Its results equal the batched forward's bit for bit.
+    /// One sample forward for this thread's share, from <see cref="CpuPipeline{TVector, TOps}.SingleSampleInput"/> to
+    /// <see cref="CpuPipeline{TVector, TOps}.SingleSampleOutput"/>. Its results equal the batched forward's bit for bit.
     /// </summary>
-    public abstract void Predict<TActivation>(CpuPipeline<TVector, TOps> cpu, int thread, float* x, float* y)
+    public abstract void Predict<TActivation>(CpuPipeline<TVector, TOps> cpu, int thread)
         where TActivation : struct, IActivationKernel;
 
     /// <summary>Whether the single-sample forward splits this layer across threads (else thread 0 computes it alone).</summary>

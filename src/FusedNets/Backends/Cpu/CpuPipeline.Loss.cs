@@ -1,4 +1,6 @@
-namespace FusedNets.Backends.Cpu;
+using FusedNets.Backends.Cpu;
+
+namespace FusedNets.Generated;
 
 // The loss phase: per-sample loss and the last layer's delta.
 //   loss_s = TLoss(y_s, label_s or t_s),  dL/dy from TLoss (divided by the batch),  delta = dL/dy ⊙ f'(z, y)

@@ -1,9 +1,12 @@
-namespace FusedNets.Backends.Cpu;
+using FusedNets.Backends;
+using FusedNets.Backends.Cpu;
+
+namespace FusedNets.Generated;
 
 // The flat parameter vector (NetworkArchitecture's layout) and the layers' own layouts.
 public sealed partial class CpuPipeline<TVector, TOps>
 {
-    public void ReadParameters(Span<float> destination)
+    void INetworkEngine.ReadParameters(Span<float> destination)
     {
         for (int l = 0; l < _layers.Length; l++)
         {
@@ -14,7 +17,7 @@ public sealed partial class CpuPipeline<TVector, TOps>
         }
     }
 
-    public void WriteParameters(ReadOnlySpan<float> source)
+    void INetworkEngine.WriteParameters(ReadOnlySpan<float> source)
     {
         for (int l = 0; l < _layers.Length; l++)
         {
@@ -37,7 +40,7 @@ public sealed partial class CpuPipeline<TVector, TOps>
         }
     }
 
-    public void ReadMomentum(Span<float> destination)
+    void INetworkEngine.ReadMomentum(Span<float> destination)
     {
         for (int l = 0; l < _layers.Length; l++)
         {
@@ -48,7 +51,7 @@ public sealed partial class CpuPipeline<TVector, TOps>
         }
     }
 
-    public void WriteMomentum(ReadOnlySpan<float> source)
+    void INetworkEngine.WriteMomentum(ReadOnlySpan<float> source)
     {
         for (int l = 0; l < _layers.Length; l++)
         {

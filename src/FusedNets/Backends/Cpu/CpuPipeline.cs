@@ -1,12 +1,14 @@
-using System.Runtime.CompilerServices;
+using FusedNets.Backends;
+using FusedNets.Backends.Cpu;
 
-namespace FusedNets.Backends.Cpu;
+namespace FusedNets.Generated;
 
 /// <summary>
 /// The CPU engine at one vector width: owns the layers (<see cref="CpuLayer{TVector, TOps}"/>, one per declared
 /// layer, each of its kind) and the shared workspace, and runs each call as one pass of phases over the worker
-/// pool, asking the network's generated <see cref="CpuKernels{TVector, TOps}"/> which activation and loss each phase
-/// uses. It knows no layer kind. Phases, separated by barriers (L layers):
+/// pool, asking the network's generated <see cref="CpuKernels{TVector, TOps}"/> which kind's kernel each layer runs
+/// and with which activation and loss. It knows no layer kind. Generated code sees it only as the argument it
+/// hands on to those kernels. Phases, separated by barriers (L layers):
 /// <code>
 ///   input        transpose the batch to feature-major
 ///   forward l    z_l = map_l(x_l), y_l = f_l(z_l)                                       for l = 0..L-1
@@ -67,7 +69,7 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps> : INetworkEngine
         }
 
         _runPassOnThread = RunPassOnThread;
-        _predictOneOnThread = thread => _kernels.Predict(this, thread);
+        _predictOneOnThread = PredictOneOnThread;
         _nonFinite = new AlignedBuffer((long)options.Threads * NonFiniteSlotFloats);
     }
 
@@ -89,9 +91,16 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps> : INetworkEngine
     // (784-512-512-10), which stays below the line.
     private const long StreamingUpdateBytes = 16L << 20;
 
-    public Backend Backend => Backend.Cpu;
+    Backend INetworkEngine.Backend => Backend.Cpu;
 
-    public string DeviceName => $"CPU ({TOps.Name}, {_options.Threads} threads)";
+    string INetworkEngine.DeviceName => $"CPU ({TOps.Name}, {_options.Threads} threads)";
+
+    /// <summary>The layers, for their kinds' kernels.</summary>
+    internal CpuLayer<TVector, TOps>[] Layers => _layers;
+
+    /// <summary>Layer <paramref name="index"/> as its kind's type: what the kinds' entry points for generated code call.</summary>
+    internal TLayer Layer<TLayer>(int index)
+        where TLayer : CpuLayer<TVector, TOps> => (TLayer)_layers[index];
 
     private int Last => _layers.Length - 1;
 
@@ -129,7 +138,7 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps> : INetworkEngine
     /// <summary>Layer <paramref name="l"/>'s input, feature-major (Inputs, P): the batch or the previous layer's y.</summary>
     internal float* InputOf(int l) => l == 0 ? Workspace.InputColumns.Pointer : Workspace.Activations[l - 1].Pointer;
 
-    /// <summary>This thread's vector for the non-finite check of <see cref="TrainBatch"/>.</summary>
+    /// <summary>This thread's vector for the non-finite check of <see cref="INetworkEngine.TrainBatch"/>.</summary>
     internal float* NonFiniteSlot(int thread) => _nonFinite.Pointer + thread * NonFiniteSlotFloats;
 
     /// <summary>This thread's share of <paramref name="count"/> items, in whole blocks of <paramref name="block"/>.</summary>
@@ -151,7 +160,7 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps> : INetworkEngine
 
     // ---- INetworkEngine ----
 
-    public void Predict(ReadOnlySpan<float> inputs, Span<float> outputs, int batch)
+    void INetworkEngine.Predict(ReadOnlySpan<float> inputs, Span<float> outputs, int batch)
     {
         if (batch == 1)
         {
@@ -162,7 +171,7 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps> : INetworkEngine
         RunPass(Pass.WriteOutputs, inputs, default, default, outputs, default, batch, default);
     }
 
-    public float TrainBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch, SgdStep sgd)
+    float INetworkEngine.TrainBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch, SgdStep sgd)
     {
         _nonFinite.AsSpan().Clear();
         RunPass(Pass.Loss | Pass.Update, inputs, labels, targets, default, default, batch, sgd);
@@ -186,19 +195,19 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps> : INetworkEngine
         return loss;
     }
 
-    public float InputGradient(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch, Span<float> inputGradient)
+    float INetworkEngine.InputGradient(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch, Span<float> inputGradient)
     {
         RunPass(Pass.Loss | Pass.InputGradient, inputs, labels, targets, default, inputGradient, batch, default);
         return MeanLoss(batch);
     }
 
-    public void Evaluate(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch, Span<float> outputs, Span<float> losses)
+    void INetworkEngine.Evaluate(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch, Span<float> outputs, Span<float> losses)
     {
         RunPass(Pass.Loss | Pass.WriteOutputs, inputs, labels, targets, outputs, default, batch, default);
         _workspace!.Losses.AsSpan(0, batch).CopyTo(losses);
     }
 
-    public void Dispose()
+    void IDisposable.Dispose()
     {
         _pool?.Dispose();
         GC.SuppressFinalize(this);
@@ -207,47 +216,30 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps> : INetworkEngine
     /// <summary>A network never disposed still ends its worker threads once it is collected.</summary>
     ~CpuPipeline() => _pool?.Stop();
 
-    // ---- The phases, as the generated program names them ----
+    // ---- Single-sample prediction: no batch machinery. ----
 
-    /// <summary>Layer <paramref name="layer"/>'s forward, this thread's share, with its activation <typeparamref name="TActivation"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Forward<TActivation>(int layer, int thread)
-        where TActivation : struct, IActivationKernel => _layers[layer].Forward<TActivation>(this, thread);
+    /// <summary>Where layer <paramref name="layer"/> reads the sample in flight: the caller's input, or the layer before's output.</summary>
+    internal float* SingleSampleInput(int layer) => layer == 0 ? _singleSampleInput : _singleSample[layer - 1].Pointer;
 
-    /// <summary>
-    /// Layer <paramref name="layer"/>'s backward data, this thread's share: the delta of the layer below, whose
-    /// activation is <typeparamref name="TBelow"/>.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Backward<TBelow>(int layer, int thread)
-        where TBelow : struct, IActivationKernel => _layers[layer].Backward<TBelow>(this, thread);
+    /// <summary>Where layer <paramref name="layer"/> writes its output for the sample in flight, in whole vectors.</summary>
+    internal float* SingleSampleOutput(int layer) => _singleSample[layer].Pointer;
 
-    /// <summary>The first layer's backward data, this thread's share: the loss's gradient with respect to the inputs.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void BackwardToInputs(int thread) => _layers[0].BackwardToInputs(this, thread);
-
-    /// <summary>
-    /// Layer <paramref name="layer"/> for the sample in flight, y = f(map(x)): this thread's share, then a barrier
-    /// before the next layer reads it.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Predict<TActivation>(int layer, int thread)
-        where TActivation : struct, IActivationKernel
+    /// <summary>Every layer for the sample in flight, each thread its share of each, a barrier between layers.</summary>
+    private void PredictOneOnThread(int thread)
     {
-        CpuLayer<TVector, TOps> cpuLayer = _layers[layer];
-        float* x = layer == 0 ? _singleSampleInput : _singleSample[layer - 1].Pointer;
-        if (thread == 0 || cpuLayer.PredictSplitsAcrossThreads)
+        for (int l = 0; l < _layers.Length; l++)
         {
-            cpuLayer.Predict<TActivation>(this, thread, x, _singleSample[layer].Pointer);
-        }
+            if (thread == 0 || _layers[l].PredictSplitsAcrossThreads)
+            {
+                _kernels.Predict(this, l, thread);
+            }
 
-        if (layer < Last)
-        {
-            Synchronize();
+            if (l < Last)
+            {
+                Synchronize();
+            }
         }
     }
-
-    // ---- Single-sample prediction: no batch machinery. ----
 
     private void PredictOne(ReadOnlySpan<float> inputs, Span<float> outputs)
     {
@@ -270,7 +262,7 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps> : INetworkEngine
             }
             else
             {
-                _kernels.Predict(this, 0);
+                PredictOneOnThread(0);
             }
 
             _singleSampleInput = null;
@@ -368,7 +360,7 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps> : INetworkEngine
             }
             else if (inputGradient)
             {
-                BackwardToInputs(thread);
+                _layers[0].BackwardToInputs(this, thread);
             }
 
             if (update && l < Last)

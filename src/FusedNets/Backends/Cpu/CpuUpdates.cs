@@ -1,3 +1,4 @@
+using FusedNets.Generated;
 using System.Runtime.Intrinsics.X86;
 
 namespace FusedNets.Backends.Cpu;

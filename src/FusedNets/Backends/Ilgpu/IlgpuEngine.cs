@@ -1,3 +1,4 @@
+using FusedNets.Generated;
 using FusedNets.Data;
 using ILGPU;
 using ILGPU.Runtime;

@@ -1,11 +1,32 @@
+using System.ComponentModel;
 using FusedNets.Backends.Cpu;
 
-namespace FusedNets;
+namespace FusedNets.Generated;
 
-public sealed partial record DenseLayerArchitecture
+/// <summary>The dense layer's CPU kernels as a generated schedule names them, each with its activation as a type argument.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public static class DenseCpu
 {
-    internal override CpuLayer<TVector, TOps> CreateCpuLayer<TVector, TOps>(int index, float[]? mask) =>
-        new DenseCpuLayer<TVector, TOps>(index, this, mask);
+    /// <summary>zᵀ = W xᵀ + b, yᵀ = f(zᵀ) for this thread's rows.</summary>
+    public static void Forward<TVector, TOps, TActivation>(CpuPipeline<TVector, TOps> cpu, int layer, int thread)
+        where TVector : unmanaged
+        where TOps : IVectorOps<TVector>
+        where TActivation : struct, IActivationKernel =>
+        cpu.Layer<DenseCpuLayer<TVector, TOps>>(layer).ForwardKernel<TActivation>(cpu, thread);
+
+    /// <summary>dzᵀ_below = (Wᵀ dzᵀ) ⊙ f'_below for this thread's rows of the layer below.</summary>
+    public static void Backward<TVector, TOps, TBelow>(CpuPipeline<TVector, TOps> cpu, int layer, int thread)
+        where TVector : unmanaged
+        where TOps : IVectorOps<TVector>
+        where TBelow : struct, IActivationKernel =>
+        cpu.Layer<DenseCpuLayer<TVector, TOps>>(layer).BackwardKernel<TBelow>(cpu, thread);
+
+    /// <summary>y = f(W x + b) for the one sample in flight, this thread's panels.</summary>
+    public static void Predict<TVector, TOps, TActivation>(CpuPipeline<TVector, TOps> cpu, int layer, int thread)
+        where TVector : unmanaged
+        where TOps : IVectorOps<TVector>
+        where TActivation : struct, IActivationKernel =>
+        cpu.Layer<DenseCpuLayer<TVector, TOps>>(layer).PredictKernel<TActivation>(cpu, thread);
 }
 
 /// <summary>
@@ -49,7 +70,10 @@ internal sealed unsafe class DenseCpuLayer<TVector, TOps> : CpuLayer<TVector, TO
     // ---- Forward ----
     // xᵀ: (Inputs, P), W: (Units, WeightStride), zᵀ and yᵀ: (Units, P)
 
-    public override void Forward<TActivation>(CpuPipeline<TVector, TOps> cpu, int thread)
+    public override void Forward<TActivation>(CpuPipeline<TVector, TOps> cpu, int thread) => ForwardKernel<TActivation>(cpu, thread);
+
+    public void ForwardKernel<TActivation>(CpuPipeline<TVector, TOps> cpu, int thread)
+        where TActivation : struct, IActivationKernel
     {
         if (cpu.Training && _weights.Sparse is null)
         {
@@ -102,7 +126,10 @@ internal sealed unsafe class DenseCpuLayer<TVector, TOps> : CpuLayer<TVector, TO
     // Forward: z = W x + b with x = f(z_below).
     // dL/dx = Wᵀ delta;  delta_below = dL/dx ⊙ f'(z_below, y_below).  dxᵀ: (Inputs, P)
 
-    public override void Backward<TBelow>(CpuPipeline<TVector, TOps> cpu, int thread)
+    public override void Backward<TBelow>(CpuPipeline<TVector, TOps> cpu, int thread) => BackwardKernel<TBelow>(cpu, thread);
+
+    public void BackwardKernel<TBelow>(CpuPipeline<TVector, TOps> cpu, int thread)
+        where TBelow : struct, IActivationKernel
     {
         CpuWorkspace workspace = cpu.Workspace;
         var epilogue = new BackwardEpilogue<TBelow>(workspace.PreActivations[Index - 1].Pointer, workspace.Activations[Index - 1].Pointer, workspace.Deltas[Index - 1].Pointer, cpu.Stride);
@@ -166,9 +193,13 @@ internal sealed unsafe class DenseCpuLayer<TVector, TOps> : CpuLayer<TVector, TO
         }
     }
 
-    public override void Predict<TActivation>(CpuPipeline<TVector, TOps> cpu, int thread, float* x, float* y)
+    public override void Predict<TActivation>(CpuPipeline<TVector, TOps> cpu, int thread) => PredictKernel<TActivation>(cpu, thread);
+
+    public void PredictKernel<TActivation>(CpuPipeline<TVector, TOps> cpu, int thread)
+        where TActivation : struct, IActivationKernel
     {
         (int firstPanel, int endPanel) = cpu.Share(MatrixVector.Panels(_weights.Units, TOps.Count), 1, thread);
-        MatrixVector.Forward<TVector, TOps, TActivation>(_weights.PredictPanels.Pointer, _weights.Bias.Pointer, x, y, _weights.Inputs, _weights.Units, firstPanel, endPanel);
+        MatrixVector.Forward<TVector, TOps, TActivation>(
+            _weights.PredictPanels.Pointer, _weights.Bias.Pointer, cpu.SingleSampleInput(Index), cpu.SingleSampleOutput(Index), _weights.Inputs, _weights.Units, firstPanel, endPanel);
     }
 }

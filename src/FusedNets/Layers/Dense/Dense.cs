@@ -1,5 +1,7 @@
 using System.Collections.Immutable;
 using System.Globalization;
+using FusedNets.Backends.Cpu;
+using FusedNets.Generated;
 
 namespace FusedNets;
 
@@ -59,6 +61,9 @@ public sealed partial record DenseLayerArchitecture : LayerArchitecture
     internal override bool Accepts((int Channels, int Height, int Width) shape) => Shapes.Size(shape) == Inputs;
 
     private protected override string Describe() => $"({Units}, {Activation})";
+
+    internal override CpuLayer<TVector, TOps> CreateCpuLayer<TVector, TOps>(int index, float[]? mask) =>
+        new DenseCpuLayer<TVector, TOps>(index, this, mask);
 
     internal override IEnumerable<FileProperty> FileProperties()
     {

@@ -61,7 +61,7 @@ partial class Masked : global::FusedNets.Network
         }
     }
 
-    private static readonly global::FusedNets.NetworkDefinition s_definition = new(
+    private static readonly global::FusedNets.Generated.NetworkDefinition s_definition = new(
         new global::FusedNets.NetworkArchitecture(
             "Masked",
             global::FusedNets.Loss.SoftmaxCrossEntropy,
@@ -138,54 +138,58 @@ partial class Masked : global::FusedNets.Network
         InputGradientCore(inputs, labels, default, inputGradient);
 
     /// <summary>The CPU program of this network: its layer schedule, with sizes and activations fixed.</summary>
-    private sealed class CpuProgram : global::FusedNets.Backends.Cpu.CpuProgram
+    private sealed class CpuProgram : global::FusedNets.Generated.CpuProgram
     {
-        public override global::FusedNets.Backends.Cpu.CpuKernels<TVector, TOps> CreateKernels<TVector, TOps>() => new CpuKernels<TVector, TOps>();
+        public override global::FusedNets.Generated.CpuKernels<TVector, TOps> CreateKernels<TVector, TOps>() => new CpuKernels<TVector, TOps>();
     }
 
     /// <summary>This network's CPU kernels at one vector width: <typeparamref name="TOps"/> is AVX-512, AVX2 or scalar.</summary>
-    private sealed class CpuKernels<TVector, TOps> : global::FusedNets.Backends.Cpu.CpuKernels<TVector, TOps>
+    private sealed class CpuKernels<TVector, TOps> : global::FusedNets.Generated.CpuKernels<TVector, TOps>
         where TVector : unmanaged
-        where TOps : global::FusedNets.Backends.Cpu.IVectorOps<TVector>
+        where TOps : global::FusedNets.Generated.IVectorOps<TVector>
     {
-        // One sample, x: (32) → y: (4); each thread computes its share of every layer's outputs.
-        public override void Predict(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu, int thread)
+        // Layer `layer` for one sample, x: (32) → y: (4); each thread computes its share.
+        public override void Predict(global::FusedNets.Generated.CpuPipeline<TVector, TOps> cpu, int layer, int thread)
         {
-            cpu.Predict<global::FusedNets.Backends.Cpu.GeluKernel>(0, thread); // Local: Gelu(W x + b)
-            cpu.Predict<global::FusedNets.Backends.Cpu.LeakyReluKernel>(1, thread); // Sparse: LeakyRelu(W x + b)
-            cpu.Predict<global::FusedNets.Backends.Cpu.SoftplusKernel>(2, thread); // Scores: Softplus(W x + b)
+            switch (layer)
+            {
+                case 0: global::FusedNets.Generated.DenseCpu.Predict<TVector, TOps, global::FusedNets.Generated.GeluKernel>(cpu, 0, thread); break; // Local: Gelu(W x + b)
+                case 1: global::FusedNets.Generated.DenseCpu.Predict<TVector, TOps, global::FusedNets.Generated.LeakyReluKernel>(cpu, 1, thread); break; // Sparse: LeakyRelu(W x + b)
+                case 2: global::FusedNets.Generated.DenseCpu.Predict<TVector, TOps, global::FusedNets.Generated.SoftplusKernel>(cpu, 2, thread); break; // Scores: Softplus(W x + b)
+                default: throw new global::System.ArgumentOutOfRangeException(nameof(layer), layer, null);
+            }
         }
 
         // Layer `layer` forward, this thread's share; B is the batch padded to whole vectors.
-        public override void Forward(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu, int layer, int thread)
+        public override void Forward(global::FusedNets.Generated.CpuPipeline<TVector, TOps> cpu, int layer, int thread)
         {
             switch (layer)
             {
                 // Local: zᵀ = W xᵀ + b, yᵀ = Gelu(zᵀ)    xᵀ: (32, B), W: (32, 32), zᵀ and yᵀ: (32, B)
-                case 0: cpu.Forward<global::FusedNets.Backends.Cpu.GeluKernel>(0, thread); break;
+                case 0: global::FusedNets.Generated.DenseCpu.Forward<TVector, TOps, global::FusedNets.Generated.GeluKernel>(cpu, 0, thread); break;
                 // Sparse: zᵀ = W xᵀ + b, yᵀ = LeakyRelu(zᵀ)    xᵀ: (32, B), W: (64, 32), zᵀ and yᵀ: (64, B)
-                case 1: cpu.Forward<global::FusedNets.Backends.Cpu.LeakyReluKernel>(1, thread); break;
+                case 1: global::FusedNets.Generated.DenseCpu.Forward<TVector, TOps, global::FusedNets.Generated.LeakyReluKernel>(cpu, 1, thread); break;
                 // Scores: zᵀ = W xᵀ + b, yᵀ = Softplus(zᵀ)    xᵀ: (64, B), W: (4, 64), zᵀ and yᵀ: (4, B)
-                case 2: cpu.Forward<global::FusedNets.Backends.Cpu.SoftplusKernel>(2, thread); break;
+                case 2: global::FusedNets.Generated.DenseCpu.Forward<TVector, TOps, global::FusedNets.Generated.SoftplusKernel>(cpu, 2, thread); break;
                 default: throw new global::System.ArgumentOutOfRangeException(nameof(layer), layer, null);
             }
         }
 
         // Layer `layer` backward data, this thread's share: the delta of the layer below (layer 0's input gradient is the pipeline's).
-        public override void Backward(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu, int layer, int thread)
+        public override void Backward(global::FusedNets.Generated.CpuPipeline<TVector, TOps> cpu, int layer, int thread)
         {
             switch (layer)
             {
                 // Scores, from zᵀ = W xᵀ + b with xᵀ = LeakyRelu(zᵀ_Sparse): dzᵀ_Sparse = (Wᵀ dzᵀ) ⊙ LeakyRelu'(zᵀ_Sparse)    W: (4, 64), dzᵀ: (4, B), dzᵀ_Sparse: (64, B)
-                case 2: cpu.Backward<global::FusedNets.Backends.Cpu.LeakyReluKernel>(2, thread); break;
+                case 2: global::FusedNets.Generated.DenseCpu.Backward<TVector, TOps, global::FusedNets.Generated.LeakyReluKernel>(cpu, 2, thread); break;
                 // Sparse, from zᵀ = W xᵀ + b with xᵀ = Gelu(zᵀ_Local): dzᵀ_Local = (Wᵀ dzᵀ) ⊙ Gelu'(zᵀ_Local)    W: (64, 32), dzᵀ: (64, B), dzᵀ_Local: (32, B)
-                case 1: cpu.Backward<global::FusedNets.Backends.Cpu.GeluKernel>(1, thread); break;
+                case 1: global::FusedNets.Generated.DenseCpu.Backward<TVector, TOps, global::FusedNets.Generated.GeluKernel>(cpu, 1, thread); break;
                 default: throw new global::System.ArgumentOutOfRangeException(nameof(layer), layer, null);
             }
         }
 
         // Loss: SoftmaxCrossEntropy of y_Scores, fused with dz_Scores = dL/dy ⊙ Softplus'(z, y).
-        public override void Loss(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu, int thread) => cpu.Loss<global::FusedNets.SoftmaxCrossEntropyLoss, global::FusedNets.Backends.Cpu.SoftplusKernel>(thread);
+        public override void Loss(global::FusedNets.Generated.CpuPipeline<TVector, TOps> cpu, int thread) => cpu.Loss<global::FusedNets.Generated.SoftmaxCrossEntropyLoss, global::FusedNets.Generated.SoftplusKernel>(thread);
     }
 
     /// <summary>The ILGPU kernels of this network, specialized to its sizes, and their launch order.</summary>
@@ -304,7 +308,7 @@ partial class Masked : global::FusedNets.Network
             {
                 float pre = sum + b[output];
                 z[sample * 32 + output] = pre;
-                y[sample * 32 + output] = global::FusedNets.Activations.Gelu(pre);
+                y[sample * 32 + output] = global::FusedNets.Generated.GeluKernel.Apply(pre);
             }
         }
 
@@ -429,7 +433,7 @@ partial class Masked : global::FusedNets.Network
             {
                 float pre = sum + b[output];
                 z[sample * 64 + output] = pre;
-                y[sample * 64 + output] = global::FusedNets.Activations.LeakyRelu(pre);
+                y[sample * 64 + output] = global::FusedNets.Generated.LeakyReluKernel.Apply(pre);
             }
         }
 
@@ -465,7 +469,7 @@ partial class Masked : global::FusedNets.Network
             if (sample < batch && input < 32)
             {
                 int at = sample * 32 + input;
-                dzBelow[at] = sum * global::FusedNets.Activations.GeluDerivative(zBelow[at], yBelow[at]);
+                dzBelow[at] = sum * global::FusedNets.Generated.GeluKernel.Derivative(zBelow[at], yBelow[at]);
             }
         }
 
@@ -555,7 +559,7 @@ partial class Masked : global::FusedNets.Network
             {
                 float pre = sum + b[output];
                 z[sample * 4 + output] = pre;
-                y[sample * 4 + output] = global::FusedNets.Activations.Softplus(pre);
+                y[sample * 4 + output] = global::FusedNets.Generated.SoftplusKernel.Apply(pre);
             }
         }
 
@@ -591,7 +595,7 @@ partial class Masked : global::FusedNets.Network
             if (sample < batch && input < 64)
             {
                 int at = sample * 64 + input;
-                dzBelow[at] = sum * global::FusedNets.Activations.LeakyReluDerivative(zBelow[at], yBelow[at]);
+                dzBelow[at] = sum * global::FusedNets.Generated.LeakyReluKernel.Derivative(zBelow[at], yBelow[at]);
             }
         }
 
@@ -672,7 +676,7 @@ partial class Masked : global::FusedNets.Network
             {
                 int at = row + o;
                 float yo = y[row + o];
-                float delta = (global::System.MathF.Exp(yo - logSum) - (o == label ? 1f : 0f)) * scale * global::FusedNets.Activations.SoftplusDerivative(z[at], yo);
+                float delta = (global::System.MathF.Exp(yo - logSum) - (o == label ? 1f : 0f)) * scale * global::FusedNets.Generated.SoftplusKernel.Derivative(z[at], yo);
                 dz[at] = delta;
             }
             global::FusedNets.Backends.Ilgpu.KernelChecks.FlagIfNotFinite(status, step, losses[sample]);
@@ -709,7 +713,7 @@ partial class Masked : global::FusedNets.Network
                     }
 
                     int at = (first + s) * 32 + output;
-                    float y = global::FusedNets.Activations.Gelu(sum);
+                    float y = global::FusedNets.Generated.GeluKernel.Apply(sum);
                     values[capacity * 0 + at] = sum;
                     values[capacity * 32 + at] = y;
                     next[s * Width + output] = y;
@@ -733,7 +737,7 @@ partial class Masked : global::FusedNets.Network
                     }
 
                     int at = (first + s) * 64 + output;
-                    float y = global::FusedNets.Activations.LeakyRelu(sum);
+                    float y = global::FusedNets.Generated.LeakyReluKernel.Apply(sum);
                     values[capacity * 96 + at] = sum;
                     values[capacity * 160 + at] = y;
                     next[s * Width + output] = y;
@@ -757,7 +761,7 @@ partial class Masked : global::FusedNets.Network
                     }
 
                     int at = (first + s) * 4 + output;
-                    float y = global::FusedNets.Activations.Softplus(sum);
+                    float y = global::FusedNets.Generated.SoftplusKernel.Apply(sum);
                     values[capacity * 288 + at] = sum;
                     values[capacity * 292 + at] = y;
                     next[s * Width + output] = y;
@@ -794,7 +798,7 @@ partial class Masked : global::FusedNets.Network
                 {
                     int at = sample * 4 + o;
                     float yo = current[row + o];
-                    float delta = (global::System.MathF.Exp(yo - logSum) - (o == label ? 1f : 0f)) * scale * global::FusedNets.Activations.SoftplusDerivative(values[capacity * 288 + at], yo);
+                    float delta = (global::System.MathF.Exp(yo - logSum) - (o == label ? 1f : 0f)) * scale * global::FusedNets.Generated.SoftplusKernel.Derivative(values[capacity * 288 + at], yo);
                     values[capacity * 296 + at] = delta;
                     next[row + o] = delta;
                 }
@@ -818,7 +822,7 @@ partial class Masked : global::FusedNets.Network
                     }
 
                     int at = (first + s) * 64 + input;
-                    float dz = sum * global::FusedNets.Activations.LeakyReluDerivative(values[capacity * 96 + at], values[capacity * 160 + at]);
+                    float dz = sum * global::FusedNets.Generated.LeakyReluKernel.Derivative(values[capacity * 96 + at], values[capacity * 160 + at]);
                     values[capacity * 224 + at] = dz;
                     next[s * Width + input] = dz;
                 }
@@ -841,7 +845,7 @@ partial class Masked : global::FusedNets.Network
                     }
 
                     int at = (first + s) * 32 + input;
-                    float dz = sum * global::FusedNets.Activations.GeluDerivative(values[capacity * 0 + at], values[capacity * 32 + at]);
+                    float dz = sum * global::FusedNets.Generated.GeluKernel.Derivative(values[capacity * 0 + at], values[capacity * 32 + at]);
                     values[capacity * 64 + at] = dz;
                     next[s * Width + input] = dz;
                 }

@@ -61,7 +61,7 @@ partial class MnistMlp : global::FusedNets.Network
         }
     }
 
-    private static readonly global::FusedNets.NetworkDefinition s_definition = new(
+    private static readonly global::FusedNets.Generated.NetworkDefinition s_definition = new(
         new global::FusedNets.NetworkArchitecture(
             "MnistMlp",
             global::FusedNets.Loss.SoftmaxCrossEntropy,
@@ -138,54 +138,58 @@ partial class MnistMlp : global::FusedNets.Network
         InputGradientCore(inputs, labels, default, inputGradient);
 
     /// <summary>The CPU program of this network: its layer schedule, with sizes and activations fixed.</summary>
-    private sealed class CpuProgram : global::FusedNets.Backends.Cpu.CpuProgram
+    private sealed class CpuProgram : global::FusedNets.Generated.CpuProgram
     {
-        public override global::FusedNets.Backends.Cpu.CpuKernels<TVector, TOps> CreateKernels<TVector, TOps>() => new CpuKernels<TVector, TOps>();
+        public override global::FusedNets.Generated.CpuKernels<TVector, TOps> CreateKernels<TVector, TOps>() => new CpuKernels<TVector, TOps>();
     }
 
     /// <summary>This network's CPU kernels at one vector width: <typeparamref name="TOps"/> is AVX-512, AVX2 or scalar.</summary>
-    private sealed class CpuKernels<TVector, TOps> : global::FusedNets.Backends.Cpu.CpuKernels<TVector, TOps>
+    private sealed class CpuKernels<TVector, TOps> : global::FusedNets.Generated.CpuKernels<TVector, TOps>
         where TVector : unmanaged
-        where TOps : global::FusedNets.Backends.Cpu.IVectorOps<TVector>
+        where TOps : global::FusedNets.Generated.IVectorOps<TVector>
     {
-        // One sample, x: (784) → y: (10); each thread computes its share of every layer's outputs.
-        public override void Predict(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu, int thread)
+        // Layer `layer` for one sample, x: (784) → y: (10); each thread computes its share.
+        public override void Predict(global::FusedNets.Generated.CpuPipeline<TVector, TOps> cpu, int layer, int thread)
         {
-            cpu.Predict<global::FusedNets.Backends.Cpu.ReluKernel>(0, thread); // Hidden1: Relu(W x + b)
-            cpu.Predict<global::FusedNets.Backends.Cpu.ReluKernel>(1, thread); // Hidden2: Relu(W x + b)
-            cpu.Predict<global::FusedNets.Backends.Cpu.IdentityKernel>(2, thread); // Logits: Identity(W x + b)
+            switch (layer)
+            {
+                case 0: global::FusedNets.Generated.DenseCpu.Predict<TVector, TOps, global::FusedNets.Generated.ReluKernel>(cpu, 0, thread); break; // Hidden1: Relu(W x + b)
+                case 1: global::FusedNets.Generated.DenseCpu.Predict<TVector, TOps, global::FusedNets.Generated.ReluKernel>(cpu, 1, thread); break; // Hidden2: Relu(W x + b)
+                case 2: global::FusedNets.Generated.DenseCpu.Predict<TVector, TOps, global::FusedNets.Generated.IdentityKernel>(cpu, 2, thread); break; // Logits: Identity(W x + b)
+                default: throw new global::System.ArgumentOutOfRangeException(nameof(layer), layer, null);
+            }
         }
 
         // Layer `layer` forward, this thread's share; B is the batch padded to whole vectors.
-        public override void Forward(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu, int layer, int thread)
+        public override void Forward(global::FusedNets.Generated.CpuPipeline<TVector, TOps> cpu, int layer, int thread)
         {
             switch (layer)
             {
                 // Hidden1: zᵀ = W xᵀ + b, yᵀ = Relu(zᵀ)    xᵀ: (784, B), W: (128, 784), zᵀ and yᵀ: (128, B)
-                case 0: cpu.Forward<global::FusedNets.Backends.Cpu.ReluKernel>(0, thread); break;
+                case 0: global::FusedNets.Generated.DenseCpu.Forward<TVector, TOps, global::FusedNets.Generated.ReluKernel>(cpu, 0, thread); break;
                 // Hidden2: zᵀ = W xᵀ + b, yᵀ = Relu(zᵀ)    xᵀ: (128, B), W: (128, 128), zᵀ and yᵀ: (128, B)
-                case 1: cpu.Forward<global::FusedNets.Backends.Cpu.ReluKernel>(1, thread); break;
+                case 1: global::FusedNets.Generated.DenseCpu.Forward<TVector, TOps, global::FusedNets.Generated.ReluKernel>(cpu, 1, thread); break;
                 // Logits: zᵀ = W xᵀ + b, yᵀ = Identity(zᵀ)    xᵀ: (128, B), W: (10, 128), zᵀ and yᵀ: (10, B)
-                case 2: cpu.Forward<global::FusedNets.Backends.Cpu.IdentityKernel>(2, thread); break;
+                case 2: global::FusedNets.Generated.DenseCpu.Forward<TVector, TOps, global::FusedNets.Generated.IdentityKernel>(cpu, 2, thread); break;
                 default: throw new global::System.ArgumentOutOfRangeException(nameof(layer), layer, null);
             }
         }
 
         // Layer `layer` backward data, this thread's share: the delta of the layer below (layer 0's input gradient is the pipeline's).
-        public override void Backward(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu, int layer, int thread)
+        public override void Backward(global::FusedNets.Generated.CpuPipeline<TVector, TOps> cpu, int layer, int thread)
         {
             switch (layer)
             {
                 // Logits, from zᵀ = W xᵀ + b with xᵀ = Relu(zᵀ_Hidden2): dzᵀ_Hidden2 = (Wᵀ dzᵀ) ⊙ Relu'(zᵀ_Hidden2)    W: (10, 128), dzᵀ: (10, B), dzᵀ_Hidden2: (128, B)
-                case 2: cpu.Backward<global::FusedNets.Backends.Cpu.ReluKernel>(2, thread); break;
+                case 2: global::FusedNets.Generated.DenseCpu.Backward<TVector, TOps, global::FusedNets.Generated.ReluKernel>(cpu, 2, thread); break;
                 // Hidden2, from zᵀ = W xᵀ + b with xᵀ = Relu(zᵀ_Hidden1): dzᵀ_Hidden1 = (Wᵀ dzᵀ) ⊙ Relu'(zᵀ_Hidden1)    W: (128, 128), dzᵀ: (128, B), dzᵀ_Hidden1: (128, B)
-                case 1: cpu.Backward<global::FusedNets.Backends.Cpu.ReluKernel>(1, thread); break;
+                case 1: global::FusedNets.Generated.DenseCpu.Backward<TVector, TOps, global::FusedNets.Generated.ReluKernel>(cpu, 1, thread); break;
                 default: throw new global::System.ArgumentOutOfRangeException(nameof(layer), layer, null);
             }
         }
 
         // Loss: SoftmaxCrossEntropy of y_Logits, fused with dz_Logits = dL/dy ⊙ Identity'(z, y).
-        public override void Loss(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu, int thread) => cpu.Loss<global::FusedNets.SoftmaxCrossEntropyLoss, global::FusedNets.Backends.Cpu.IdentityKernel>(thread);
+        public override void Loss(global::FusedNets.Generated.CpuPipeline<TVector, TOps> cpu, int thread) => cpu.Loss<global::FusedNets.Generated.SoftmaxCrossEntropyLoss, global::FusedNets.Generated.IdentityKernel>(thread);
     }
 
     /// <summary>The ILGPU kernels of this network, specialized to its sizes, and their launch order.</summary>
@@ -304,7 +308,7 @@ partial class MnistMlp : global::FusedNets.Network
             {
                 float pre = sum + b[output];
                 z[sample * 128 + output] = pre;
-                y[sample * 128 + output] = global::FusedNets.Activations.Relu(pre);
+                y[sample * 128 + output] = global::FusedNets.Generated.ReluKernel.Apply(pre);
             }
         }
 
@@ -428,7 +432,7 @@ partial class MnistMlp : global::FusedNets.Network
             {
                 float pre = sum + b[output];
                 z[sample * 128 + output] = pre;
-                y[sample * 128 + output] = global::FusedNets.Activations.Relu(pre);
+                y[sample * 128 + output] = global::FusedNets.Generated.ReluKernel.Apply(pre);
             }
         }
 
@@ -464,7 +468,7 @@ partial class MnistMlp : global::FusedNets.Network
             if (sample < batch && input < 128)
             {
                 int at = sample * 128 + input;
-                dzBelow[at] = sum * global::FusedNets.Activations.ReluDerivative(zBelow[at], yBelow[at]);
+                dzBelow[at] = sum * global::FusedNets.Generated.ReluKernel.Derivative(zBelow[at], yBelow[at]);
             }
         }
 
@@ -553,7 +557,7 @@ partial class MnistMlp : global::FusedNets.Network
             {
                 float pre = sum + b[output];
                 z[sample * 10 + output] = pre;
-                y[sample * 10 + output] = global::FusedNets.Activations.Identity(pre);
+                y[sample * 10 + output] = global::FusedNets.Generated.IdentityKernel.Apply(pre);
             }
         }
 
@@ -589,7 +593,7 @@ partial class MnistMlp : global::FusedNets.Network
             if (sample < batch && input < 128)
             {
                 int at = sample * 128 + input;
-                dzBelow[at] = sum * global::FusedNets.Activations.ReluDerivative(zBelow[at], yBelow[at]);
+                dzBelow[at] = sum * global::FusedNets.Generated.ReluKernel.Derivative(zBelow[at], yBelow[at]);
             }
         }
 
@@ -707,7 +711,7 @@ partial class MnistMlp : global::FusedNets.Network
                     }
 
                     int at = (first + s) * 128 + output;
-                    float y = global::FusedNets.Activations.Relu(sum);
+                    float y = global::FusedNets.Generated.ReluKernel.Apply(sum);
                     values[capacity * 0 + at] = sum;
                     values[capacity * 128 + at] = y;
                     next[s * Width + output] = y;
@@ -731,7 +735,7 @@ partial class MnistMlp : global::FusedNets.Network
                     }
 
                     int at = (first + s) * 128 + output;
-                    float y = global::FusedNets.Activations.Relu(sum);
+                    float y = global::FusedNets.Generated.ReluKernel.Apply(sum);
                     values[capacity * 384 + at] = sum;
                     values[capacity * 512 + at] = y;
                     next[s * Width + output] = y;
@@ -755,7 +759,7 @@ partial class MnistMlp : global::FusedNets.Network
                     }
 
                     int at = (first + s) * 10 + output;
-                    float y = global::FusedNets.Activations.Identity(sum);
+                    float y = global::FusedNets.Generated.IdentityKernel.Apply(sum);
                     values[capacity * 768 + at] = sum;
                     values[capacity * 778 + at] = y;
                     next[s * Width + output] = y;
@@ -816,7 +820,7 @@ partial class MnistMlp : global::FusedNets.Network
                     }
 
                     int at = (first + s) * 128 + input;
-                    float dz = sum * global::FusedNets.Activations.ReluDerivative(values[capacity * 384 + at], values[capacity * 512 + at]);
+                    float dz = sum * global::FusedNets.Generated.ReluKernel.Derivative(values[capacity * 384 + at], values[capacity * 512 + at]);
                     values[capacity * 640 + at] = dz;
                     next[s * Width + input] = dz;
                 }
@@ -839,7 +843,7 @@ partial class MnistMlp : global::FusedNets.Network
                     }
 
                     int at = (first + s) * 128 + input;
-                    float dz = sum * global::FusedNets.Activations.ReluDerivative(values[capacity * 0 + at], values[capacity * 128 + at]);
+                    float dz = sum * global::FusedNets.Generated.ReluKernel.Derivative(values[capacity * 0 + at], values[capacity * 128 + at]);
                     values[capacity * 256 + at] = dz;
                     next[s * Width + input] = dz;
                 }

@@ -61,7 +61,7 @@ partial class Regressor : global::FusedNets.Network
         }
     }
 
-    private static readonly global::FusedNets.NetworkDefinition s_definition = new(
+    private static readonly global::FusedNets.Generated.NetworkDefinition s_definition = new(
         new global::FusedNets.NetworkArchitecture(
             "Regressor",
             global::FusedNets.Loss.MeanSquaredError,
@@ -136,49 +136,53 @@ partial class Regressor : global::FusedNets.Network
         InputGradientCore(inputs, default, targets, inputGradient);
 
     /// <summary>The CPU program of this network: its layer schedule, with sizes and activations fixed.</summary>
-    private sealed class CpuProgram : global::FusedNets.Backends.Cpu.CpuProgram
+    private sealed class CpuProgram : global::FusedNets.Generated.CpuProgram
     {
-        public override global::FusedNets.Backends.Cpu.CpuKernels<TVector, TOps> CreateKernels<TVector, TOps>() => new CpuKernels<TVector, TOps>();
+        public override global::FusedNets.Generated.CpuKernels<TVector, TOps> CreateKernels<TVector, TOps>() => new CpuKernels<TVector, TOps>();
     }
 
     /// <summary>This network's CPU kernels at one vector width: <typeparamref name="TOps"/> is AVX-512, AVX2 or scalar.</summary>
-    private sealed class CpuKernels<TVector, TOps> : global::FusedNets.Backends.Cpu.CpuKernels<TVector, TOps>
+    private sealed class CpuKernels<TVector, TOps> : global::FusedNets.Generated.CpuKernels<TVector, TOps>
         where TVector : unmanaged
-        where TOps : global::FusedNets.Backends.Cpu.IVectorOps<TVector>
+        where TOps : global::FusedNets.Generated.IVectorOps<TVector>
     {
-        // One sample, x: (3) → y: (2); each thread computes its share of every layer's outputs.
-        public override void Predict(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu, int thread)
+        // Layer `layer` for one sample, x: (3) → y: (2); each thread computes its share.
+        public override void Predict(global::FusedNets.Generated.CpuPipeline<TVector, TOps> cpu, int layer, int thread)
         {
-            cpu.Predict<global::FusedNets.Backends.Cpu.TanhKernel>(0, thread); // Hidden: Tanh(W x + b)
-            cpu.Predict<global::FusedNets.Backends.Cpu.SigmoidKernel>(1, thread); // Y: Sigmoid(W x + b)
+            switch (layer)
+            {
+                case 0: global::FusedNets.Generated.DenseCpu.Predict<TVector, TOps, global::FusedNets.Generated.TanhKernel>(cpu, 0, thread); break; // Hidden: Tanh(W x + b)
+                case 1: global::FusedNets.Generated.DenseCpu.Predict<TVector, TOps, global::FusedNets.Generated.SigmoidKernel>(cpu, 1, thread); break; // Y: Sigmoid(W x + b)
+                default: throw new global::System.ArgumentOutOfRangeException(nameof(layer), layer, null);
+            }
         }
 
         // Layer `layer` forward, this thread's share; B is the batch padded to whole vectors.
-        public override void Forward(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu, int layer, int thread)
+        public override void Forward(global::FusedNets.Generated.CpuPipeline<TVector, TOps> cpu, int layer, int thread)
         {
             switch (layer)
             {
                 // Hidden: zᵀ = W xᵀ + b, yᵀ = Tanh(zᵀ)    xᵀ: (3, B), W: (16, 3), zᵀ and yᵀ: (16, B)
-                case 0: cpu.Forward<global::FusedNets.Backends.Cpu.TanhKernel>(0, thread); break;
+                case 0: global::FusedNets.Generated.DenseCpu.Forward<TVector, TOps, global::FusedNets.Generated.TanhKernel>(cpu, 0, thread); break;
                 // Y: zᵀ = W xᵀ + b, yᵀ = Sigmoid(zᵀ)    xᵀ: (16, B), W: (2, 16), zᵀ and yᵀ: (2, B)
-                case 1: cpu.Forward<global::FusedNets.Backends.Cpu.SigmoidKernel>(1, thread); break;
+                case 1: global::FusedNets.Generated.DenseCpu.Forward<TVector, TOps, global::FusedNets.Generated.SigmoidKernel>(cpu, 1, thread); break;
                 default: throw new global::System.ArgumentOutOfRangeException(nameof(layer), layer, null);
             }
         }
 
         // Layer `layer` backward data, this thread's share: the delta of the layer below (layer 0's input gradient is the pipeline's).
-        public override void Backward(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu, int layer, int thread)
+        public override void Backward(global::FusedNets.Generated.CpuPipeline<TVector, TOps> cpu, int layer, int thread)
         {
             switch (layer)
             {
                 // Y, from zᵀ = W xᵀ + b with xᵀ = Tanh(zᵀ_Hidden): dzᵀ_Hidden = (Wᵀ dzᵀ) ⊙ Tanh'(zᵀ_Hidden)    W: (2, 16), dzᵀ: (2, B), dzᵀ_Hidden: (16, B)
-                case 1: cpu.Backward<global::FusedNets.Backends.Cpu.TanhKernel>(1, thread); break;
+                case 1: global::FusedNets.Generated.DenseCpu.Backward<TVector, TOps, global::FusedNets.Generated.TanhKernel>(cpu, 1, thread); break;
                 default: throw new global::System.ArgumentOutOfRangeException(nameof(layer), layer, null);
             }
         }
 
         // Loss: MeanSquaredError of y_Y, fused with dz_Y = dL/dy ⊙ Sigmoid'(z, y).
-        public override void Loss(global::FusedNets.Backends.Cpu.CpuPipeline<TVector, TOps> cpu, int thread) => cpu.Loss<global::FusedNets.MeanSquaredErrorLoss, global::FusedNets.Backends.Cpu.SigmoidKernel>(thread);
+        public override void Loss(global::FusedNets.Generated.CpuPipeline<TVector, TOps> cpu, int thread) => cpu.Loss<global::FusedNets.Generated.MeanSquaredErrorLoss, global::FusedNets.Generated.SigmoidKernel>(thread);
     }
 
     /// <summary>The ILGPU kernels of this network, specialized to its sizes, and their launch order.</summary>
@@ -283,7 +287,7 @@ partial class Regressor : global::FusedNets.Network
             {
                 float pre = sum + b[output];
                 z[sample * 16 + output] = pre;
-                y[sample * 16 + output] = global::FusedNets.Activations.Tanh(pre);
+                y[sample * 16 + output] = global::FusedNets.Generated.TanhKernel.Apply(pre);
             }
         }
 
@@ -407,7 +411,7 @@ partial class Regressor : global::FusedNets.Network
             {
                 float pre = sum + b[output];
                 z[sample * 2 + output] = pre;
-                y[sample * 2 + output] = global::FusedNets.Activations.Sigmoid(pre);
+                y[sample * 2 + output] = global::FusedNets.Generated.SigmoidKernel.Apply(pre);
             }
         }
 
@@ -443,7 +447,7 @@ partial class Regressor : global::FusedNets.Network
             if (sample < batch && input < 16)
             {
                 int at = sample * 16 + input;
-                dzBelow[at] = sum * global::FusedNets.Activations.TanhDerivative(zBelow[at], yBelow[at]);
+                dzBelow[at] = sum * global::FusedNets.Generated.TanhKernel.Derivative(zBelow[at], yBelow[at]);
             }
         }
 
@@ -512,7 +516,7 @@ partial class Regressor : global::FusedNets.Network
                 float yo = y[row + o];
                 float error = yo - targets[at];
                 sum += error * error;
-                float delta = 2f * error * scale * global::FusedNets.Activations.SigmoidDerivative(z[at], yo);
+                float delta = 2f * error * scale * global::FusedNets.Generated.SigmoidKernel.Derivative(z[at], yo);
                 dz[at] = delta;
             }
 
@@ -551,7 +555,7 @@ partial class Regressor : global::FusedNets.Network
                     }
 
                     int at = (first + s) * 16 + output;
-                    float y = global::FusedNets.Activations.Tanh(sum);
+                    float y = global::FusedNets.Generated.TanhKernel.Apply(sum);
                     values[capacity * 0 + at] = sum;
                     values[capacity * 16 + at] = y;
                     next[s * Width + output] = y;
@@ -575,7 +579,7 @@ partial class Regressor : global::FusedNets.Network
                     }
 
                     int at = (first + s) * 2 + output;
-                    float y = global::FusedNets.Activations.Sigmoid(sum);
+                    float y = global::FusedNets.Generated.SigmoidKernel.Apply(sum);
                     values[capacity * 48 + at] = sum;
                     values[capacity * 50 + at] = y;
                     next[s * Width + output] = y;
@@ -600,7 +604,7 @@ partial class Regressor : global::FusedNets.Network
                     float yo = current[row + o];
                     float error = yo - targets[at];
                     sum += error * error;
-                    float delta = 2f * error * scale * global::FusedNets.Activations.SigmoidDerivative(values[capacity * 48 + at], yo);
+                    float delta = 2f * error * scale * global::FusedNets.Generated.SigmoidKernel.Derivative(values[capacity * 48 + at], yo);
                     values[capacity * 52 + at] = delta;
                     next[row + o] = delta;
                 }
@@ -626,7 +630,7 @@ partial class Regressor : global::FusedNets.Network
                     }
 
                     int at = (first + s) * 16 + input;
-                    float dz = sum * global::FusedNets.Activations.TanhDerivative(values[capacity * 0 + at], values[capacity * 16 + at]);
+                    float dz = sum * global::FusedNets.Generated.TanhKernel.Derivative(values[capacity * 0 + at], values[capacity * 16 + at]);
                     values[capacity * 32 + at] = dz;
                     next[s * Width + input] = dz;
                 }

@@ -3,7 +3,8 @@ using Xunit;
 
 namespace FusedNets.Tests.Reference;
 
-public class ReferenceMathTests
+/// <summary>Each activation's double-precision reference rules, and the single-precision rules against them.</summary>
+public class ActivationRuleTests
 {
     // Negative and positive, near zero (but off the ReLU kink by far more than the finite-difference step),
     // and large enough to reach the saturated tails.
@@ -17,8 +18,8 @@ public class ReferenceMathTests
     {
         foreach (double z in Points)
         {
-            double numeric = FiniteDifferences.Central(value => ReferenceMath.Activate(activation, value), z);
-            double analytic = ReferenceMath.Derivative(activation, z, ReferenceMath.Activate(activation, z));
+            double numeric = FiniteDifferences.Central(value => Activations.Rule(activation).Reference(value), z);
+            double analytic = Activations.Rule(activation).ReferenceDerivative(z, Activations.Rule(activation).Reference(z));
             FiniteDifferences.AssertClose(numeric, analytic, $"{activation}'(z = {z})");
         }
     }
@@ -28,7 +29,7 @@ public class ReferenceMathTests
     [InlineData(Activation.Relu, 0.0, 0.0)]
     [InlineData(Activation.LeakyRelu, 0.0, 0.01)]
     public void At_the_kink_z_equals_0_the_derivative_is_the_left_slope_as_in_PyTorch(Activation activation, double z, double slope) =>
-        Assert.Equal(slope, ReferenceMath.Derivative(activation, z, ReferenceMath.Activate(activation, z)));
+        Assert.Equal(slope, Activations.Rule(activation).ReferenceDerivative(z, Activations.Rule(activation).Reference(z)));
 
     [Theory]
     [InlineData(Activation.Identity, -1.5, -1.5)]
@@ -42,22 +43,22 @@ public class ReferenceMathTests
     [InlineData(Activation.Softplus, 0.0, 0.6931471805599453)]
     [InlineData(Activation.Softplus, 1.0, 1.3132616875182228)]
     public void Activations_take_their_textbook_values(Activation activation, double z, double y) =>
-        Assert.Equal(y, ReferenceMath.Activate(activation, z), 15);
+        Assert.Equal(y, Activations.Rule(activation).Reference(z), 15);
 
     [Fact]
     public void Softplus_neither_overflows_for_large_inputs_nor_loses_their_linear_part()
     {
-        Assert.Equal(1000.0, ReferenceMath.Activate(Activation.Softplus, 1000));
-        Assert.Equal(0.0, ReferenceMath.Activate(Activation.Softplus, -1000));
-        Assert.Equal(Math.Exp(-30), ReferenceMath.Activate(Activation.Softplus, -30), 1e-25);
+        Assert.Equal(1000.0, Activations.Rule(Activation.Softplus).Reference(1000));
+        Assert.Equal(0.0, Activations.Rule(Activation.Softplus).Reference(-1000));
+        Assert.Equal(Math.Exp(-30), Activations.Rule(Activation.Softplus).Reference(-30), 1e-25);
     }
 
     [Fact]
     public void Sigmoid_saturates_to_0_and_1_without_producing_NaN()
     {
-        Assert.Equal(0.0, ReferenceMath.Activate(Activation.Sigmoid, -1000));
-        Assert.Equal(1.0, ReferenceMath.Activate(Activation.Sigmoid, 1000));
-        Assert.Equal(0.0, ReferenceMath.Derivative(Activation.Softplus, -1000, 0));
+        Assert.Equal(0.0, Activations.Rule(Activation.Sigmoid).Reference(-1000));
+        Assert.Equal(1.0, Activations.Rule(Activation.Sigmoid).Reference(1000));
+        Assert.Equal(0.0, Activations.Rule(Activation.Softplus).ReferenceDerivative(-1000, 0));
     }
 
     [Theory]
@@ -66,8 +67,8 @@ public class ReferenceMathTests
     {
         foreach (double z in Points)
         {
-            double y = ReferenceMath.Activate(activation, z);
-            double dy = ReferenceMath.Derivative(activation, z, y);
+            double y = Activations.Rule(activation).Reference(z);
+            double dy = Activations.Rule(activation).ReferenceDerivative(z, y);
             float yFloat = Activations.Apply(activation, (float)z);
             float dyFloat = Activations.Derivative(activation, (float)z, yFloat);
             Assert.True(Math.Abs(yFloat - y) <= 1e-6 * Math.Max(1, Math.Abs(y)), $"{activation}({z}): float {yFloat}, double {y}");
