@@ -36,6 +36,9 @@ internal static class CpuKernelEmitter
         }
     }
 
+    // "layer", not nameof(layer): in the user's namespace or class, nameof may name something else.
+    private const string OutOfRange = "default: throw new global::System.ArgumentOutOfRangeException(\"layer\", layer, null);";
+
     private static string Kernel(string activation) => $"{Cpu}.{activation}Kernel";
 
     private static string Pipeline => $"{Cpu}.CpuPipeline<TVector, TOps>";
@@ -67,7 +70,7 @@ internal static class CpuKernelEmitter
                     code.Line($"case {l}: cpu.ForwardRows<{Kernel(layer.Activation)}>({l}, start, end); break;");
                 }
 
-                code.Line("default: throw new global::System.ArgumentOutOfRangeException(nameof(layer), layer, null);");
+                code.Line(OutOfRange);
             }
         }
     }
@@ -90,7 +93,7 @@ internal static class CpuKernelEmitter
                 LayerModel first = network.Layers[0];
                 code.Line($"// {first.Name}, from zᵀ = W xᵀ + b: dxᵀ = Wᵀ dzᵀ, the input gradient    W: ({first.Units}, {first.Inputs}), dzᵀ: ({first.Units}, B), dxᵀ: ({first.Inputs}, B)");
                 code.Line("case 0: cpu.BackwardToInputs(start, end); break;");
-                code.Line("default: throw new global::System.ArgumentOutOfRangeException(nameof(layer), layer, null);");
+                code.Line(OutOfRange);
             }
         }
     }

@@ -84,8 +84,8 @@ public class GeneratorFuzzTests
         Assert.Empty(run.FusedNetsDiagnostics);
         Assert.Empty(run.CompilerErrors);
         string generated = run.GeneratedSource("Quiet.Net.g.cs");
-        Assert.Contains("\n    partial global::FusedNets.Layer In => Layers[0];", generated, StringComparison.Ordinal);
-        Assert.Contains("\n    internal partial global::FusedNets.Layer Out => Layers[1];", generated, StringComparison.Ordinal);
+        Assert.Contains("\n    partial global::FusedNets.Layer In => base.Layers[0];", generated, StringComparison.Ordinal);
+        Assert.Contains("\n    internal partial global::FusedNets.Layer Out => base.Layers[1];", generated, StringComparison.Ordinal);
     }
 
     /// <summary>
