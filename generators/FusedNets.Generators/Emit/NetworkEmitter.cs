@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Globalization;
 using System.Linq;
 using FusedNets.Generators.Model;
@@ -11,7 +12,26 @@ namespace FusedNets.Generators.Emit;
 /// </summary>
 internal static class NetworkEmitter
 {
-    public static string HintName(NetworkModel network) => network.FullName + ".g.cs";
+    /// <summary>
+    /// Every member that <see cref="Emit"/> declares in a network class, besides its constructor and its layers'
+    /// implementations. The parser refuses a declaration that gives one of these names to something else (FN020 to
+    /// FN022) and docs/diagnostics.md lists them; a test checks this list against the members of an emitted class.
+    /// </summary>
+    public static readonly ImmutableArray<GeneratedMember> GeneratedMembers = ImmutableArray.Create(
+        new GeneratedMember("InputSize", "constant"),
+        new GeneratedMember("OutputSize", "constant"),
+        new GeneratedMember("ParameterCount", "constant"),
+        new GeneratedMember("Input", "nested type"),
+        new GeneratedMember("Output", "nested type"),
+        new GeneratedMember("s_definition", "field"),
+        new GeneratedMember("Definition", "property"),
+        new GeneratedMember("Load", "method"),
+        new GeneratedMember("Predict", "method"),
+        new GeneratedMember("TrainBatch", "method"),
+        new GeneratedMember("InputGradient", "method"),
+        new GeneratedMember("CpuProgram", "nested type"),
+        new GeneratedMember("CpuKernels", "nested type"),
+        new GeneratedMember("IlgpuKernels", "nested type"));
 
     public static string Emit(NetworkModel network)
     {
@@ -23,12 +43,12 @@ internal static class NetworkEmitter
         code.Line();
         if (network.Namespace.Length > 0)
         {
-            code.Line($"namespace {network.Namespace};");
+            code.Line($"namespace {Identifiers.EscapeNamespace(network.Namespace)};");
             code.Line();
         }
 
         code.Line($"/// <summary>{Summary(network)}</summary>");
-        using (code.Block($"partial class {network.ClassName} : global::FusedNets.Network"))
+        using (code.Block($"partial class {Identifiers.Escape(network.ClassName)} : global::FusedNets.Network"))
         {
             EmitConstants(code, network);
             EmitVectorTypes(code, network);
@@ -115,7 +135,7 @@ internal static class NetworkEmitter
 
     private static string MaskExpression(MaskModel mask) => mask.Kind switch
     {
-        MaskKind.Function => $"global::FusedNets.LayerMask.FromFunction(\"{mask.Method}\", {mask.Method})",
+        MaskKind.Function => $"global::FusedNets.LayerMask.FromFunction(\"{mask.Method}\", {Identifiers.Escape(mask.Method)})",
         MaskKind.Random => $"global::FusedNets.LayerMask.Random({mask.Density.ToString("R", CultureInfo.InvariantCulture)}, {mask.Seed})",
         _ => "global::FusedNets.LayerMask.None",
     };
@@ -123,9 +143,10 @@ internal static class NetworkEmitter
     // Generated code spells out its types (no var): a type of the user's named var would take the keyword's place.
     private static void EmitConstructorAndLayers(CodeWriter code, NetworkModel network)
     {
+        string className = Identifiers.Escape(network.ClassName);
         code.Lines($$"""
             /// <summary>Creates the network, its parameters initialized from <paramref name="seed"/>, on <paramref name="backend"/>.</summary>
-            public {{network.ClassName}}(int seed = 0, global::FusedNets.Backend backend = global::FusedNets.Backend.Auto)
+            public {{className}}(int seed = 0, global::FusedNets.Backend backend = global::FusedNets.Backend.Auto)
                 : base(s_definition, seed, backend)
             {
             }
@@ -138,16 +159,16 @@ internal static class NetworkEmitter
             /// matching shapes, such as a PyTorch nn.Sequential's) onto <paramref name="backend"/>.
             /// </summary>
             /// <exception cref="global::System.IO.InvalidDataException">The file does not hold a {{network.ClassName}}; the message names the first difference.</exception>
-            public static {{network.ClassName}} Load(string path, global::FusedNets.Backend backend = global::FusedNets.Backend.Auto)
+            public static {{className}} Load(string path, global::FusedNets.Backend backend = global::FusedNets.Backend.Auto)
             {
                 using global::System.IO.FileStream stream = global::System.IO.File.OpenRead(path);
                 return Load(stream, backend);
             }
 
             /// <inheritdoc cref="Load(string, global::FusedNets.Backend)"/>
-            public static {{network.ClassName}} Load(global::System.IO.Stream stream, global::FusedNets.Backend backend = global::FusedNets.Backend.Auto)
+            public static {{className}} Load(global::System.IO.Stream stream, global::FusedNets.Backend backend = global::FusedNets.Backend.Auto)
             {
-                {{network.ClassName}} network = new(seed: 0, backend);
+                {{className}} network = new(seed: 0, backend);
                 try
                 {
                     network.LoadState(stream);
@@ -162,18 +183,18 @@ internal static class NetworkEmitter
 
             """);
         // base.: the runtime's list, even where the class declares a member called Layers of its own.
-        code.Line($"{Modifiers(network.InputAccessibility)}partial global::FusedNets.Layer {network.InputName} => base.Layers[0];");
+        code.Line($"{Modifiers(network.InputModifiers)}partial global::FusedNets.Layer {Identifiers.Escape(network.InputName)} => base.Layers[0];");
         for (int l = 0; l < network.Layers.Count; l++)
         {
             LayerModel layer = network.Layers[l];
-            code.Line($"{Modifiers(layer.Accessibility)}partial global::FusedNets.Layer {layer.Name} => base.Layers[{l + 1}];");
+            code.Line($"{Modifiers(layer.Modifiers)}partial global::FusedNets.Layer {Identifiers.Escape(layer.Name)} => base.Layers[{l + 1}];");
         }
 
         code.Line();
     }
 
-    /// <summary>Accessibility modifiers as the declaration wrote them, followed by a space; nothing for none.</summary>
-    private static string Modifiers(string accessibility) => accessibility.Length == 0 ? "" : accessibility + " ";
+    /// <summary>Modifiers as the declaration wrote them, followed by a space; nothing for none.</summary>
+    internal static string Modifiers(string modifiers) => modifiers.Length == 0 ? "" : modifiers + " ";
 
     private static void EmitTypedEntryPoints(CodeWriter code, NetworkModel network)
     {
@@ -210,4 +231,13 @@ internal static class NetworkEmitter
 
             """);
     }
+}
+
+/// <summary>A member that the emitter declares in every network class.</summary>
+/// <param name="Name">Its name.</param>
+/// <param name="Kind">What it is, as a diagnostic names it: constant, nested type, field, property or method.</param>
+internal readonly record struct GeneratedMember(string Name, string Kind)
+{
+    /// <summary>Whether a method of the user's may overload it.</summary>
+    public bool IsMethod => Kind == "method";
 }
