@@ -11,10 +11,11 @@ using Microsoft.CodeAnalysis.CSharp.Syntax;
 namespace FusedNets.Generators;
 
 /// <summary>
-/// Turns one <c>[Network]</c> class into a <see cref="NetworkModel"/>, checking every shape on the way.
-/// Any error yields diagnostics and no model; half-typed code yields diagnostics or nothing, never an exception.
+/// Turns one <c>[Network]</c> class into a <see cref="NetworkModel"/>, checking every shape (here) and every name
+/// (Parser.Names.cs) on the way. Any error yields diagnostics and, instead of the model, the placeholder that
+/// stands in for it (Parser.Placeholder.cs); half-typed code yields no exception either.
 /// </summary>
-internal static class Parser
+internal static partial class Parser
 {
     public const string NetworkAttribute = "FusedNets.NetworkAttribute";
     private const string InputAttribute = "FusedNets.InputAttribute";
@@ -23,14 +24,56 @@ internal static class Parser
 
     public static ParseResult Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
     {
-        var diagnostics = new List<DiagnosticInfo>();
-        if (context.TargetSymbol is not INamedTypeSymbol type || context.TargetNode is not ClassDeclarationSyntax declaration)
+        if (context.TargetSymbol is not INamedTypeSymbol type
+            || context.TargetNode is not ClassDeclarationSyntax declaration
+            || !IsFirstNetworkDeclaration(type, declaration))
         {
-            return new ParseResult(null, EquatableArray<DiagnosticInfo>.Empty);
+            return ParseResult.Nothing;
         }
 
-        NetworkModel? model = ParseNetwork(type, declaration, context.Attributes, diagnostics, cancellationToken);
-        return new ParseResult(diagnostics.Count == 0 ? model : null, new EquatableArray<DiagnosticInfo>(diagnostics.ToArray()));
+        var diagnostics = new List<DiagnosticInfo>();
+        NetworkModel? network = ParseNetwork(type, declaration, context.Attributes, diagnostics, cancellationToken);
+        CheckNames(type, declaration, context.SemanticModel, diagnostics);
+        var found = new EquatableArray<DiagnosticInfo>(diagnostics.ToArray());
+        return network is { } valid && diagnostics.Count == 0
+            ? new ParseResult(TypeName(type), valid, null, found)
+            : new ParseResult(TypeName(type), null, DescribePlaceholder(type, cancellationToken), found);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="declaration"/> holds the class's first [Network]: one attributed twice, on two of
+    /// its parts (the compiler's CS0579), is still one network.
+    /// </summary>
+    private static bool IsFirstNetworkDeclaration(INamedTypeSymbol type, ClassDeclarationSyntax declaration) =>
+        type.GetAttributes().FirstOrDefault(attribute => attribute.AttributeClass?.ToDisplayString() == NetworkAttribute)?.ApplicationSyntaxReference is not { } first
+        || (first.SyntaxTree == declaration.SyntaxTree && declaration.Span.Contains(first.Span));
+
+    /// <summary>The class's full metadata name: namespace, the types it is nested in, and its arity (<c>Ns.Outer.Net`1</c>).</summary>
+    private static string TypeName(INamedTypeSymbol type)
+    {
+        string name = type.MetadataName;
+        for (INamedTypeSymbol? outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
+        {
+            name = outer.MetadataName + "." + name;
+        }
+
+        string ns = NamespaceName(type);
+        return ns.Length == 0 ? name : ns + "." + name;
+    }
+
+    /// <summary>
+    /// The containing namespace, its parts as their symbols name them (<c>event.Models</c> for <c>@event.Models</c>),
+    /// or empty for the global namespace. ToDisplayString would write the '@' back.
+    /// </summary>
+    private static string NamespaceName(INamedTypeSymbol type)
+    {
+        var parts = new List<string>();
+        for (INamespaceSymbol? ns = type.ContainingNamespace; ns is { IsGlobalNamespace: false }; ns = ns.ContainingNamespace)
+        {
+            parts.Insert(0, ns.Name);
+        }
+
+        return string.Join(".", parts);
     }
 
     private static NetworkModel? ParseNetwork(
@@ -50,6 +93,7 @@ internal static class Parser
 
         string? unsupported = type.IsGenericType ? "generic"
             : type.IsStatic ? "static"
+            : type.IsFileLocal ? "file-local"
             : type.IsAbstract ? "abstract"
             : type.ContainingType is not null ? "nested in '" + type.ContainingType.Name + "'"
             : null;
@@ -79,7 +123,7 @@ internal static class Parser
         }
 
         // Layers, in declaration order.
-        string? inputName = null, inputAccessibility = null;
+        string? inputName = null, inputModifiers = null;
         int inputSize = 0;
         string? previousName = null;
         int previousUnits = 0;
@@ -95,12 +139,10 @@ internal static class Parser
                 continue;
             }
 
-            AttributeData[] layerAttributes = member.GetAttributes()
-                .Where(attribute => attribute.AttributeClass?.ToDisplayString() is InputAttribute or DenseAttribute)
-                .ToArray();
+            AttributeData[] layerAttributes = LayerAttributes(member);
             if (layerAttributes.Length == 0)
             {
-                if (member is IPropertySymbol { IsPartialDefinition: true } orphan && orphan.Type.ToDisplayString() == LayerType)
+                if (IsPartialLayerProperty(member))
                 {
                     Report(diagnostics, DiagnosticDescriptors.LayerWithoutAttribute, FirstLocation(member, classLocation), member.Name, name);
                 }
@@ -128,7 +170,7 @@ internal static class Parser
                 return null;
             }
 
-            string accessibility = AccessibilityAsWritten(member, cancellationToken);
+            string modifiers = ModifiersAsWritten(member, cancellationToken);
             if (attribute.AttributeClass!.ToDisplayString() == InputAttribute)
             {
                 if (inputName is not null)
@@ -149,7 +191,7 @@ internal static class Parser
                 }
 
                 inputName = member.Name;
-                inputAccessibility = accessibility;
+                inputModifiers = modifiers;
                 inputSize = size;
                 previousName = member.Name;
                 previousUnits = size;
@@ -157,7 +199,7 @@ internal static class Parser
             }
 
             denseDeclarations++;
-            LayerModel? layer = ParseDense(type, member.Name, accessibility, attribute, attributeLocation, previousName, previousUnits, diagnostics);
+            LayerModel? layer = ParseDense(type, member.Name, modifiers, attribute, attributeLocation, previousName, previousUnits, diagnostics);
             previousName = member.Name;
             previousUnits = layer?.Units ?? 0;
             if (layer is { } dense)
@@ -199,14 +241,13 @@ internal static class Parser
             Report(diagnostics, DiagnosticDescriptors.OutputUnsuitableForLoss, outputLocation, output.Name, Text(output.Units), "SoftmaxCrossEntropy", "2 (one per class)");
         }
 
-        string ns = type.ContainingNamespace is { IsGlobalNamespace: false } containing ? containing.ToDisplayString() : "";
-        return new NetworkModel(ns, name, loss, inputName, inputAccessibility!, inputSize, new EquatableArray<LayerModel>(layers.ToArray()));
+        return new NetworkModel(NamespaceName(type), name, loss, inputName, inputModifiers!, inputSize, new EquatableArray<LayerModel>(layers.ToArray()));
     }
 
     private static LayerModel? ParseDense(
         INamedTypeSymbol type,
         string name,
-        string accessibility,
+        string modifiers,
         AttributeData attribute,
         Location location,
         string? previousName,
@@ -293,7 +334,7 @@ internal static class Parser
 
         // An invalid layer still passes on its width, so that the next layer's checks stay meaningful;
         // the diagnostics already keep the model from being emitted.
-        return units > 0 && previousUnits > 0 ? new LayerModel(name, accessibility, units, previousUnits, activation, mask) : null;
+        return units > 0 && previousUnits > 0 ? new LayerModel(name, modifiers, units, previousUnits, activation, mask) : null;
     }
 
     private static bool IsMaskSignature(IMethodSymbol method) =>
@@ -311,6 +352,11 @@ internal static class Parser
             return "a " + member.Kind.ToString().ToLowerInvariant();
         }
 
+        if (property.IsIndexer)
+        {
+            return "an indexer";
+        }
+
         if (property.Type.ToDisplayString() != LayerType)
         {
             return "a property of type '" + property.Type.ToDisplayString() + "'";
@@ -319,6 +365,11 @@ internal static class Parser
         if (property.IsStatic)
         {
             return "a static property";
+        }
+
+        if (property.ReturnsByRef || property.ReturnsByRefReadonly)
+        {
+            return "a ref property";
         }
 
         if (!property.IsPartialDefinition)
@@ -359,17 +410,25 @@ internal static class Parser
     private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>
-    /// The property's accessibility modifiers exactly as written ("" when none): C# requires the implementation
-    /// part to repeat them word for word, so "private" may not stand in for no modifier at all.
+    /// The member's modifiers exactly as written, but <c>partial</c> ("" when none): C# requires the implementation
+    /// part to repeat the accessibility word for word (so "private" may not stand in for none) and <c>new</c>,
+    /// <c>virtual</c>, <c>sealed</c> or <c>static</c> where the declaration has them.
     /// </summary>
-    private static string AccessibilityAsWritten(ISymbol member, CancellationToken cancellationToken)
+    private static string ModifiersAsWritten(ISymbol member, CancellationToken cancellationToken)
     {
         SyntaxNode? syntax = member.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancellationToken);
         SyntaxTokenList modifiers = syntax is MemberDeclarationSyntax declaration ? declaration.Modifiers : default;
-        return string.Join(" ", modifiers
-            .Where(modifier => modifier.Kind() is SyntaxKind.PublicKeyword or SyntaxKind.InternalKeyword or SyntaxKind.ProtectedKeyword or SyntaxKind.PrivateKeyword)
-            .Select(modifier => modifier.Text));
+        return string.Join(" ", modifiers.Where(modifier => !modifier.IsKind(SyntaxKind.PartialKeyword)).Select(modifier => modifier.Text));
     }
+
+    /// <summary>The member's [Input] and [Dense] attributes.</summary>
+    private static AttributeData[] LayerAttributes(ISymbol member) => member.GetAttributes()
+        .Where(attribute => attribute.AttributeClass?.ToDisplayString() is InputAttribute or DenseAttribute)
+        .ToArray();
+
+    /// <summary>A partial property definition of type Layer, with or without a layer attribute.</summary>
+    private static bool IsPartialLayerProperty(ISymbol member) =>
+        member is IPropertySymbol { IsPartialDefinition: true } property && property.Type.ToDisplayString() == LayerType;
 
     private static Location FirstLocation(ISymbol symbol, Location fallback) =>
         symbol.Locations.FirstOrDefault(location => location.IsInSource) ?? fallback;

@@ -85,7 +85,7 @@ public static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor UnsupportedClass = Error(
         "FN015",
         "Network class has an unsupported form",
-        "Network '{0}' is {1}: expected a non-generic, non-static, non-abstract class declared directly in a namespace");
+        "Network '{0}' is {1}: expected a class that is not generic, static, abstract or file-local, declared directly in a namespace");
 
     public static readonly DiagnosticDescriptor BaseClassNotAllowed = Error(
         "FN016",
@@ -106,6 +106,26 @@ public static class DiagnosticDescriptors
         "FN019",
         "Unknown activation or loss",
         "'{0}' is not a known {1}: expected one of {2}");
+
+    public static readonly DiagnosticDescriptor LayerNameTaken = Error(
+        "FN020",
+        "Layer named like a member of every network",
+        "Layer '{0}' of network '{1}' has the name of {2}: rename the layer, for example to '{3}'");
+
+    public static readonly DiagnosticDescriptor ClassNameTaken = Error(
+        "FN021",
+        "Network class named like a member generated in it",
+        "Network '{0}' has the name of {1}, and no member may be named like its class: rename the class, for example to '{2}'");
+
+    public static readonly DiagnosticDescriptor MemberNameTaken = Error(
+        "FN022",
+        "Member named like a generated member",
+        "'{0}' of network '{1}' has the name of {2}: rename it");
+
+    public static readonly DiagnosticDescriptor UnmanagedIsAType = Error(
+        "FN023",
+        "A type named 'unmanaged' is in scope of the network",
+        "'{0}' is a type named 'unmanaged' in scope of network '{1}', whose generated CPU kernels need 'unmanaged' to mean the constraint: rename the type");
 
     /// <summary>All descriptors, in ID order.</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } = typeof(DiagnosticDescriptors)

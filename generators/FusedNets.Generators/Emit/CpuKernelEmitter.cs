@@ -38,6 +38,9 @@ internal static class CpuKernelEmitter
         }
     }
 
+    // "layer", not nameof(layer): in the user's namespace or class, nameof may name something else.
+    private const string OutOfRange = "default: throw new global::System.ArgumentOutOfRangeException(\"layer\", layer, null);";
+
     private static string Kernel(string activation) => $"{Generated}.{activation}Kernel";
 
     private static string Pipeline => $"{Generated}.CpuPipeline<TVector, TOps>";
@@ -59,7 +62,7 @@ internal static class CpuKernelEmitter
                     code.Line($"case {l}: {KindCall(layer, l, "Predict", layer.Activation)} break; // {layer.Name}: {layer.Activation}(W x + b)");
                 }
 
-                code.Line("default: throw new global::System.ArgumentOutOfRangeException(nameof(layer), layer, null);");
+                code.Line(OutOfRange);
             }
         }
     }
@@ -78,7 +81,7 @@ internal static class CpuKernelEmitter
                     code.Line($"case {l}: {KindCall(layer, l, "Forward", layer.Activation)} break;");
                 }
 
-                code.Line("default: throw new global::System.ArgumentOutOfRangeException(nameof(layer), layer, null);");
+                code.Line(OutOfRange);
             }
         }
     }
@@ -98,7 +101,7 @@ internal static class CpuKernelEmitter
                     code.Line($"case {l}: {KindCall(layer, l, "Backward", below.Activation)} break;");
                 }
 
-                code.Line("default: throw new global::System.ArgumentOutOfRangeException(nameof(layer), layer, null);");
+                code.Line(OutOfRange);
             }
         }
     }

@@ -19,19 +19,22 @@ internal static class FusedStepEmitter
     /// <summary>Samples per thread group: each weight a thread reads serves this many samples from cache.</summary>
     public const int Samples = 8;
 
+    private const string FloatView = IlgpuKernelEmitter.FloatView, IntView = IlgpuKernelEmitter.IntView;
+    private const string Index1D = IlgpuKernelEmitter.Index1D, KernelConfig = IlgpuKernelEmitter.KernelConfig, SgdStep = IlgpuKernelEmitter.SgdStep;
+
     public static bool Applies(NetworkModel network) => network.Layers.All(layer => layer.Units <= MaxWidth);
 
     /// <summary>The kernel's parameter types after its launch configuration.</summary>
     public static string Parameters(NetworkModel network) =>
-        $"IntView, FloatView, {IlgpuKernelEmitter.TruthView(network)}, FloatView, FloatView, FloatView, float, int, int, int";
+        $"{IntView}, {FloatView}, {IlgpuKernelEmitter.TruthView(network)}, {FloatView}, {FloatView}, {FloatView}, float, int, int, int";
 
     public static void EmitTrainStepProgram(CodeWriter code, NetworkModel network)
     {
         string truth = IlgpuKernelEmitter.IsClassifier(network) ? "workspace.Labels" : "workspace.Targets";
-        using (code.Block("public override void TrainStep(global::FusedNets.Backends.Ilgpu.IlgpuWorkspace workspace, int batch, SgdStep sgd, int step, FloatView losses)"))
+        using (code.Block($"public override void TrainStep(global::FusedNets.Backends.Ilgpu.IlgpuWorkspace workspace, int batch, {SgdStep} sgd, int step, {FloatView} losses)"))
         {
             code.Line($"// Every layer at most {MaxWidth} wide: forward, loss and backward in one kernel, then each layer's update.");
-            code.Line($"var groups = new KernelConfig(new global::ILGPU.Index1D((batch + {Samples} - 1) / {Samples}), new global::ILGPU.Index1D({GroupSize(network)}));");
+            code.Line($"{KernelConfig} groups = new(new {Index1D}((batch + {Samples} - 1) / {Samples}), new {Index1D}({GroupSize(network)}));");
             code.Line($"_fusedStep(groups, workspace.Status, workspace.Input, {truth}, losses, workspace.Parameters, workspace.LayerValues, {IlgpuKernelEmitter.LossScale(network)}, batch, workspace.Capacity, step);");
             for (int l = network.Layers.Count - 1; l >= 0; l--)
             {
@@ -45,13 +48,13 @@ internal static class FusedStepEmitter
     public static void EmitKernel(CodeWriter code, NetworkModel network)
     {
         int groupSize = GroupSize(network);
-        string truth = IlgpuKernelEmitter.IsClassifier(network) ? "IntView labels" : "FloatView targets";
+        string truth = IlgpuKernelEmitter.IsClassifier(network) ? $"{IntView} labels" : $"{FloatView} targets";
         code.Lines($$"""
             // ==== The training step, fused: forward, loss and backward of {{Samples}} samples per group of {{groupSize}} threads ====
             // x: (B, {{network.InputSize}}); parameters: the flat vector (each layer's W, then b); values: every layer's z, y and dz,
             // layer l's at capacity × 3 Σ_{k<l} units_k (IlgpuWorkspace.LayerValues). Shared memory holds the group's rows of the
             // current layer (activations going forward, deltas coming back) and of the next: ({{Samples}}, {{MaxWidth}}) each.
-            private static void FusedStep(IntView status, FloatView x, {{truth}}, FloatView losses, FloatView parameters, FloatView values, float scale, int batch, int capacity, int step)
+            private static void FusedStep({{IntView}} status, {{FloatView}} x, {{truth}}, {{FloatView}} losses, {{FloatView}} parameters, {{FloatView}} values, float scale, int batch, int capacity, int step)
             {
                 if ({{IlgpuKernelEmitter.SkipAfterFailure}})
                 {
@@ -59,9 +62,9 @@ internal static class FusedStepEmitter
                 }
 
                 const int Samples = {{Samples}}, Width = {{MaxWidth}}, Threads = {{groupSize}};
-                FloatView current = global::ILGPU.SharedMemory.Allocate<float>(Samples * Width);
-                FloatView next = global::ILGPU.SharedMemory.Allocate<float>(Samples * Width);
-                FloatView swap;
+                {{FloatView}} current = global::ILGPU.SharedMemory.Allocate<float>(Samples * Width);
+                {{FloatView}} next = global::ILGPU.SharedMemory.Allocate<float>(Samples * Width);
+                {{FloatView}} swap;
                 int thread = global::ILGPU.Group.IdxX;
                 int first = global::ILGPU.Grid.IdxX * Samples;
                 int count = global::System.Math.Min(Samples, batch - first);

@@ -15,6 +15,14 @@ internal static class IlgpuKernelEmitter
     internal const string Activations = "global::FusedNets.Generated";
     internal const string Checks = "global::FusedNets.Backends.Ilgpu.KernelChecks";
 
+    // Every type in full, as everywhere in generated code: a type of the user's named like a short alias of
+    // these (a network class called SgdStep, a FloatView beside it) would take the alias's place.
+    internal const string FloatView = "global::ILGPU.ArrayView<float>";
+    internal const string IntView = "global::ILGPU.ArrayView<int>";
+    internal const string Index1D = "global::ILGPU.Index1D";
+    internal const string KernelConfig = "global::ILGPU.KernelConfig";
+    internal const string SgdStep = "global::FusedNets.SgdStep";
+
     /// <summary>
     /// The first line of every tiled kernel: once a step has produced a value that is not finite, every later
     /// kernel does nothing, so the parameters snapshotted before that step are the last good ones. The whole
@@ -58,17 +66,17 @@ internal static class IlgpuKernelEmitter
         for (int l = 0; l < network.Layers.Count; l++)
         {
             LayerModel layer = network.Layers[l];
-            code.Line($"private readonly global::System.Action<KernelConfig, IntView, {Views(5)}, int> {Field(layer, "Forward")};");
+            code.Line($"private readonly global::System.Action<{KernelConfig}, {IntView}, {Views(5)}, int> {Field(layer, "Forward")};");
             code.Line(l == 0
-                ? $"private readonly global::System.Action<KernelConfig, IntView, {Views(3)}, int> {Field(layer, "InputGradient")};"
-                : $"private readonly global::System.Action<KernelConfig, IntView, {Views(BackwardViews(network, l))}, int> {Field(layer, "Backward")};");
-            code.Line($"private readonly global::System.Action<KernelConfig, IntView, {Views(UpdateViews(layer))}, SgdStep, int, int> {Field(layer, "Update")};");
+                ? $"private readonly global::System.Action<{KernelConfig}, {IntView}, {Views(3)}, int> {Field(layer, "InputGradient")};"
+                : $"private readonly global::System.Action<{KernelConfig}, {IntView}, {Views(BackwardViews(network, l))}, int> {Field(layer, "Backward")};");
+            code.Line($"private readonly global::System.Action<{KernelConfig}, {IntView}, {Views(UpdateViews(layer))}, {SgdStep}, int, int> {Field(layer, "Update")};");
         }
 
-        code.Line($"private readonly global::System.Action<Index1D, IntView, FloatView, FloatView, {TruthView(network)}, FloatView, FloatView, float, int> _loss;");
+        code.Line($"private readonly global::System.Action<{Index1D}, {IntView}, {FloatView}, {FloatView}, {TruthView(network)}, {FloatView}, {FloatView}, float, int> _loss;");
         if (FusedStepEmitter.Applies(network))
         {
-            code.Line($"private readonly global::System.Action<KernelConfig, {FusedStepEmitter.Parameters(network)}> _fusedStep;");
+            code.Line($"private readonly global::System.Action<{KernelConfig}, {FusedStepEmitter.Parameters(network)}> _fusedStep;");
         }
 
         code.Line();
@@ -83,14 +91,14 @@ internal static class IlgpuKernelEmitter
             for (int l = 0; l < network.Layers.Count; l++)
             {
                 LayerModel layer = network.Layers[l];
-                code.Line($"{Field(layer, "Forward")} = {LoadTiled}<IntView, {Views(5)}, int>(accelerator, {layer.Name}Forward);");
+                code.Line($"{Field(layer, "Forward")} = {LoadTiled}<{IntView}, {Views(5)}, int>(accelerator, {layer.Name}Forward);");
                 code.Line(l == 0
-                    ? $"{Field(layer, "InputGradient")} = {LoadTiled}<IntView, {Views(3)}, int>(accelerator, {layer.Name}InputGradient);"
-                    : $"{Field(layer, "Backward")} = {LoadTiled}<IntView, {Views(BackwardViews(network, l))}, int>(accelerator, {layer.Name}Backward);");
-                code.Line($"{Field(layer, "Update")} = {LoadTiled}<IntView, {Views(UpdateViews(layer))}, SgdStep, int, int>(accelerator, {layer.Name}Update);");
+                    ? $"{Field(layer, "InputGradient")} = {LoadTiled}<{IntView}, {Views(3)}, int>(accelerator, {layer.Name}InputGradient);"
+                    : $"{Field(layer, "Backward")} = {LoadTiled}<{IntView}, {Views(BackwardViews(network, l))}, int>(accelerator, {layer.Name}Backward);");
+                code.Line($"{Field(layer, "Update")} = {LoadTiled}<{IntView}, {Views(UpdateViews(layer))}, {SgdStep}, int, int>(accelerator, {layer.Name}Update);");
             }
 
-            code.Line($"_loss = {LoadAuto}<Index1D, IntView, FloatView, FloatView, {TruthView(network)}, FloatView, FloatView, float, int>(accelerator, {LossKernelName(network)});");
+            code.Line($"_loss = {LoadAuto}<{Index1D}, {IntView}, {FloatView}, {FloatView}, {TruthView(network)}, {FloatView}, {FloatView}, float, int>(accelerator, {LossKernelName(network)});");
             if (FusedStepEmitter.Applies(network))
             {
                 code.Line($"_fusedStep = {LoadTiled}<{FusedStepEmitter.Parameters(network)}>(accelerator, FusedStep);");
@@ -119,7 +127,7 @@ internal static class IlgpuKernelEmitter
     {
         int last = network.Layers.Count - 1;
         string truth = IsClassifier(network) ? "workspace.Labels" : "workspace.Targets";
-        using (code.Block("public override void Loss(global::FusedNets.Backends.Ilgpu.IlgpuWorkspace workspace, int batch, int step, FloatView losses)"))
+        using (code.Block($"public override void Loss(global::FusedNets.Backends.Ilgpu.IlgpuWorkspace workspace, int batch, int step, {FloatView} losses)"))
         {
             code.Line($"_loss(batch, workspace.Status, workspace.PreActivation({last}), workspace.Activation({last}), {truth}, losses, workspace.Delta({last}), {LossScale(network)}, step);");
         }
@@ -129,7 +137,7 @@ internal static class IlgpuKernelEmitter
 
     private static void EmitBackwardProgram(CodeWriter code, NetworkModel network)
     {
-        using (code.Block("public override void Backward(global::FusedNets.Backends.Ilgpu.IlgpuWorkspace workspace, int batch, SgdStep sgd, bool update, bool inputGradient, int step)"))
+        using (code.Block($"public override void Backward(global::FusedNets.Backends.Ilgpu.IlgpuWorkspace workspace, int batch, {SgdStep} sgd, bool update, bool inputGradient, int step)"))
         {
             code.Line("// From the output down; each layer's delta for the layer below uses its weights before their update.");
             for (int l = network.Layers.Count - 1; l >= 0; l--)
@@ -195,7 +203,7 @@ internal static class IlgpuKernelEmitter
             // Forward: z = W x + b; y = {{layer.Activation}}(z); the product Z (B, {{units}}) = X (B, {{inputs}}) Wᵀ.
             // A group computes a tile of Z, thread (row, column) = (sample, output); each pass stages a tile of X and
             // of W in shared memory, so each value loaded is used {{tile}} times. Saves z and y for the backward.
-            private static void {{layer.Name}}Forward(IntView status, FloatView x, FloatView w, FloatView b, FloatView z, FloatView y, int batch)
+            private static void {{layer.Name}}Forward({{IntView}} status, {{FloatView}} x, {{FloatView}} w, {{FloatView}} b, {{FloatView}} z, {{FloatView}} y, int batch)
             {
                 if ({{SkipAfterFailure}})
                 {
@@ -203,8 +211,8 @@ internal static class IlgpuKernelEmitter
                 }
 
                 const int Tile = {{tile}}, Stride = Tile + 1; // the padding keeps column reads off one shared-memory bank
-                FloatView xTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
-                FloatView wTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+                {{FloatView}} xTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+                {{FloatView}} wTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
                 int row = global::ILGPU.Group.IdxY, column = global::ILGPU.Group.IdxX;
                 int firstSample = global::ILGPU.Grid.IdxY * Tile, firstOutput = global::ILGPU.Grid.IdxX * Tile;
                 float sum = 0f;
@@ -234,19 +242,19 @@ internal static class IlgpuKernelEmitter
             """);
 
         string target = l == 0 ? "dx" : "dzBelow";
-        string derivativeParameters = l > 0 && !network.Layers[l - 1].IsIdentity ? "FloatView zBelow, FloatView yBelow, " : "";
+        string derivativeParameters = l > 0 && !network.Layers[l - 1].IsIdentity ? $"{FloatView} zBelow, {FloatView} yBelow, " : "";
         string store = l > 0 && !network.Layers[l - 1].IsIdentity
             ? $"sum * {Activations}.{network.Layers[l - 1].Activation}Kernel.Derivative(zBelow[at], yBelow[at])"
             : "sum";
         string header = l == 0
             ? $$"""
                 // Backward of z = W x + b to the network's input, on request: dx (B, {{inputs}}) = dz (B, {{units}}) W.
-                private static void {{layer.Name}}InputGradient(IntView status, FloatView w, FloatView dz, FloatView dx, int batch)
+                private static void {{layer.Name}}InputGradient({{IntView}} status, {{FloatView}} w, {{FloatView}} dz, {{FloatView}} dx, int batch)
                 """
             : $$"""
                 // Backward of z = W x + b to the layer below, fused with {{network.Layers[l - 1].Name}}'s activation derivative:
                 // dzBelow (B, {{inputs}}) = (dz (B, {{units}}) W) ⊙ {{network.Layers[l - 1].Activation}}'(zBelow, yBelow). Thread (row, column) = (sample, input).
-                private static void {{layer.Name}}Backward(IntView status, FloatView w, FloatView dz, {{derivativeParameters}}FloatView dzBelow, int batch)
+                private static void {{layer.Name}}Backward({{IntView}} status, {{FloatView}} w, {{FloatView}} dz, {{derivativeParameters}}{{FloatView}} dzBelow, int batch)
                 """;
         code.Lines(header);
         code.Lines($$"""
@@ -257,8 +265,8 @@ internal static class IlgpuKernelEmitter
                 }
 
                 const int Tile = {{tile}}, Stride = Tile + 1;
-                FloatView dzTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
-                FloatView wTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+                {{FloatView}} dzTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+                {{FloatView}} wTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
                 int row = global::ILGPU.Group.IdxY, column = global::ILGPU.Group.IdxX;
                 int firstSample = global::ILGPU.Grid.IdxY * Tile, firstInput = global::ILGPU.Grid.IdxX * Tile;
                 float sum = 0f;
@@ -291,7 +299,7 @@ internal static class IlgpuKernelEmitter
             // dW ({{units}}, {{inputs}}) = dzᵀ (B, {{units}})ᵀ x (B, {{inputs}}), thread (row, column) = (output, input); db[o] = Σ_s dz[s, o],
             // summed by the column-0 threads of the first column of groups from the dz tiles they already hold.
             // vw and vb: the momentum of W and b{{(masked ? $"; mask: ({units}, {inputs}), 1 where W trains and 0 where it stays zero" : "")}}.
-            private static void {{layer.Name}}Update(IntView status, FloatView x, FloatView dz, FloatView w, FloatView b, FloatView vw, FloatView vb, {{(masked ? "FloatView mask, " : "")}}SgdStep sgd, int batch, int step)
+            private static void {{layer.Name}}Update({{IntView}} status, {{FloatView}} x, {{FloatView}} dz, {{FloatView}} w, {{FloatView}} b, {{FloatView}} vw, {{FloatView}} vb, {{(masked ? FloatView + " mask, " : "")}}{{SgdStep}} sgd, int batch, int step)
             {
                 if ({{SkipAfterFailure}})
                 {
@@ -299,8 +307,8 @@ internal static class IlgpuKernelEmitter
                 }
 
                 const int Tile = {{tile}}, Stride = Tile + 1;
-                FloatView dzTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
-                FloatView xTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+                {{FloatView}} dzTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
+                {{FloatView}} xTile = global::ILGPU.SharedMemory.Allocate<float>(Tile * Stride);
                 int row = global::ILGPU.Group.IdxY, column = global::ILGPU.Group.IdxX;
                 int firstOutput = global::ILGPU.Grid.IdxY * Tile, firstInput = global::ILGPU.Grid.IdxX * Tile;
                 bool sumsBias = global::ILGPU.Grid.IdxX == 0 && column == 0;
@@ -350,7 +358,7 @@ internal static class IlgpuKernelEmitter
             // ==== Loss: {{what}} ====
             // z, y{{(IsClassifier(network) ? "" : " and targets")}}: (B, {{units}}); {{(IsClassifier(network) ? "labels: (B); " : "")}}losses: (B); dz: (B, {{units}})
             // {{LossEmitter.Formula(network)}}. One thread per sample.
-            private static void {{LossKernelName(network)}}(Index1D sample, IntView status, FloatView z, FloatView y, {{TruthView(network)}} {{(IsClassifier(network) ? "labels" : "targets")}}, FloatView losses, FloatView dz, float scale, int step)
+            private static void {{LossKernelName(network)}}({{Index1D}} sample, {{IntView}} status, {{FloatView}} z, {{FloatView}} y, {{TruthView(network)}} {{(IsClassifier(network) ? "labels" : "targets")}}, {{FloatView}} losses, {{FloatView}} dz, float scale, int step)
             {
                 if (status[0] != 0)
                 {
@@ -374,14 +382,17 @@ internal static class IlgpuKernelEmitter
     internal static string LossScale(NetworkModel network) =>
         IsClassifier(network) ? "1f / batch" : $"1f / (batch * {network.OutputSize})";
 
-    private static string Field(LayerModel layer, string kernel) =>
-        "_" + char.ToLowerInvariant(layer.Name[0]) + layer.Name.Substring(1) + kernel;
+    /// <summary>
+    /// The field holding a layer's loaded kernel: the kernel method's name after an underscore. The layer's name
+    /// stays as declared, since layers may differ only in the case of their first letter (X and x).
+    /// </summary>
+    private static string Field(LayerModel layer, string kernel) => "_" + layer.Name + kernel;
 
     private static int BackwardViews(NetworkModel network, int l) => network.Layers[l - 1].IsIdentity ? 3 : 5;
 
     private static int UpdateViews(LayerModel layer) => layer.Mask.IsMasked ? 7 : 6;
 
-    internal static string TruthView(NetworkModel network) => IsClassifier(network) ? "IntView" : "FloatView";
+    internal static string TruthView(NetworkModel network) => IsClassifier(network) ? IntView : FloatView;
 
     /// <summary>
     /// The side of a layer's square thread tiles: 16 (256 threads, each staged value reused 16 times) unless a
@@ -389,5 +400,5 @@ internal static class IlgpuKernelEmitter
     /// </summary>
     private static int Tile(LayerModel layer) => layer.Units >= 16 && layer.Inputs >= 16 ? 16 : 8;
 
-    private static string Views(int count) => string.Join(", ", Enumerable.Repeat("FloatView", count));
+    private static string Views(int count) => string.Join(", ", Enumerable.Repeat(FloatView, count));
 }

@@ -5,7 +5,7 @@ namespace FusedNets.Generators.Model;
 /// <param name="ClassName">The partial class's name.</param>
 /// <param name="Loss">The loss, as declared.</param>
 /// <param name="InputName">The <c>[Input]</c> property's name.</param>
-/// <param name="InputAccessibility">The <c>[Input]</c> property's accessibility modifiers as written ("" for none), repeated in its implementation.</param>
+/// <param name="InputModifiers">The <c>[Input]</c> property's modifiers as written, but <c>partial</c> ("" for none): its implementation repeats them.</param>
 /// <param name="InputSize">Floats per input sample.</param>
 /// <param name="Layers">The dense layers, in declaration order.</param>
 internal readonly record struct NetworkModel(
@@ -13,7 +13,7 @@ internal readonly record struct NetworkModel(
     string ClassName,
     LossKind Loss,
     string InputName,
-    string InputAccessibility,
+    string InputModifiers,
     int InputSize,
     EquatableArray<LayerModel> Layers)
 {
@@ -41,14 +41,14 @@ internal readonly record struct NetworkModel(
 
 /// <summary>One dense layer: y = Activation(W x + b), W of shape [Units, Inputs].</summary>
 /// <param name="Name">The property's name.</param>
-/// <param name="Accessibility">The property's accessibility modifiers as written ("" for none), repeated in its implementation.</param>
+/// <param name="Modifiers">The property's modifiers as written, but <c>partial</c> ("" for none): its implementation repeats them.</param>
 /// <param name="Units">Outputs.</param>
 /// <param name="Inputs">Inputs: the previous layer's units.</param>
 /// <param name="Activation">The name of the <c>FusedNets.Activation</c> member; the kernels call the <c>FusedNets.Activations</c> methods of that name.</param>
 /// <param name="Mask">Which weights are fixed to zero.</param>
 internal readonly record struct LayerModel(
     string Name,
-    string Accessibility,
+    string Modifiers,
     int Units,
     int Inputs,
     string Activation,

@@ -21,22 +21,31 @@ internal static class GeneratorHarness
             .ToArray();
     });
 
-    public static CSharpCompilation Compile(params string[] sources) => CSharpCompilation.Create(
+    public static CSharpCompilation Compile(params string[] sources) => Compile(s_parseOptions, sources);
+
+    private static CSharpCompilation Compile(CSharpParseOptions parseOptions, string[] sources) => CSharpCompilation.Create(
         "UserAssembly",
-        sources.Select((source, i) => CSharpSyntaxTree.ParseText(source, s_parseOptions, path: $"Source{i}.cs")),
+        sources.Select((source, i) => CSharpSyntaxTree.ParseText(source, parseOptions, path: $"Source{i}.cs")),
         s_references.Value,
         new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
 
-    public static GeneratorDriver CreateDriver() => CSharpGeneratorDriver.Create(
+    public static GeneratorDriver CreateDriver() => CreateDriver(s_parseOptions);
+
+    private static GeneratorDriver CreateDriver(CSharpParseOptions parseOptions) => CSharpGeneratorDriver.Create(
         [new NetworkGenerator().AsSourceGenerator()],
-        parseOptions: s_parseOptions,
+        parseOptions: parseOptions,
         driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
 
     /// <summary>Runs the generator once over <paramref name="sources"/>.</summary>
-    public static GeneratorRun Run(params string[] sources)
+    public static GeneratorRun Run(params string[] sources) => Run(s_parseOptions, sources);
+
+    /// <summary>Runs the generator once over <paramref name="sources"/> with documentation comments checked, as a project that generates its XML documentation.</summary>
+    public static GeneratorRun RunWithDocumentation(params string[] sources) => Run(s_parseOptions.WithDocumentationMode(DocumentationMode.Diagnose), sources);
+
+    private static GeneratorRun Run(CSharpParseOptions parseOptions, string[] sources)
     {
-        CSharpCompilation input = Compile(sources);
-        GeneratorDriver driver = CreateDriver().RunGeneratorsAndUpdateCompilation(input, out Compilation output, out ImmutableArray<Diagnostic> generatorDiagnostics);
+        CSharpCompilation input = Compile(parseOptions, sources);
+        GeneratorDriver driver = CreateDriver(parseOptions).RunGeneratorsAndUpdateCompilation(input, out Compilation output, out ImmutableArray<Diagnostic> generatorDiagnostics);
         return new GeneratorRun(driver.GetRunResult(), output, generatorDiagnostics);
     }
 }
@@ -52,6 +61,10 @@ internal sealed record GeneratorRun(GeneratorDriverRunResult Result, Compilation
 
     /// <summary>Errors of the compilation with the generated code, FN diagnostics excluded.</summary>
     public ImmutableArray<Diagnostic> CompilerErrors => [.. Output.GetDiagnostics().Where(diagnostic => diagnostic.Severity == DiagnosticSeverity.Error)];
+
+    /// <summary>Compiler diagnostics of any severity located in generated code, which a user could neither read nor fix.</summary>
+    public ImmutableArray<Diagnostic> DiagnosticsInGeneratedCode =>
+        [.. Output.GetDiagnostics().Where(diagnostic => Result.GeneratedTrees.Any(tree => tree.FilePath == diagnostic.Location.GetLineSpan().Path))];
 
     public string GeneratedSource(string hintName) =>
         Result.Results.SelectMany(result => result.GeneratedSources).Single(source => source.HintName == hintName).SourceText.ToString();
