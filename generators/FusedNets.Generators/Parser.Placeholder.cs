@@ -49,11 +49,19 @@ internal static partial class Parser
                 int size = System.Math.Max(0, IntArgument(attribute, 0));
                 if (attribute.AttributeClass!.ToDisplayString() == InputAttribute)
                 {
-                    inputSize = inputSize == 0 ? size : inputSize;
+                    // [Input(size)] or [Input(channels, height, width)]: the product, or 0 for what does not make sense.
+                    long product = 1;
+                    for (int i = 0; i < attribute.ConstructorArguments.Length; i++)
+                    {
+                        product *= System.Math.Max(0, IntArgument(attribute, i));
+                    }
+
+                    inputSize = inputSize == 0 && product <= int.MaxValue ? (int)product : inputSize;
                 }
                 else
                 {
-                    outputSize = size;
+                    // A dense layer's units; a spatial output's size is unknown without checking its shapes.
+                    outputSize = attribute.AttributeClass.ToDisplayString() == "FusedNets.DenseAttribute" ? size : 0;
                 }
             }
 

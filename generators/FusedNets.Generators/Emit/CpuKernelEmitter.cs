@@ -47,7 +47,7 @@ internal static class CpuKernelEmitter
 
     /// <summary>The call of layer <paramref name="l"/>'s kind's <paramref name="phase"/> kernel with <paramref name="activation"/>.</summary>
     private static string KindCall(LayerModel layer, int l, string phase, string activation) =>
-        $"{Generated}.DenseCpu.{phase}<TVector, TOps, {Kernel(activation)}>(cpu, {l}, thread);";
+        $"{Generated}.{layer.CpuKernels}.{phase}<TVector, TOps, {Kernel(activation)}>(cpu, {l}, thread);";
 
     private static void EmitPredict(CodeWriter code, NetworkModel network)
     {
@@ -59,7 +59,7 @@ internal static class CpuKernelEmitter
                 for (int l = 0; l < network.Layers.Count; l++)
                 {
                     LayerModel layer = network.Layers[l];
-                    code.Line($"case {l}: {KindCall(layer, l, "Predict", layer.Activation)} break; // {layer.Name}: {layer.Activation}(W x + b)");
+                    code.Line($"case {l}: {KindCall(layer, l, "Predict", layer.Activation)} break; // {layer.Name}: {layer.Declaration}");
                 }
 
                 code.Line(OutOfRange);
@@ -77,7 +77,7 @@ internal static class CpuKernelEmitter
                 for (int l = 0; l < network.Layers.Count; l++)
                 {
                     LayerModel layer = network.Layers[l];
-                    code.Line($"// {layer.Name}: zᵀ = W xᵀ + b, yᵀ = {layer.Activation}(zᵀ)    xᵀ: ({layer.Inputs}, B), W: ({layer.Units}, {layer.Inputs}), zᵀ and yᵀ: ({layer.Units}, B)");
+                    code.Line($"// {layer.Name}: {layer.Declaration}, {layer.Formula}, y = {layer.Activation}(z)    x: {layer.InputShape} × B, z and y: {layer.OutputShape} × B");
                     code.Line($"case {l}: {KindCall(layer, l, "Forward", layer.Activation)} break;");
                 }
 
@@ -97,7 +97,7 @@ internal static class CpuKernelEmitter
                 {
                     LayerModel layer = network.Layers[l];
                     LayerModel below = network.Layers[l - 1];
-                    code.Line($"// {layer.Name}, from zᵀ = W xᵀ + b with xᵀ = {below.Activation}(zᵀ_{below.Name}): dzᵀ_{below.Name} = (Wᵀ dzᵀ) ⊙ {below.Activation}'(zᵀ_{below.Name})    W: ({layer.Units}, {layer.Inputs}), dzᵀ: ({layer.Units}, B), dzᵀ_{below.Name}: ({layer.Inputs}, B)");
+                    code.Line($"// {layer.Name}, from {layer.Formula} with x = {below.Activation}(z_{below.Name}): dz_{below.Name} = dL/dx ⊙ {below.Activation}'(z_{below.Name})    dz: {layer.OutputShape} × B, dz_{below.Name}: {layer.InputShape} × B");
                     code.Line($"case {l}: {KindCall(layer, l, "Backward", below.Activation)} break;");
                 }
 

@@ -1,5 +1,6 @@
 using System;
 using System.Linq;
+using FusedNets.Generators.Kinds;
 using FusedNets.Generators.Model;
 
 namespace FusedNets.Generators.Emit;
@@ -79,12 +80,12 @@ internal static class FusedStepEmitter
             valueOffsets[l] = valueOffset;
             parameterOffsets[l] = parameterOffset;
             valueOffset += 3 * network.Layers[l].Units;
-            parameterOffset += network.Layers[l].ParameterCount;
+            parameterOffset += (int)network.Layers[l].ParameterCount;
         }
 
         for (int l = 0; l < network.Layers.Count; l++)
         {
-            LayerModel layer = network.Layers[l];
+            DenseModel layer = (DenseModel)network.Layers[l];
             int weights = parameterOffsets[l], bias = weights + layer.WeightCount;
             string source = l == 0 ? $"x[(first + s) * {layer.Inputs} + input]" : "current[s * Width + input]";
             code.Lines($$"""
@@ -119,7 +120,7 @@ internal static class FusedStepEmitter
 
         for (int l = network.Layers.Count - 1; l >= 1; l--)
         {
-            LayerModel layer = network.Layers[l], below = network.Layers[l - 1];
+            DenseModel layer = (DenseModel)network.Layers[l], below = (DenseModel)network.Layers[l - 1];
             int weights = parameterOffsets[l];
             int belowValues = valueOffsets[l - 1];
             string derivative = below.IsIdentity
@@ -162,7 +163,7 @@ internal static class FusedStepEmitter
 
     private static void EmitLoss(CodeWriter code, NetworkModel network, int outputValues)
     {
-        LayerModel output = network.OutputLayer;
+        DenseModel output = (DenseModel)network.OutputLayer;
         int units = output.Units;
         string derivative = output.IsIdentity
             ? ""

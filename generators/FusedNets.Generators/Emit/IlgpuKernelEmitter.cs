@@ -1,4 +1,5 @@
 using System.Linq;
+using FusedNets.Generators.Kinds;
 using FusedNets.Generators.Model;
 
 namespace FusedNets.Generators.Emit;
@@ -29,6 +30,9 @@ internal static class IlgpuKernelEmitter
     /// group agrees on the answer, so no thread skips a barrier its neighbours wait at.
     /// </summary>
     internal const string SkipAfterFailure = "global::ILGPU.Group.BarrierOr(status[0] != 0)";
+
+    /// <summary>Whether this emitter writes the network's kernels: it knows dense layers only.</summary>
+    public static bool Applies(NetworkModel network) => network.Layers.All(layer => layer is DenseModel);
 
     public static void Emit(CodeWriter code, NetworkModel network)
     {
@@ -65,7 +69,7 @@ internal static class IlgpuKernelEmitter
     {
         for (int l = 0; l < network.Layers.Count; l++)
         {
-            LayerModel layer = network.Layers[l];
+            DenseModel layer = (DenseModel)network.Layers[l];
             code.Line($"private readonly global::System.Action<{KernelConfig}, {IntView}, {Views(5)}, int> {Field(layer, "Forward")};");
             code.Line(l == 0
                 ? $"private readonly global::System.Action<{KernelConfig}, {IntView}, {Views(3)}, int> {Field(layer, "InputGradient")};"
@@ -90,7 +94,7 @@ internal static class IlgpuKernelEmitter
         {
             for (int l = 0; l < network.Layers.Count; l++)
             {
-                LayerModel layer = network.Layers[l];
+                DenseModel layer = (DenseModel)network.Layers[l];
                 code.Line($"{Field(layer, "Forward")} = {LoadTiled}<{IntView}, {Views(5)}, int>(accelerator, {layer.Name}Forward);");
                 code.Line(l == 0
                     ? $"{Field(layer, "InputGradient")} = {LoadTiled}<{IntView}, {Views(3)}, int>(accelerator, {layer.Name}InputGradient);"
@@ -114,7 +118,7 @@ internal static class IlgpuKernelEmitter
         {
             for (int l = 0; l < network.Layers.Count; l++)
             {
-                LayerModel layer = network.Layers[l];
+                DenseModel layer = (DenseModel)network.Layers[l];
                 string input = l == 0 ? "workspace.Input" : $"workspace.Activation({l - 1})";
                 code.Line($"{Field(layer, "Forward")}(Tiles({layer.Units}, batch, {Tile(layer)}), workspace.Status, {input}, workspace.Weights({l}), workspace.Bias({l}), workspace.PreActivation({l}), workspace.Activation({l}), batch);");
             }
@@ -142,7 +146,7 @@ internal static class IlgpuKernelEmitter
             code.Line("// From the output down; each layer's delta for the layer below uses its weights before their update.");
             for (int l = network.Layers.Count - 1; l >= 0; l--)
             {
-                LayerModel layer = network.Layers[l];
+                DenseModel layer = (DenseModel)network.Layers[l];
                 string tiles = $"Tiles({layer.Inputs}, batch, {Tile(layer)})";
                 if (l > 0)
                 {
@@ -176,7 +180,7 @@ internal static class IlgpuKernelEmitter
 
     internal static void EmitUpdateLaunch(CodeWriter code, NetworkModel network, int l)
     {
-        LayerModel layer = network.Layers[l];
+        DenseModel layer = (DenseModel)network.Layers[l];
         string input = l == 0 ? "workspace.Input" : $"workspace.Activation({l - 1})";
         string mask = layer.Mask.IsMasked ? $", workspace.Mask({l})" : "";
         code.Line($"{Field(layer, "Update")}(Tiles({layer.Inputs}, {layer.Units}, {Tile(layer)}), workspace.Status, {input}, workspace.Delta({l}), workspace.Weights({l}), workspace.Bias({l}), workspace.WeightsMomentum({l}), workspace.BiasMomentum({l}){mask}, sgd, batch, step);");
@@ -186,7 +190,7 @@ internal static class IlgpuKernelEmitter
 
     private static void EmitLayerKernels(CodeWriter code, NetworkModel network, int l)
     {
-        LayerModel layer = network.Layers[l];
+        DenseModel layer = (DenseModel)network.Layers[l];
         string inputName = l == 0 ? network.InputName : network.Layers[l - 1].Name;
         int inputs = layer.Inputs, units = layer.Units, tile = Tile(layer);
         string mask = layer.Mask.Kind switch
@@ -347,7 +351,7 @@ internal static class IlgpuKernelEmitter
 
     private static void EmitLossKernel(CodeWriter code, NetworkModel network)
     {
-        LayerModel output = network.OutputLayer;
+        DenseModel output = (DenseModel)network.OutputLayer;
         int units = output.Units;
         string derivative = output.IsIdentity ? "" : $"{Activations}.{output.Activation}Kernel.Derivative(z[at], yo)";
         string body = LossEmitter.Body(network, o => $"y[row + {o}]", "row + o", "scale", derivative, "    dz[at] = delta;");
@@ -374,7 +378,7 @@ internal static class IlgpuKernelEmitter
 
     // ---- Names ---------------------------------------------------------------------------------
 
-    internal static bool IsClassifier(NetworkModel network) => network.Loss == LossKind.SoftmaxCrossEntropy;
+    internal static bool IsClassifier(NetworkModel network) => network.IsClassifier;
 
     private static string LossKernelName(NetworkModel network) => network.Loss + "Loss";
 
@@ -386,11 +390,11 @@ internal static class IlgpuKernelEmitter
     /// The field holding a layer's loaded kernel: the kernel method's name after an underscore. The layer's name
     /// stays as declared, since layers may differ only in the case of their first letter (X and x).
     /// </summary>
-    private static string Field(LayerModel layer, string kernel) => "_" + layer.Name + kernel;
+    private static string Field(DenseModel layer, string kernel) => "_" + layer.Name + kernel;
 
     private static int BackwardViews(NetworkModel network, int l) => network.Layers[l - 1].IsIdentity ? 3 : 5;
 
-    private static int UpdateViews(LayerModel layer) => layer.Mask.IsMasked ? 7 : 6;
+    private static int UpdateViews(DenseModel layer) => layer.Mask.IsMasked ? 7 : 6;
 
     internal static string TruthView(NetworkModel network) => IsClassifier(network) ? IntView : FloatView;
 
@@ -398,7 +402,7 @@ internal static class IlgpuKernelEmitter
     /// The side of a layer's square thread tiles: 16 (256 threads, each staged value reused 16 times) unless a
     /// dimension is so small that most of such a tile would idle.
     /// </summary>
-    private static int Tile(LayerModel layer) => layer.Units >= 16 && layer.Inputs >= 16 ? 16 : 8;
+    private static int Tile(DenseModel layer) => layer.Units >= 16 && layer.Inputs >= 16 ? 16 : 8;
 
     private static string Views(int count) => string.Join(", ", Enumerable.Repeat(FloatView, count));
 }

@@ -1,3 +1,4 @@
+using FusedNets.Generators.Kinds;
 using FusedNets.Generators.Model;
 
 namespace FusedNets.Generators.Emit;
@@ -16,7 +17,7 @@ internal static class LossEmitter
     /// <summary>The loss and its gradient as a comment line for the kernel that computes them.</summary>
     public static string Formula(NetworkModel network)
     {
-        LayerModel output = network.OutputLayer;
+        DenseModel output = (DenseModel)network.OutputLayer;
         string derivative = output.IsIdentity ? "" : $" ⊙ {output.Activation}'(z, y)";
         return IlgpuKernelEmitter.IsClassifier(network)
             ? $"loss = log Σ_o exp(y[o]) - y[label]; dz = (softmax(y) - onehot(label)) / B{derivative}"

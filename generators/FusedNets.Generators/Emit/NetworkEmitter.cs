@@ -56,15 +56,18 @@ internal static class NetworkEmitter
             EmitConstructorAndLayers(code, network);
             EmitTypedEntryPoints(code, network);
             CpuKernelEmitter.Emit(code, network);
-            code.Line();
-            IlgpuKernelEmitter.Emit(code, network);
+            if (IlgpuKernelEmitter.Applies(network))
+            {
+                code.Line();
+                IlgpuKernelEmitter.Emit(code, network);
+            }
         }
 
         return code.ToString();
     }
 
     private static string Summary(NetworkModel network) =>
-        $"{network.InputSize} → " + string.Join(" → ", network.Layers.Select(layer => $"{layer.Units} {layer.Activation}"))
+        $"{network.Input.Shape} → " + string.Join(" → ", network.Layers.Select(layer => $"{layer.Declaration} {layer.OutputShape}"))
         + $", trained with {network.Loss}.";
 
     private static void EmitConstants(CodeWriter code, NetworkModel network)
@@ -119,26 +122,20 @@ internal static class NetworkEmitter
         code.Line($"        \"{network.ClassName}\",");
         code.Line($"        global::FusedNets.Loss.{network.Loss},");
         code.Line($"        \"{network.InputName}\",");
-        code.Line("        InputSize,");
+        code.Line(network.Input.IsImage ? $"        {network.Input.Shape.Tuple}," : "        InputSize,");
         code.Line("        global::System.Collections.Immutable.ImmutableArray.Create<global::FusedNets.LayerArchitecture>(");
         for (int l = 0; l < network.Layers.Count; l++)
         {
-            LayerModel layer = network.Layers[l];
             string separator = l == network.Layers.Count - 1 ? "))," : ",";
-            code.Line($"            new global::FusedNets.DenseLayerArchitecture(\"{layer.Name}\", {layer.Units}, {layer.Inputs}, global::FusedNets.Activation.{layer.Activation}, {MaskExpression(layer.Mask)}){separator}");
+            code.Line($"            {network.Layers[l].ArchitectureExpression()}{separator}");
         }
 
         code.Line("    new CpuProgram(),");
-        code.Line("    static accelerator => new IlgpuKernels(accelerator));");
+        code.Line(IlgpuKernelEmitter.Applies(network)
+            ? "    static accelerator => new IlgpuKernels(accelerator));"
+            : "    static accelerator => throw new global::System.NotSupportedException(\"The generated GPU kernels cover dense networks only.\"));");
         code.Line();
     }
-
-    private static string MaskExpression(MaskModel mask) => mask.Kind switch
-    {
-        MaskKind.Function => $"global::FusedNets.LayerMask.FromFunction(\"{mask.Method}\", {Identifiers.Escape(mask.Method)})",
-        MaskKind.Random => $"global::FusedNets.LayerMask.Random({mask.Density.ToString("R", CultureInfo.InvariantCulture)}, {mask.Seed})",
-        _ => "global::FusedNets.LayerMask.None",
-    };
 
     // Generated code spells out its types (no var): a type of the user's named var would take the keyword's place.
     private static void EmitConstructorAndLayers(CodeWriter code, NetworkModel network)
@@ -182,16 +179,23 @@ internal static class NetworkEmitter
             }
 
             """);
-        // base.: the runtime's list, even where the class declares a member called Layers of its own.
+        // base.: the runtime's list, even where the class declares a member called Layers of its own. Each property's
+        // documentation states its shape, so that an editor shows it on hover.
+        code.Line($"/// <summary>The input: {ShapeText(network.Input.Shape)}.</summary>");
         code.Line($"{Modifiers(network.InputModifiers)}partial global::FusedNets.Layer {Identifiers.Escape(network.InputName)} => base.Layers[0];");
         for (int l = 0; l < network.Layers.Count; l++)
         {
             LayerModel layer = network.Layers[l];
+            code.Line();
+            code.Line($"/// <summary>{layer.Declaration} reading {layer.InputShape}; gives {ShapeText(layer.OutputShape)}.</summary>");
             code.Line($"{Modifiers(layer.Modifiers)}partial global::FusedNets.Layer {Identifiers.Escape(layer.Name)} => base.Layers[{l + 1}];");
         }
 
         code.Line();
     }
+
+    /// <summary>A shape and its size as the documentation states them: <c>(16, 5, 5): 400 values</c>.</summary>
+    private static string ShapeText(ShapeModel shape) => $"{shape}: {shape.Size} values";
 
     /// <summary>Modifiers as the declaration wrote them, followed by a space; nothing for none.</summary>
     internal static string Modifiers(string modifiers) => modifiers.Length == 0 ? "" : modifiers + " ";
@@ -208,7 +212,7 @@ internal static class NetworkEmitter
             }
 
             """);
-        bool classifier = network.Loss == LossKind.SoftmaxCrossEntropy;
+        bool classifier = network.IsClassifier;
         string truthParameter = classifier ? "global::System.ReadOnlySpan<int> labels" : "global::System.ReadOnlySpan<float> targets";
         string truthDoc = classifier
             ? "<paramref name=\"labels\"/> holds one class in [0, OutputSize) per row"

@@ -11,13 +11,38 @@ public sealed class NetworkAttribute : Attribute
     public Loss Loss { get; set; } = Loss.SoftmaxCrossEntropy;
 }
 
-/// <summary>The network's input: a vector of <paramref name="size"/> floats. Declared first, exactly once.</summary>
-/// <param name="size">The number of input features.</param>
+/// <summary>
+/// The network's input, declared first and exactly once: a vector of <c>size</c> features, or an image of
+/// (channels, height, width) stored channel-major like PyTorch's NCHW; either way a sample is
+/// <see cref="Size"/> floats.
+/// </summary>
 [AttributeUsage(AttributeTargets.Property, Inherited = false)]
-public sealed class InputAttribute(int size) : Attribute
+public sealed class InputAttribute : Attribute
 {
-    /// <summary>The number of input features.</summary>
-    public int Size { get; } = size;
+    /// <summary>A vector of <paramref name="size"/> features.</summary>
+    /// <param name="size">The number of input features.</param>
+    public InputAttribute(int size)
+    {
+        Channels = size;
+        Height = Width = 1;
+    }
+
+    /// <summary>An image of <paramref name="channels"/> × <paramref name="height"/> × <paramref name="width"/> values.</summary>
+    public InputAttribute(int channels, int height, int width)
+    {
+        Channels = channels;
+        Height = height;
+        Width = width;
+    }
+
+    /// <summary>Floats per sample: channels × height × width.</summary>
+    public int Size => Channels * Height * Width;
+
+    public int Channels { get; }
+
+    public int Height { get; }
+
+    public int Width { get; }
 }
 
 /// <summary>Training losses.</summary>

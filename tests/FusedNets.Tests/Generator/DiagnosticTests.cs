@@ -346,6 +346,122 @@ public class DiagnosticTests
         """, "'unmanaged'", "'Net'");
 
     [Fact]
+    public void FN024_convolution_after_a_vector_input() => AssertSingle("FN024", """
+        [Network]
+        public partial class Net
+        {
+            [Input(784)] public partial Layer Pixels { get; }
+            [[|Conv2D(6, 5)|]] public partial Layer Conv { get; }
+            [Dense(10)] public partial Layer Out { get; }
+        }
+        """, "'Conv'", "Conv2D", "'Pixels'", "vector of 784 values", "[Input(channels, height, width)]");
+
+    [Fact]
+    public void FN024_pooling_after_a_dense_layer() => AssertSingle("FN024", """
+        [Network]
+        public partial class Net
+        {
+            [Input(1, 8, 8)] public partial Layer Image { get; }
+            [Dense(16)] public partial Layer Hidden { get; }
+            [[|MaxPool2D(2)|]] public partial Layer Pool { get; }
+            [Dense(10)] public partial Layer Out { get; }
+        }
+        """, "'Pool'", "MaxPool2D", "'Hidden'", "vector of 16 values", "before the first Dense");
+
+    [Fact]
+    public void FN025_kernel_larger_than_the_padded_input() => AssertSingle("FN025", """
+        [Network]
+        public partial class Net
+        {
+            [Input(1, 6, 6)] public partial Layer Image { get; }
+            [MaxPool2D(2)] public partial Layer Pool { get; }
+            [[|Conv2D(16, 5, Activation.Relu, Padding = 0)|]] public partial Layer Conv { get; }
+            [Dense(10)] public partial Layer Out { get; }
+        }
+        """, "'Conv'", "5×5 kernel", "'Pool'", "(1, 3, 3)", "3×3 with padding 0");
+
+    [Fact]
+    public void Padding_makes_a_kernel_fit_that_the_input_alone_would_not() => AssertClean("""
+        [Network]
+        public partial class Net
+        {
+            [Input(1, 3, 3)] public partial Layer Image { get; }
+            [Conv2D(2, 5, Padding = 1)] public partial Layer Conv { get; }
+            [Dense(3)] public partial Layer Out { get; }
+        }
+        """);
+
+    [Fact]
+    public void FN026_pooling_window_larger_than_the_map() => AssertSingle("FN026", """
+        [Network]
+        public partial class Net
+        {
+            [Input(2, 3, 5)] public partial Layer Image { get; }
+            [[|AvgPool2D(4)|]] public partial Layer Pool { get; }
+            [Dense(3)] public partial Layer Out { get; }
+        }
+        """, "'Pool'", "4×4", "'Image'", "(2, 3, 5)");
+
+    [Fact]
+    public void FN027_negative_padding() => AssertSingle("FN027", """
+        [Network]
+        public partial class Net
+        {
+            [Input(1, 8, 8)] public partial Layer Image { get; }
+            [[|Conv2D(4, 3, Padding = -1)|]] public partial Layer Conv { get; }
+            [Dense(3)] public partial Layer Out { get; }
+        }
+        """, "'Conv'", "Padding = -1");
+
+    [Theory]
+    [InlineData("Conv2D(0, 3)", "filters = 0")]
+    [InlineData("Conv2D(4, 0)", "kernel = 0")]
+    [InlineData("Conv2D(4, 3, Stride = 0)", "Stride = 0")]
+    [InlineData("MaxPool2D(0)", "size = 0")]
+    [InlineData("AvgPool2D(-2)", "size = -2")]
+    public void FN005_spatial_sizes_not_positive(string attribute, string expected) => AssertSingle("FN005", $$"""
+        [Network]
+        public partial class Net
+        {
+            [Input(1, 8, 8)] public partial Layer Image { get; }
+            [[|{{attribute}}|]] public partial Layer Spatial { get; }
+            [Dense(3)] public partial Layer Out { get; }
+        }
+        """, "'Spatial'", expected);
+
+    [Fact]
+    public void FN005_image_input_sizes_not_positive() => AssertSingle("FN005", """
+        [Network]
+        public partial class Net
+        {
+            [[|Input(1, 0, 28)|]] public partial Layer Image { get; }
+            [Dense(2)] public partial Layer Out { get; }
+        }
+        """, "'Image'", "height = 0");
+
+    [Fact]
+    public void FN006_declared_inputs_disagree_with_a_flattened_map() => AssertSingle("FN006", """
+        [Network]
+        public partial class Net
+        {
+            [Input(1, 28, 28)] public partial Layer Image { get; }
+            [Conv2D(16, 5)] public partial Layer Conv { get; }
+            [AvgPool2D(4)] public partial Layer Pool { get; }
+            [[|Dense(10, Inputs = 256)|]] public partial Layer Out { get; }
+        }
+        """, "'Out'", "Inputs = 256", "'Pool' has 576 values, (16, 6, 6) flattened");
+
+    [Fact]
+    public void FN012_image_too_large() => AssertSingle("FN012", """
+        [Network]
+        public partial class Net
+        {
+            [[|Input(3, 60000, 60000)|]] public partial Layer Image { get; }
+            [Dense(2)] public partial Layer Out { get; }
+        }
+        """, "'Image'", "(3, 60000, 60000)", "10800000000 values");
+
+    [Fact]
     public void Every_descriptor_has_a_test_and_a_section_in_the_docs()
     {
         string[] tested = typeof(DiagnosticTests).GetMethods()
@@ -439,6 +555,16 @@ public class DiagnosticTests
     /// </summary>
     private static void AssertSingle(string id, string markedSource, params string[] messageParts) =>
         AssertSingleBeside(id, markedSource, [], messageParts);
+
+    /// <summary>The declaration gets no FN diagnostic, and with the generated code it compiles without any error.</summary>
+    private static void AssertClean(string source)
+    {
+        GeneratorRun run = GeneratorHarness.Run(Prelude + source);
+
+        Assert.Empty(run.Exceptions);
+        Assert.Empty(run.FusedNetsDiagnostics);
+        Assert.Empty(run.CompilerErrors);
+    }
 
     /// <summary>
     /// As <see cref="AssertSingle"/>, for a declaration that also has compiler errors no generated code can take

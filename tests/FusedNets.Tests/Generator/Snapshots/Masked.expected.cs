@@ -3,7 +3,7 @@
 
 namespace Snapshots;
 
-/// <summary>32 → 32 Gelu → 64 LeakyRelu → 4 Softplus, trained with SoftmaxCrossEntropy.</summary>
+/// <summary>(32) → Dense(32, Gelu) (32) → Dense(64, LeakyRelu) (64) → Dense(4, Softplus) (4), trained with SoftmaxCrossEntropy.</summary>
 partial class Masked : global::FusedNets.Network
 {
     /// <summary>Floats per input sample.</summary>
@@ -104,9 +104,16 @@ partial class Masked : global::FusedNets.Network
         }
     }
 
+    /// <summary>The input: (32): 32 values.</summary>
     public partial global::FusedNets.Layer Signal => base.Layers[0];
+
+    /// <summary>Dense(32, Gelu) reading (32); gives (32): 32 values.</summary>
     public partial global::FusedNets.Layer Local => base.Layers[1];
+
+    /// <summary>Dense(64, LeakyRelu) reading (32); gives (64): 64 values.</summary>
     public partial global::FusedNets.Layer Sparse => base.Layers[2];
+
+    /// <summary>Dense(4, Softplus) reading (64); gives (4): 4 values.</summary>
     public partial global::FusedNets.Layer Scores => base.Layers[3];
 
     /// <summary>Runs one sample forward: the last layer's activations.</summary>
@@ -147,9 +154,9 @@ partial class Masked : global::FusedNets.Network
         {
             switch (layer)
             {
-                case 0: global::FusedNets.Generated.DenseCpu.Predict<TVector, TOps, global::FusedNets.Generated.GeluKernel>(cpu, 0, thread); break; // Local: Gelu(W x + b)
-                case 1: global::FusedNets.Generated.DenseCpu.Predict<TVector, TOps, global::FusedNets.Generated.LeakyReluKernel>(cpu, 1, thread); break; // Sparse: LeakyRelu(W x + b)
-                case 2: global::FusedNets.Generated.DenseCpu.Predict<TVector, TOps, global::FusedNets.Generated.SoftplusKernel>(cpu, 2, thread); break; // Scores: Softplus(W x + b)
+                case 0: global::FusedNets.Generated.DenseCpu.Predict<TVector, TOps, global::FusedNets.Generated.GeluKernel>(cpu, 0, thread); break; // Local: Dense(32, Gelu)
+                case 1: global::FusedNets.Generated.DenseCpu.Predict<TVector, TOps, global::FusedNets.Generated.LeakyReluKernel>(cpu, 1, thread); break; // Sparse: Dense(64, LeakyRelu)
+                case 2: global::FusedNets.Generated.DenseCpu.Predict<TVector, TOps, global::FusedNets.Generated.SoftplusKernel>(cpu, 2, thread); break; // Scores: Dense(4, Softplus)
                 default: throw new global::System.ArgumentOutOfRangeException("layer", layer, null);
             }
         }
@@ -159,11 +166,11 @@ partial class Masked : global::FusedNets.Network
         {
             switch (layer)
             {
-                // Local: zᵀ = W xᵀ + b, yᵀ = Gelu(zᵀ)    xᵀ: (32, B), W: (32, 32), zᵀ and yᵀ: (32, B)
+                // Local: Dense(32, Gelu), z = W x + b, y = Gelu(z)    x: (32) × B, z and y: (32) × B
                 case 0: global::FusedNets.Generated.DenseCpu.Forward<TVector, TOps, global::FusedNets.Generated.GeluKernel>(cpu, 0, thread); break;
-                // Sparse: zᵀ = W xᵀ + b, yᵀ = LeakyRelu(zᵀ)    xᵀ: (32, B), W: (64, 32), zᵀ and yᵀ: (64, B)
+                // Sparse: Dense(64, LeakyRelu), z = W x + b, y = LeakyRelu(z)    x: (32) × B, z and y: (64) × B
                 case 1: global::FusedNets.Generated.DenseCpu.Forward<TVector, TOps, global::FusedNets.Generated.LeakyReluKernel>(cpu, 1, thread); break;
-                // Scores: zᵀ = W xᵀ + b, yᵀ = Softplus(zᵀ)    xᵀ: (64, B), W: (4, 64), zᵀ and yᵀ: (4, B)
+                // Scores: Dense(4, Softplus), z = W x + b, y = Softplus(z)    x: (64) × B, z and y: (4) × B
                 case 2: global::FusedNets.Generated.DenseCpu.Forward<TVector, TOps, global::FusedNets.Generated.SoftplusKernel>(cpu, 2, thread); break;
                 default: throw new global::System.ArgumentOutOfRangeException("layer", layer, null);
             }
@@ -174,9 +181,9 @@ partial class Masked : global::FusedNets.Network
         {
             switch (layer)
             {
-                // Scores, from zᵀ = W xᵀ + b with xᵀ = LeakyRelu(zᵀ_Sparse): dzᵀ_Sparse = (Wᵀ dzᵀ) ⊙ LeakyRelu'(zᵀ_Sparse)    W: (4, 64), dzᵀ: (4, B), dzᵀ_Sparse: (64, B)
+                // Scores, from z = W x + b with x = LeakyRelu(z_Sparse): dz_Sparse = dL/dx ⊙ LeakyRelu'(z_Sparse)    dz: (4) × B, dz_Sparse: (64) × B
                 case 2: global::FusedNets.Generated.DenseCpu.Backward<TVector, TOps, global::FusedNets.Generated.LeakyReluKernel>(cpu, 2, thread); break;
-                // Sparse, from zᵀ = W xᵀ + b with xᵀ = Gelu(zᵀ_Local): dzᵀ_Local = (Wᵀ dzᵀ) ⊙ Gelu'(zᵀ_Local)    W: (64, 32), dzᵀ: (64, B), dzᵀ_Local: (32, B)
+                // Sparse, from z = W x + b with x = Gelu(z_Local): dz_Local = dL/dx ⊙ Gelu'(z_Local)    dz: (64) × B, dz_Local: (32) × B
                 case 1: global::FusedNets.Generated.DenseCpu.Backward<TVector, TOps, global::FusedNets.Generated.GeluKernel>(cpu, 1, thread); break;
                 default: throw new global::System.ArgumentOutOfRangeException("layer", layer, null);
             }

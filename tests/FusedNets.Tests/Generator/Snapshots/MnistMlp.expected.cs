@@ -3,7 +3,7 @@
 
 namespace Snapshots;
 
-/// <summary>784 → 128 Relu → 128 Relu → 10 Identity, trained with SoftmaxCrossEntropy.</summary>
+/// <summary>(784) → Dense(128, Relu) (128) → Dense(128, Relu) (128) → Dense(10, Identity) (10), trained with SoftmaxCrossEntropy.</summary>
 partial class MnistMlp : global::FusedNets.Network
 {
     /// <summary>Floats per input sample.</summary>
@@ -104,9 +104,16 @@ partial class MnistMlp : global::FusedNets.Network
         }
     }
 
+    /// <summary>The input: (784): 784 values.</summary>
     public partial global::FusedNets.Layer Pixels => base.Layers[0];
+
+    /// <summary>Dense(128, Relu) reading (784); gives (128): 128 values.</summary>
     public partial global::FusedNets.Layer Hidden1 => base.Layers[1];
+
+    /// <summary>Dense(128, Relu) reading (128); gives (128): 128 values.</summary>
     public partial global::FusedNets.Layer Hidden2 => base.Layers[2];
+
+    /// <summary>Dense(10, Identity) reading (128); gives (10): 10 values.</summary>
     public partial global::FusedNets.Layer Logits => base.Layers[3];
 
     /// <summary>Runs one sample forward: the last layer's activations.</summary>
@@ -147,9 +154,9 @@ partial class MnistMlp : global::FusedNets.Network
         {
             switch (layer)
             {
-                case 0: global::FusedNets.Generated.DenseCpu.Predict<TVector, TOps, global::FusedNets.Generated.ReluKernel>(cpu, 0, thread); break; // Hidden1: Relu(W x + b)
-                case 1: global::FusedNets.Generated.DenseCpu.Predict<TVector, TOps, global::FusedNets.Generated.ReluKernel>(cpu, 1, thread); break; // Hidden2: Relu(W x + b)
-                case 2: global::FusedNets.Generated.DenseCpu.Predict<TVector, TOps, global::FusedNets.Generated.IdentityKernel>(cpu, 2, thread); break; // Logits: Identity(W x + b)
+                case 0: global::FusedNets.Generated.DenseCpu.Predict<TVector, TOps, global::FusedNets.Generated.ReluKernel>(cpu, 0, thread); break; // Hidden1: Dense(128, Relu)
+                case 1: global::FusedNets.Generated.DenseCpu.Predict<TVector, TOps, global::FusedNets.Generated.ReluKernel>(cpu, 1, thread); break; // Hidden2: Dense(128, Relu)
+                case 2: global::FusedNets.Generated.DenseCpu.Predict<TVector, TOps, global::FusedNets.Generated.IdentityKernel>(cpu, 2, thread); break; // Logits: Dense(10, Identity)
                 default: throw new global::System.ArgumentOutOfRangeException("layer", layer, null);
             }
         }
@@ -159,11 +166,11 @@ partial class MnistMlp : global::FusedNets.Network
         {
             switch (layer)
             {
-                // Hidden1: zᵀ = W xᵀ + b, yᵀ = Relu(zᵀ)    xᵀ: (784, B), W: (128, 784), zᵀ and yᵀ: (128, B)
+                // Hidden1: Dense(128, Relu), z = W x + b, y = Relu(z)    x: (784) × B, z and y: (128) × B
                 case 0: global::FusedNets.Generated.DenseCpu.Forward<TVector, TOps, global::FusedNets.Generated.ReluKernel>(cpu, 0, thread); break;
-                // Hidden2: zᵀ = W xᵀ + b, yᵀ = Relu(zᵀ)    xᵀ: (128, B), W: (128, 128), zᵀ and yᵀ: (128, B)
+                // Hidden2: Dense(128, Relu), z = W x + b, y = Relu(z)    x: (128) × B, z and y: (128) × B
                 case 1: global::FusedNets.Generated.DenseCpu.Forward<TVector, TOps, global::FusedNets.Generated.ReluKernel>(cpu, 1, thread); break;
-                // Logits: zᵀ = W xᵀ + b, yᵀ = Identity(zᵀ)    xᵀ: (128, B), W: (10, 128), zᵀ and yᵀ: (10, B)
+                // Logits: Dense(10, Identity), z = W x + b, y = Identity(z)    x: (128) × B, z and y: (10) × B
                 case 2: global::FusedNets.Generated.DenseCpu.Forward<TVector, TOps, global::FusedNets.Generated.IdentityKernel>(cpu, 2, thread); break;
                 default: throw new global::System.ArgumentOutOfRangeException("layer", layer, null);
             }
@@ -174,9 +181,9 @@ partial class MnistMlp : global::FusedNets.Network
         {
             switch (layer)
             {
-                // Logits, from zᵀ = W xᵀ + b with xᵀ = Relu(zᵀ_Hidden2): dzᵀ_Hidden2 = (Wᵀ dzᵀ) ⊙ Relu'(zᵀ_Hidden2)    W: (10, 128), dzᵀ: (10, B), dzᵀ_Hidden2: (128, B)
+                // Logits, from z = W x + b with x = Relu(z_Hidden2): dz_Hidden2 = dL/dx ⊙ Relu'(z_Hidden2)    dz: (10) × B, dz_Hidden2: (128) × B
                 case 2: global::FusedNets.Generated.DenseCpu.Backward<TVector, TOps, global::FusedNets.Generated.ReluKernel>(cpu, 2, thread); break;
-                // Hidden2, from zᵀ = W xᵀ + b with xᵀ = Relu(zᵀ_Hidden1): dzᵀ_Hidden1 = (Wᵀ dzᵀ) ⊙ Relu'(zᵀ_Hidden1)    W: (128, 128), dzᵀ: (128, B), dzᵀ_Hidden1: (128, B)
+                // Hidden2, from z = W x + b with x = Relu(z_Hidden1): dz_Hidden1 = dL/dx ⊙ Relu'(z_Hidden1)    dz: (128) × B, dz_Hidden1: (128) × B
                 case 1: global::FusedNets.Generated.DenseCpu.Backward<TVector, TOps, global::FusedNets.Generated.ReluKernel>(cpu, 1, thread); break;
                 default: throw new global::System.ArgumentOutOfRangeException("layer", layer, null);
             }

@@ -3,7 +3,7 @@
 
 namespace Snapshots;
 
-/// <summary>3 → 16 Tanh → 2 Sigmoid, trained with MeanSquaredError.</summary>
+/// <summary>(3) → Dense(16, Tanh) (16) → Dense(2, Sigmoid) (2), trained with MeanSquaredError.</summary>
 partial class Regressor : global::FusedNets.Network
 {
     /// <summary>Floats per input sample.</summary>
@@ -103,8 +103,13 @@ partial class Regressor : global::FusedNets.Network
         }
     }
 
+    /// <summary>The input: (3): 3 values.</summary>
     internal partial global::FusedNets.Layer X => base.Layers[0];
+
+    /// <summary>Dense(16, Tanh) reading (3); gives (16): 16 values.</summary>
     internal partial global::FusedNets.Layer Hidden => base.Layers[1];
+
+    /// <summary>Dense(2, Sigmoid) reading (16); gives (2): 2 values.</summary>
     internal partial global::FusedNets.Layer Y => base.Layers[2];
 
     /// <summary>Runs one sample forward: the last layer's activations.</summary>
@@ -145,8 +150,8 @@ partial class Regressor : global::FusedNets.Network
         {
             switch (layer)
             {
-                case 0: global::FusedNets.Generated.DenseCpu.Predict<TVector, TOps, global::FusedNets.Generated.TanhKernel>(cpu, 0, thread); break; // Hidden: Tanh(W x + b)
-                case 1: global::FusedNets.Generated.DenseCpu.Predict<TVector, TOps, global::FusedNets.Generated.SigmoidKernel>(cpu, 1, thread); break; // Y: Sigmoid(W x + b)
+                case 0: global::FusedNets.Generated.DenseCpu.Predict<TVector, TOps, global::FusedNets.Generated.TanhKernel>(cpu, 0, thread); break; // Hidden: Dense(16, Tanh)
+                case 1: global::FusedNets.Generated.DenseCpu.Predict<TVector, TOps, global::FusedNets.Generated.SigmoidKernel>(cpu, 1, thread); break; // Y: Dense(2, Sigmoid)
                 default: throw new global::System.ArgumentOutOfRangeException("layer", layer, null);
             }
         }
@@ -156,9 +161,9 @@ partial class Regressor : global::FusedNets.Network
         {
             switch (layer)
             {
-                // Hidden: zᵀ = W xᵀ + b, yᵀ = Tanh(zᵀ)    xᵀ: (3, B), W: (16, 3), zᵀ and yᵀ: (16, B)
+                // Hidden: Dense(16, Tanh), z = W x + b, y = Tanh(z)    x: (3) × B, z and y: (16) × B
                 case 0: global::FusedNets.Generated.DenseCpu.Forward<TVector, TOps, global::FusedNets.Generated.TanhKernel>(cpu, 0, thread); break;
-                // Y: zᵀ = W xᵀ + b, yᵀ = Sigmoid(zᵀ)    xᵀ: (16, B), W: (2, 16), zᵀ and yᵀ: (2, B)
+                // Y: Dense(2, Sigmoid), z = W x + b, y = Sigmoid(z)    x: (16) × B, z and y: (2) × B
                 case 1: global::FusedNets.Generated.DenseCpu.Forward<TVector, TOps, global::FusedNets.Generated.SigmoidKernel>(cpu, 1, thread); break;
                 default: throw new global::System.ArgumentOutOfRangeException("layer", layer, null);
             }
@@ -169,7 +174,7 @@ partial class Regressor : global::FusedNets.Network
         {
             switch (layer)
             {
-                // Y, from zᵀ = W xᵀ + b with xᵀ = Tanh(zᵀ_Hidden): dzᵀ_Hidden = (Wᵀ dzᵀ) ⊙ Tanh'(zᵀ_Hidden)    W: (2, 16), dzᵀ: (2, B), dzᵀ_Hidden: (16, B)
+                // Y, from z = W x + b with x = Tanh(z_Hidden): dz_Hidden = dL/dx ⊙ Tanh'(z_Hidden)    dz: (2) × B, dz_Hidden: (16) × B
                 case 1: global::FusedNets.Generated.DenseCpu.Backward<TVector, TOps, global::FusedNets.Generated.TanhKernel>(cpu, 1, thread); break;
                 default: throw new global::System.ArgumentOutOfRangeException("layer", layer, null);
             }
