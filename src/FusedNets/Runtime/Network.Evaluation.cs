@@ -1,0 +1,66 @@
+using FusedNets.Data;
+
+namespace FusedNets;
+
+// Evaluation: a network's loss and accuracy over a data set.
+public abstract partial class Network
+{
+    /// <summary>The mean loss over <paramref name="data"/>, and for classifiers the accuracy.</summary>
+    public Evaluation Evaluate(Dataset data, int batchSize = 256)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            ArgumentNullException.ThrowIfNull(data);
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+            CheckDataset(data, nameof(data));
+            CheckDataValues(data, nameof(data));
+            return EvaluateChecked(data, batchSize);
+        }
+    }
+
+    private Evaluation EvaluateChecked(Dataset data, int batchSize)
+    {
+        PrepareEngine();
+        int inputSize = Architecture.InputSize, outputSize = Architecture.OutputSize;
+        batchSize = Math.Min(batchSize, data.Count);
+        var outputs = new float[batchSize * outputSize];
+        var losses = new float[batchSize];
+        double lossSum = 0;
+        int correct = 0;
+        for (int first = 0; first < data.Count; first += batchSize)
+        {
+            int batch = Math.Min(batchSize, data.Count - first);
+            ReadOnlySpan<float> inputs = data.Features.Slice(first * inputSize, batch * inputSize);
+            ReadOnlySpan<int> labels = data.IsClassification ? data.Labels.Slice(first, batch) : default;
+            ReadOnlySpan<float> targets = data.IsClassification ? default : data.Targets.Slice(first * outputSize, batch * outputSize);
+            _engine.Evaluate(inputs, labels, targets, batch, outputs, losses);
+            for (int i = 0; i < batch; i++)
+            {
+                lossSum += losses[i];
+                if (data.IsClassification && ArgMax(outputs.AsSpan(i * outputSize, outputSize)) == labels[i])
+                {
+                    correct++;
+                }
+            }
+        }
+
+        float? accuracy = data.IsClassification ? (float)correct / data.Count : null;
+        return new Evaluation((float)(lossSum / data.Count), accuracy, data.Count);
+    }
+
+    /// <summary>The index of the largest value (the first, on ties).</summary>
+    public static int ArgMax(ReadOnlySpan<float> values)
+    {
+        int best = 0;
+        for (int i = 1; i < values.Length; i++)
+        {
+            if (values[i] > values[best])
+            {
+                best = i;
+            }
+        }
+
+        return best;
+    }
+}
