@@ -110,6 +110,25 @@ public abstract partial class Network
         }
     }
 
+    /// <summary>Refuses a validation set that does not fit the network, and a patience without one or below 1.</summary>
+    private void CheckValidation(Dataset? validation, int? patience)
+    {
+        if (validation is not null)
+        {
+            CheckDataset(validation, nameof(validation));
+            CheckDataValues(validation, nameof(validation));
+        }
+
+        if (patience is { } epochs)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(epochs, nameof(patience));
+            if (validation is null)
+            {
+                throw new ArgumentException("Early stopping watches the validation loss: a patience needs a validation data set.", nameof(patience));
+            }
+        }
+    }
+
     /// <summary>Refuses NaN and infinity, naming the first such value's index.</summary>
     private static void CheckFinite(ReadOnlySpan<float> values, string parameter, string what)
     {

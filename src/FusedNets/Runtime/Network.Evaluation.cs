@@ -5,8 +5,11 @@ namespace FusedNets;
 // Evaluation: a network's loss and accuracy over a data set.
 public abstract partial class Network
 {
+    /// <summary>The batch size <see cref="Evaluate"/> takes by default, and validation within <see cref="Fit"/> takes.</summary>
+    private const int EvaluationBatchSize = 256;
+
     /// <summary>The mean loss over <paramref name="data"/>, and for classifiers the accuracy.</summary>
-    public Evaluation Evaluate(Dataset data, int batchSize = 256)
+    public Evaluation Evaluate(Dataset data, int batchSize = EvaluationBatchSize)
     {
         lock (_gate)
         {

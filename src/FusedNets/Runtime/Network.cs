@@ -161,30 +161,30 @@ public abstract partial class Network : IDisposable
         GC.SuppressFinalize(this);
     }
 
-    /// <summary>One SGD step; the generated <c>TrainBatch</c> overload of the network's loss calls this.</summary>
+    /// <summary>One optimizer step at its learning rate; the generated <c>TrainBatch</c> overload of the network's loss calls this.</summary>
     /// <exception cref="TrainingDivergedException">The step went non-finite and was dropped: parameters and momentum are unchanged.</exception>
-    protected internal float TrainBatchCore(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, Sgd sgd)
+    protected internal float TrainBatchCore(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, Optimizer optimizer)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        ArgumentNullException.ThrowIfNull(sgd);
+        ArgumentNullException.ThrowIfNull(optimizer);
         CheckBatch(inputs, labels, targets);
         CheckFinite(inputs, nameof(inputs), "input");
         CheckFinite(targets, nameof(targets), "target");
-        return TrainStep(inputs, labels, targets, sgd, epoch: null, batchNumber: null);
+        return TrainStep(inputs, labels, targets, optimizer.ToStep(optimizer.LearningRate), epoch: null, batchNumber: null);
     }
 
     /// <summary>
     /// One step on a batch whose values are already known to be finite. Labels are checked again here: they
     /// index memory in the engines, and checking a batch of them costs nothing next to the step.
     /// </summary>
-    private float TrainStep(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, Sgd sgd, int? epoch, int? batchNumber)
+    private float TrainStep(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, SgdStep step, int? epoch, int? batchNumber)
     {
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             int batch = CheckBatch(inputs, labels, targets);
             PrepareEngine();
-            float loss = _engine.TrainBatch(inputs, labels, targets, batch, sgd.ToStep());
+            float loss = _engine.TrainBatch(inputs, labels, targets, batch, step);
             if (float.IsNaN(loss))
             {
                 throw new TrainingDivergedException(epoch, batchNumber, LossBeforeStep(inputs, labels, targets, batch));
@@ -244,6 +244,43 @@ public abstract partial class Network : IDisposable
             _engine.ReadParameters(_parameters);
             _hostParametersStale = false;
         }
+    }
+
+    /// <summary>
+    /// Copies the parameters and the optimizer's state (the momentum) into <paramref name="state"/>: all that
+    /// decides how training goes on from here.
+    /// </summary>
+    private void CaptureTrainingState(TrainingState state)
+    {
+        lock (_gate)
+        {
+            PrepareEngine();
+            SyncHostParameters();
+            _parameters.CopyTo(state.Parameters, 0);
+            _engine.ReadMomentum(state.Momentum);
+        }
+    }
+
+    /// <summary>Puts back what <see cref="CaptureTrainingState"/> copied, as if nothing had happened since.</summary>
+    private void RestoreTrainingState(TrainingState state)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            state.Parameters.CopyTo(_parameters, 0);
+            _engine.WriteParameters(_parameters);
+            _engine.WriteMomentum(state.Momentum);
+            _hostParametersStale = false;
+            _hostParametersEdited = false;
+        }
+    }
+
+    /// <summary>The parameters and momentum at one point of training, in the flat parameter layout.</summary>
+    private sealed class TrainingState(int parameterCount)
+    {
+        public float[] Parameters { get; } = new float[parameterCount];
+
+        public float[] Momentum { get; } = new float[parameterCount];
     }
 
     /// <summary>Pushes parameter edits made through <see cref="Layer"/> spans, re-applying the masks.</summary>

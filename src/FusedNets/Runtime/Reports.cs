@@ -4,9 +4,30 @@ namespace FusedNets;
 /// <param name="Epoch">1-based epoch number.</param>
 /// <param name="Epochs">The last epoch of the run: its number of epochs, unless it resumed at a later first epoch.</param>
 /// <param name="Loss">The mean training loss over the epoch's samples, each measured before its step.</param>
-/// <param name="SamplesPerSecond">Training throughput over the epoch.</param>
-/// <param name="Elapsed">Wall-clock time of the epoch.</param>
-public readonly record struct EpochReport(int Epoch, int Epochs, float Loss, double SamplesPerSecond, TimeSpan Elapsed);
+/// <param name="SamplesPerSecond">Training throughput over the epoch (validation left out).</param>
+/// <param name="Elapsed">Wall-clock time of the epoch's training (validation left out).</param>
+public readonly record struct EpochReport(int Epoch, int Epochs, float Loss, double SamplesPerSecond, TimeSpan Elapsed)
+{
+    /// <summary>The learning rate of every step of the epoch: the optimizer's, or its schedule's for this epoch.</summary>
+    public float LearningRate { get; init; }
+
+    /// <summary>The mean loss over the validation set after the epoch; null when Fit was given none.</summary>
+    public float? ValidationLoss { get; init; }
+
+    /// <summary>A classifier's accuracy on the validation set after the epoch; null without a validation set, and for a regressor.</summary>
+    public float? ValidationAccuracy { get; init; }
+}
+
+/// <summary>
+/// How far <see cref="Network.Fit"/> has come within an epoch, for a progress display.
+/// </summary>
+/// <param name="Epoch">1-based epoch number.</param>
+/// <param name="Epochs">The last epoch of the run.</param>
+/// <param name="Samples">The samples of this epoch trained so far.</param>
+/// <param name="EpochSamples">The samples in an epoch (the training set's size).</param>
+/// <param name="Loss">The mean training loss over the samples trained so far in this epoch.</param>
+/// <param name="Elapsed">Wall-clock time since the epoch began.</param>
+public readonly record struct TrainingProgress(int Epoch, int Epochs, int Samples, int EpochSamples, float Loss, TimeSpan Elapsed);
 
 /// <summary>A network's loss over a data set, and for classifiers the fraction of samples whose largest output is the label.</summary>
 public readonly record struct Evaluation(float Loss, float? Accuracy, int Count);
