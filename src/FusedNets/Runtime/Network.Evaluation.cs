@@ -2,13 +2,16 @@ using FusedNets.Data;
 
 namespace FusedNets;
 
-// Evaluation: a network's loss and accuracy over a data set.
+// Evaluation: a network's loss and metrics over a data set.
 public abstract partial class Network
 {
     /// <summary>The batch size <see cref="Evaluate"/> takes by default, and validation within <see cref="Fit"/> takes.</summary>
     private const int EvaluationBatchSize = 256;
 
-    /// <summary>The mean loss over <paramref name="data"/>, and for classifiers the accuracy.</summary>
+    /// <summary>
+    /// The mean loss over <paramref name="data"/>; for a classifier the accuracy, the confusion matrix (with
+    /// per-class precision, recall and F1) and the expected calibration error; for a regressor the RMSE and R².
+    /// </summary>
     public Evaluation Evaluate(Dataset data, int batchSize = EvaluationBatchSize)
     {
         lock (_gate)
@@ -30,7 +33,8 @@ public abstract partial class Network
         var outputs = new float[batchSize * outputSize];
         var losses = new float[batchSize];
         double lossSum = 0;
-        int correct = 0;
+        ClassificationMetrics? classification = data.IsClassification ? new(outputSize) : null;
+        RegressionMetrics? regression = data.IsClassification ? null : new(data.Targets, outputSize);
         for (int first = 0; first < data.Count; first += batchSize)
         {
             int batch = Math.Min(batchSize, data.Count - first);
@@ -41,15 +45,30 @@ public abstract partial class Network
             for (int i = 0; i < batch; i++)
             {
                 lossSum += losses[i];
-                if (data.IsClassification && ArgMax(outputs.AsSpan(i * outputSize, outputSize)) == labels[i])
+                ReadOnlySpan<float> output = outputs.AsSpan(i * outputSize, outputSize);
+                if (classification is not null)
                 {
-                    correct++;
+                    classification.Add(output, labels[i]);
+                }
+                else
+                {
+                    regression!.Add(output, targets.Slice(i * outputSize, outputSize));
                 }
             }
         }
 
-        float? accuracy = data.IsClassification ? (float)correct / data.Count : null;
-        return new Evaluation((float)(lossSum / data.Count), accuracy, data.Count);
+        float loss = (float)(lossSum / data.Count);
+        return classification is not null
+            ? new Evaluation(loss, classification.Accuracy, data.Count)
+            {
+                ConfusionMatrix = classification.ConfusionMatrix(),
+                ExpectedCalibrationError = classification.ExpectedCalibrationError(),
+            }
+            : new Evaluation(loss, null, data.Count)
+            {
+                RootMeanSquaredError = regression!.RootMeanSquaredError(),
+                RSquared = regression.RSquared(),
+            };
     }
 
     /// <summary>The index of the largest value (the first, on ties).</summary>
