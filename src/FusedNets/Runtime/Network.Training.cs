@@ -294,8 +294,15 @@ public abstract partial class Network
         /// <param name="lossSum">The sum of their losses.</param>
         public void Trained(int samples, double lossSum)
         {
-            long now = Stopwatch.GetTimestamp();
             bool epochDone = samples == _epochSamples;
+
+            // Without a callback only the epoch's end needs the clock.
+            if (_onProgress is null && !epochDone)
+            {
+                return;
+            }
+
+            long now = Stopwatch.GetTimestamp();
             if (epochDone)
             {
                 _end = now;
