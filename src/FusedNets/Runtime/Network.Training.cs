@@ -79,9 +79,13 @@ public abstract partial class Network
         CheckDataset(data, nameof(data));
         CheckDataValues(data, nameof(data));
         CheckValidation(validation, patience);
-        for (int epoch = firstEpoch; epoch <= lastEpoch; epoch++)
+        if (schedule is not null)
         {
-            LearningRateOf(epoch, optimizer, schedule);
+            // A schedule is a function of the epoch: every rate of the run can be refused before anything changes.
+            for (int epoch = firstEpoch; epoch <= lastEpoch; epoch++)
+            {
+                LearningRateOf(epoch, optimizer, schedule);
+            }
         }
 
         batchSize = Math.Min(batchSize, data.Count);

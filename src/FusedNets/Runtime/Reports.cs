@@ -2,7 +2,7 @@ namespace FusedNets;
 
 /// <summary>What one epoch of <see cref="Network.Fit"/> did.</summary>
 /// <param name="Epoch">1-based epoch number.</param>
-/// <param name="Epochs">The last epoch of the run: its number of epochs, unless it resumed at a later first epoch.</param>
+/// <param name="Epochs">The last epoch the run was to train: its number of epochs, unless it resumed at a later first epoch (early stopping may end it sooner).</param>
 /// <param name="Loss">The mean training loss over the epoch's samples, each measured before its step.</param>
 /// <param name="SamplesPerSecond">Training throughput over the epoch (validation left out).</param>
 /// <param name="Elapsed">Wall-clock time of the epoch's training (validation left out).</param>
