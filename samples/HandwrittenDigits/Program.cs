@@ -10,8 +10,9 @@
 //   dotnet run --project samples/HandwrittenDigits -c Release -- --data DIR   MNIST, from its four IDX files in DIR
 //   dotnet run --project samples/HandwrittenDigits -c Release -- --help       every option (Options.cs)
 //
-// In a terminal it shows a progress bar and then a table of the epochs (TrainingConsole.cs); piped or in CI it
-// prints plain lines, one per epoch. Either way the last line is for scripts: test_acc=0.XXXX train_samples_per_s=N
+// In a terminal it shows a progress bar that moves within each epoch, then a table of the epochs and the test
+// set's confusion matrix (TrainingConsole.cs); piped or in CI it prints plain lines, one per epoch. Either way
+// the last line is for scripts: test_acc=0.XXXX train_samples_per_s=N
 
 using System.Globalization;
 using FusedNets;
@@ -139,18 +140,20 @@ public static class Program
         var history = new List<EpochResult>();
         if (epochs > 0)
         {
-            console.ShowTraining(epochs, train.Count, showEpoch =>
-                network.Fit(train, sgd, epochs, batchSize, shuffleSeed: options.Seed, onEpoch: report =>
+            console.ShowTraining(epochs, train.Count, display =>
+                network.Fit(train, sgd, epochs, batchSize, shuffleSeed: options.Seed, onProgress: display.OnProgress, onEpoch: report =>
                 {
                     // The accuracy after every epoch costs one pass over the test set (not counted in the
                     // throughput) and draws the curve that --plot saves.
                     float testAccuracy = network.Evaluate(test).Accuracy ?? 0; // a classifier always has one
                     var epoch = new EpochResult(report.Epoch, report.Epochs, report.Loss, testAccuracy, report.SamplesPerSecond);
                     history.Add(epoch);
-                    showEpoch(epoch);
+                    display.OnEpoch(epoch);
                 }));
         }
 
+        // Beside the loss and accuracy, a classifier's evaluation holds its confusion matrix: which digits it
+        // takes for which, with each digit's precision, recall and F1.
         Evaluation result = network.Evaluate(test);
         console.Summary(history, result);
 

@@ -220,11 +220,11 @@ internal static class NetworkEmitter
         string truthArguments = classifier ? "labels, default" : "default, targets";
         code.Lines($$"""
             /// <summary>
-            /// One SGD step on a batch and its mean {{network.Loss}} loss before the step: <paramref name="inputs"/>
-            /// holds n × InputSize floats; {{truthDoc}}.
+            /// One step of <paramref name="optimizer"/> on a batch, at its learning rate, and the batch's mean {{network.Loss}}
+            /// loss before the step: <paramref name="inputs"/> holds n × InputSize floats; {{truthDoc}}.
             /// </summary>
-            public float TrainBatch(global::System.ReadOnlySpan<float> inputs, {{truthParameter}}, global::FusedNets.Sgd sgd) =>
-                base.TrainBatchCore(inputs, {{truthArguments}}, sgd);
+            public float TrainBatch(global::System.ReadOnlySpan<float> inputs, {{truthParameter}}, global::FusedNets.Optimizer optimizer) =>
+                base.TrainBatchCore(inputs, {{truthArguments}}, optimizer);
 
             /// <summary>
             /// dLoss/dinputs for a batch (n × InputSize floats into <paramref name="inputGradient"/>), parameters unchanged;

@@ -135,7 +135,7 @@ internal static class PlaceholderEmitter
         if (Free("TrainBatch"))
         {
             code.Line(Summary);
-            code.Line($"public float TrainBatch(global::System.ReadOnlySpan<float> inputs, {truth}, global::FusedNets.Sgd sgd) => {throws};");
+            code.Line($"public float TrainBatch(global::System.ReadOnlySpan<float> inputs, {truth}, global::FusedNets.Optimizer optimizer) => {throws};");
         }
 
         if (Free("InputGradient"))

@@ -81,6 +81,37 @@ public class DivergenceTests
 
     [Theory]
     [MemberData(nameof(Backends))]
+    public void Fit_with_early_stopping_that_diverges_keeps_the_last_good_step_not_the_best_epoch(Backend backend)
+    {
+        // Validation labels one class off the training labels, so an early epoch validates best; from the third
+        // epoch on the rate is 1e30, and training diverges within two steps. One batch per epoch: the last good
+        // state is that of a network fitted for the epochs before the failed one.
+        Dataset data = RandomData(samples: 20);
+        Dataset shifted = Dataset.ForClassification(data.Features.ToArray(), [.. data.Labels.ToArray().Select(label => (label + 1) % 3)], 6);
+        var sgd = new Sgd(0.5f, momentum: 0.5f);
+        var schedule = new LinearWarmup(epochs: 1).Then(new RateOf(1e30f), milestone: 2);
+        using var net = new DivergingClassifier(seed: 5, backend);
+        var seen = new List<EpochReport>();
+
+        var error = Assert.Throws<TrainingDivergedException>(() =>
+            net.Fit(data, sgd, epochs: 10, batchSize: data.Count, onEpoch: seen.Add, schedule: schedule, validation: shifted, patience: 5));
+
+        int lastGoodEpoch = error.Epoch!.Value - 1;
+        Assert.Equal(lastGoodEpoch, seen.Count);
+        Assert.True(lastGoodEpoch >= 2 && seen[0].ValidationLoss < seen[1].ValidationLoss, "the first epoch should validate best");
+        using var lastGood = new DivergingClassifier(seed: 5, backend);
+        lastGood.Fit(data, sgd, epochs: lastGoodEpoch, batchSize: data.Count, schedule: schedule);
+        Assert.Equal(BadArgumentTests.State(lastGood), BadArgumentTests.State(net));
+    }
+
+    /// <summary>One rate for every epoch, however large.</summary>
+    private sealed class RateOf(float rate) : LearningRateSchedule
+    {
+        public override float LearningRateAt(int epoch, float initialLearningRate) => rate;
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
     public void Training_after_a_dropped_step_continues_as_if_it_had_never_been_tried(Backend backend)
     {
         Dataset data = RandomData(samples: 8);

@@ -125,11 +125,11 @@ partial class MnistMlp : global::FusedNets.Network
     }
 
     /// <summary>
-    /// One SGD step on a batch and its mean SoftmaxCrossEntropy loss before the step: <paramref name="inputs"/>
-    /// holds n × InputSize floats; <paramref name="labels"/> holds one class in [0, OutputSize) per row.
+    /// One step of <paramref name="optimizer"/> on a batch, at its learning rate, and the batch's mean SoftmaxCrossEntropy
+    /// loss before the step: <paramref name="inputs"/> holds n × InputSize floats; <paramref name="labels"/> holds one class in [0, OutputSize) per row.
     /// </summary>
-    public float TrainBatch(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, global::FusedNets.Sgd sgd) =>
-        base.TrainBatchCore(inputs, labels, default, sgd);
+    public float TrainBatch(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, global::FusedNets.Optimizer optimizer) =>
+        base.TrainBatchCore(inputs, labels, default, optimizer);
 
     /// <summary>
     /// dLoss/dinputs for a batch (n × InputSize floats into <paramref name="inputGradient"/>), parameters unchanged;

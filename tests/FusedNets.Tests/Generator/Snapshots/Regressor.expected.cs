@@ -121,11 +121,11 @@ partial class Regressor : global::FusedNets.Network
     }
 
     /// <summary>
-    /// One SGD step on a batch and its mean MeanSquaredError loss before the step: <paramref name="inputs"/>
-    /// holds n × InputSize floats; <paramref name="targets"/> holds n × OutputSize floats.
+    /// One step of <paramref name="optimizer"/> on a batch, at its learning rate, and the batch's mean MeanSquaredError
+    /// loss before the step: <paramref name="inputs"/> holds n × InputSize floats; <paramref name="targets"/> holds n × OutputSize floats.
     /// </summary>
-    public float TrainBatch(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::FusedNets.Sgd sgd) =>
-        base.TrainBatchCore(inputs, default, targets, sgd);
+    public float TrainBatch(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::FusedNets.Optimizer optimizer) =>
+        base.TrainBatchCore(inputs, default, targets, optimizer);
 
     /// <summary>
     /// dLoss/dinputs for a batch (n × InputSize floats into <paramref name="inputGradient"/>), parameters unchanged;
