@@ -8,7 +8,8 @@ namespace FusedNets.Generators;
 /// <summary>
 /// The pipeline: find <c>[Network]</c> classes, parse each into a value-equatable model, emit source from
 /// valid models, and report diagnostics from a separate step so that a moving error location does not
-/// regenerate source.
+/// regenerate source. Apart from the networks, a project that references FusedNets.Gpu gets the registration of its
+/// backends.
 /// </summary>
 [Generator(LanguageNames.CSharp)]
 public sealed class NetworkGenerator : IIncrementalGenerator
@@ -33,6 +34,18 @@ public sealed class NetworkGenerator : IIncrementalGenerator
 
         context.RegisterSourceOutput(models, static (output, network) =>
             output.AddSource(NetworkEmitter.HintName(network), NetworkEmitter.Emit(network)));
+
+        IncrementalValueProvider<bool> referencesGpuPackage = context.CompilationProvider
+            .Select(static (compilation, _) => GpuRegistrationEmitter.Applies(compilation))
+            .WithTrackingName(TrackingNames.GpuPackage);
+
+        context.RegisterSourceOutput(referencesGpuPackage, static (output, applies) =>
+        {
+            if (applies)
+            {
+                output.AddSource(GpuRegistrationEmitter.HintName, GpuRegistrationEmitter.Emit());
+            }
+        });
 
         context.RegisterSourceOutput(diagnostics, static (output, found) =>
         {

@@ -4,9 +4,10 @@ namespace FusedNets;
 
 /// <summary>
 /// The forward and derivative rule of every <see cref="Activation"/>, in single precision, in one place.
-/// Generated ILGPU kernels and the CPU backend call these by name (<c>Relu</c>, <c>ReluDerivative</c>):
-/// adding an activation means adding an enum member and its two methods here, plus its entry in the
-/// double-precision reference (<c>FusedNets.Reference.ReferenceMath</c>).
+/// Kernels reach them through the activation types (<see cref="Backends.Cpu.ReluKernel"/> and its siblings), which the
+/// CPU engine and the GPU package's generic kernels take as type arguments: adding an activation means adding an
+/// enum member and its two methods here, its kernel type, plus its entry in the double-precision reference
+/// (<c>FusedNets.Reference.ReferenceMath</c>).
 /// </summary>
 /// <remarks>
 /// Each derivative receives both the pre-activation z and the activation y = f(z), which the forward saves,
