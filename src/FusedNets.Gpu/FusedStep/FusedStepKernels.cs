@@ -58,8 +58,9 @@ internal static class FusedStepKernels
     public static void Forward<TActivation>(in FusedStepState state, int layer)
         where TActivation : struct, IActivationKernel
     {
-        int inputs = state.Inputs(layer), units = state.Units(layer);
-        ArrayView<float> w = state.Weights(layer), b = state.Bias(layer), z = state.Z(layer), y = state.Y(layer);
+        FusedLayer sizes = state.Layer(layer);
+        int inputs = sizes.Inputs, units = sizes.Units;
+        ArrayView<float> w = state.Weights(sizes), b = state.Bias(sizes), z = state.Z(sizes), y = state.Y(sizes);
         ArrayView<float> rows = state.Rows(layer);
         ArrayView<float> source = layer == 0 ? state.X.SubView(state.First * inputs) : state.Rows(layer - 1);
         int sourceStride = layer == 0 ? inputs : MaxWidth;
@@ -90,14 +91,15 @@ internal static class FusedStepKernels
         where TLoss : struct, IGpuLoss
         where TActivation : struct, IActivationKernel
     {
-        int units = state.Units(layer);
+        FusedLayer sizes = state.Layer(layer);
+        int units = sizes.Units;
         if (state.Thread < state.Count)
         {
             int sample = state.First + state.Thread;
             ArrayView<float> y = state.Rows(layer).SubView(state.Thread * MaxWidth, units);
             ArrayView<float> dz = state.Rows(layer + 1).SubView(state.Thread * MaxWidth, units);
             state.Losses[sample] = TLoss.Sample(y, state.Labels[sample], state.Targets.SubView(sample * units, units), dz, state.Batch);
-            ArrayView<float> z = state.Z(layer), dzValues = state.Dz(layer);
+            ArrayView<float> z = state.Z(sizes), dzValues = state.Dz(sizes);
             for (int o = 0; o < units; o++)
             {
                 int at = sample * units + o;
@@ -117,10 +119,10 @@ internal static class FusedStepKernels
     public static void BackwardInto<TActivation>(in FusedStepState state, int layer)
         where TActivation : struct, IActivationKernel
     {
-        int above = layer + 1;
-        int inputs = state.Inputs(above), units = state.Units(above);
-        ArrayView<float> w = state.Weights(above), z = state.Z(layer), y = state.Y(layer), dzValues = state.Dz(layer);
-        ArrayView<float> dzAbove = state.Rows(above + 1), dzRows = state.Rows(above);
+        FusedLayer sizes = state.Layer(layer), aboveSizes = state.Layer(layer + 1);
+        int inputs = aboveSizes.Inputs, units = aboveSizes.Units;
+        ArrayView<float> w = state.Weights(aboveSizes), z = state.Z(sizes), y = state.Y(sizes), dzValues = state.Dz(sizes);
+        ArrayView<float> dzAbove = state.Rows(layer + 2), dzRows = state.Rows(layer + 1);
         for (int input = state.Thread; input < inputs; input += state.Threads)
         {
             for (int s = 0; s < state.Count; s++)
@@ -231,28 +233,34 @@ internal readonly struct FusedStepState
         Threads = Group.DimX;
     }
 
-    public int Inputs(int layer) => Layers[IlgpuWorkspace.LayerTableColumns * layer];
-
-    public int Units(int layer) => Layers[IlgpuWorkspace.LayerTableColumns * layer + 1];
+    /// <summary>A layer's row of the layer table, read once per phase: the kernel has no other way to know a layer's sizes.</summary>
+    public FusedLayer Layer(int layer)
+    {
+        int row = IlgpuWorkspace.LayerTableColumns * layer;
+        return new FusedLayer(Layers[row], Layers[row + 1], Layers[row + 2], Layers[row + 3]);
+    }
 
     /// <summary>W of a layer: (Units, Inputs).</summary>
-    public ArrayView<float> Weights(int layer) => Parameters.SubView(Layers[IlgpuWorkspace.LayerTableColumns * layer + 2], Units(layer) * Inputs(layer));
+    public ArrayView<float> Weights(in FusedLayer layer) => Parameters.SubView(layer.ParameterOffset, layer.Units * layer.Inputs);
 
     /// <summary>b of a layer: (Units), right after W.</summary>
-    public ArrayView<float> Bias(int layer) => Parameters.SubView(Layers[IlgpuWorkspace.LayerTableColumns * layer + 2] + Units(layer) * Inputs(layer), Units(layer));
+    public ArrayView<float> Bias(in FusedLayer layer) => Parameters.SubView(layer.ParameterOffset + layer.Units * layer.Inputs, layer.Units);
 
     /// <summary>z of a layer in the workspace: (Capacity, Units).</summary>
-    public ArrayView<float> Z(int layer) => LayerValue(layer, 0);
+    public ArrayView<float> Z(in FusedLayer layer) => LayerValue(layer, 0);
 
     /// <summary>y of a layer in the workspace: (Capacity, Units).</summary>
-    public ArrayView<float> Y(int layer) => LayerValue(layer, 1);
+    public ArrayView<float> Y(in FusedLayer layer) => LayerValue(layer, 1);
 
     /// <summary>dz of a layer in the workspace: (Capacity, Units).</summary>
-    public ArrayView<float> Dz(int layer) => LayerValue(layer, 2);
+    public ArrayView<float> Dz(in FusedLayer layer) => LayerValue(layer, 2);
 
     /// <summary>The shared rows (Samples, MaxWidth) of layer <paramref name="layer"/>'s y; the same buffer holds layer − 1's dz on the way back.</summary>
     public ArrayView<float> Rows(int layer) => (layer & 1) == 0 ? Even : Odd;
 
-    private ArrayView<float> LayerValue(int layer, int which) =>
-        Values.SubView((long)Capacity * (Layers[IlgpuWorkspace.LayerTableColumns * layer + 3] + which * Units(layer)), (long)Capacity * Units(layer));
+    private ArrayView<float> LayerValue(in FusedLayer layer, int which) =>
+        Values.SubView((long)Capacity * (layer.ValueOffset + which * layer.Units), (long)Capacity * layer.Units);
 }
+
+/// <summary>One row of the layer table (see <see cref="IlgpuWorkspace.LayerTable"/>).</summary>
+internal readonly record struct FusedLayer(int Inputs, int Units, int ParameterOffset, int ValueOffset);
