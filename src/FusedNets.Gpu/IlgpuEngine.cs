@@ -36,13 +36,10 @@ internal sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
         _program = new IlgpuProgram(accelerator, architecture, masks);
         _workspace = new IlgpuWorkspace(accelerator, architecture, masks);
         KernelLibrary kernels = KernelLibrary.On(accelerator);
-        kernels.Load(KernelInstance.Of(typeof(KernelChecks), nameof(KernelChecks.CopyWhileHealthy), [], null), out _copyWhileHealthy);
-        kernels.Load(KernelInstance.Of(typeof(KernelChecks), nameof(KernelChecks.GatherRows), [], null), out _gatherRows);
-        kernels.Load(KernelInstance.Of(typeof(KernelChecks), nameof(KernelChecks.GatherLabels), [], null), out _gatherLabels);
+        kernels.Load(KernelInstance.Of(typeof(KernelChecks), nameof(KernelChecks.CopyWhileHealthy), [], specialization: null), out _copyWhileHealthy);
+        kernels.Load(KernelInstance.Of(typeof(KernelChecks), nameof(KernelChecks.GatherRows), [], specialization: null), out _gatherRows);
+        kernels.Load(KernelInstance.Of(typeof(KernelChecks), nameof(KernelChecks.GatherLabels), [], specialization: null), out _gatherLabels);
     }
-
-    /// <summary>The schedule this engine runs, for tests.</summary>
-    internal IlgpuProgram Program => _program;
 
     public Backend Backend { get; }
 

@@ -30,7 +30,7 @@ public class GeneratorCachingTests
             CSharpSyntaxTree.ParseText("public static class Other { public static int Value => 2; }", (CSharpParseOptions)otherTree.Options, otherTree.FilePath));
         GeneratorRunResult rerun = driver.RunGenerators(edited).GetRunResult().Results.Single();
 
-        foreach (string step in new[] { FusedNets.Generators.TrackingNames.Parse, FusedNets.Generators.TrackingNames.Model, FusedNets.Generators.TrackingNames.Diagnostics })
+        foreach (string step in new[] { FusedNets.Generators.TrackingNames.Parse, FusedNets.Generators.TrackingNames.Model, FusedNets.Generators.TrackingNames.Diagnostics, FusedNets.Generators.TrackingNames.GpuPackage })
         {
             IncrementalGeneratorRunStep[] runs = rerun.TrackedSteps[step].ToArray();
             Assert.NotEmpty(runs);
