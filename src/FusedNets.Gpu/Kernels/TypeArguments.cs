@@ -59,8 +59,11 @@ internal static class KernelTypes
         _ => throw new ArgumentOutOfRangeException(nameof(loss), loss, "Unknown loss."),
     };
 
-    /// <summary>16 × 16 tiles, unless a dimension of the product is so small that most of such a tile would idle.</summary>
-    public static Type TileFor(int rows, int columns) => rows >= 16 && columns >= 16 ? typeof(Tile16) : typeof(Tile8);
+    /// <summary>The side of a product's square thread tiles: 16, unless a dimension is so small that most of such a tile would idle.</summary>
+    public static int TileSide(int rows, int columns) => rows >= Tile16.Size && columns >= Tile16.Size ? Tile16.Size : Tile8.Size;
+
+    /// <summary>The type of a <see cref="TileSide"/>.</summary>
+    public static Type Tile(int side) => side == Tile16.Size ? typeof(Tile16) : typeof(Tile8);
 
     public static Type MaskMode(bool masked) => masked ? typeof(Masked) : typeof(Unmasked);
 

@@ -21,8 +21,8 @@ internal sealed class DenseLayer : IlgpuLayer
         LayerArchitecture layer = Architecture;
         _shape = SpecializedValue.New(new DenseShape(layer.Inputs, layer.Units));
         _masked = masked;
-        Type tile = KernelTypes.TileFor(layer.Units, layer.Inputs);
-        _tile = tile == typeof(Tile16) ? Tile16.Size : Tile8.Size;
+        _tile = KernelTypes.TileSide(layer.Units, layer.Inputs);
+        Type tile = KernelTypes.Tile(_tile);
         _forwardKernel = KernelInstance.Of(typeof(DenseKernels), nameof(DenseKernels.Forward), [KernelTypes.Of(layer.Activation), tile], _shape);
         _backwardKernel = KernelInstance.Of(typeof(DenseKernels), nameof(DenseKernels.Backward), [KernelTypes.Of(BelowActivation), tile], _shape);
         _updateKernel = KernelInstance.Of(typeof(DenseKernels), nameof(DenseKernels.Update), [KernelTypes.MaskMode(masked), tile], _shape);
