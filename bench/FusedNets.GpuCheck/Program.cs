@@ -1,4 +1,5 @@
-// The GPU check, run by scripts/gpu-check.sh on a machine with an NVIDIA GPU:
+// The GPU check, run by scripts/gpu-check.sh on a machine with an NVIDIA GPU. The project references FusedNets.Gpu,
+// whose backends the generator registers here, as in any user's project:
 //   1. every test network trains on the GPU backend to the same parameters as on the CPU backend;
 //   2. training throughput of the configurations PyTorch is compared against (scripts/pytorch_baseline.py).
 // Usage: FusedNets.GpuCheck [--backend cuda|opencl|ilgpu-cpu] [--quick]

@@ -10,7 +10,8 @@ namespace FusedNets.Generators;
 /// <summary>
 /// The pipeline: find <c>[Network]</c> classes, parse each into a value-equatable model, emit source from valid
 /// models and a placeholder for the others, and report diagnostics from a separate step so that a moving error
-/// location does not regenerate source.
+/// location does not regenerate source. Apart from the networks, a project that references FusedNets.Gpu gets the
+/// registration of its backends.
 /// </summary>
 [Generator(LanguageNames.CSharp)]
 public sealed class NetworkGenerator : IIncrementalGenerator
@@ -51,6 +52,18 @@ public sealed class NetworkGenerator : IIncrementalGenerator
 
         context.RegisterSourceOutput(placeholders.Combine(typeNames), static (output, pair) =>
             output.AddSource(HintNames.For(pair.Left.TypeName, pair.Right), PlaceholderEmitter.Emit(pair.Left)));
+
+        IncrementalValueProvider<bool> referencesGpuPackage = context.CompilationProvider
+            .Select(static (compilation, _) => GpuRegistrationEmitter.Applies(compilation))
+            .WithTrackingName(TrackingNames.GpuPackage);
+
+        context.RegisterSourceOutput(referencesGpuPackage, static (output, applies) =>
+        {
+            if (applies)
+            {
+                output.AddSource(GpuRegistrationEmitter.HintName, GpuRegistrationEmitter.Emit());
+            }
+        });
 
         context.RegisterSourceOutput(diagnostics, static (output, found) =>
         {

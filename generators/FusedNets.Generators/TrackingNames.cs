@@ -8,4 +8,5 @@ public static class TrackingNames
     public const string Placeholder = nameof(Placeholder);
     public const string TypeNames = nameof(TypeNames);
     public const string Diagnostics = nameof(Diagnostics);
+    public const string GpuPackage = nameof(GpuPackage);
 }

@@ -7,8 +7,9 @@ namespace FusedNets.Generators.Emit;
 
 /// <summary>
 /// Writes one network's generated half: constants, the fixed-size <c>Input</c> and <c>Output</c> types, the
-/// constructor, the layer properties, the typed training entry points, its CPU program (through
-/// <see cref="CpuKernelEmitter"/>) and its ILGPU kernels (through <see cref="IlgpuKernelEmitter"/>).
+/// constructor, the layer properties, the typed training entry points and its CPU program (through
+/// <see cref="CpuKernelEmitter"/>). GPU kernels are the FusedNets.Gpu package's, scheduled from the architecture at
+/// run time; <see cref="GpuRegistrationEmitter"/> makes that package's backends known.
 /// </summary>
 internal static class NetworkEmitter
 {
@@ -56,11 +57,6 @@ internal static class NetworkEmitter
             EmitConstructorAndLayers(code, network);
             EmitTypedEntryPoints(code, network);
             CpuKernelEmitter.Emit(code, network);
-            if (IlgpuKernelEmitter.Applies(network))
-            {
-                code.Line();
-                IlgpuKernelEmitter.Emit(code, network);
-            }
         }
 
         return code.ToString();
@@ -130,10 +126,7 @@ internal static class NetworkEmitter
             code.Line($"            {network.Layers[l].ArchitectureExpression()}{separator}");
         }
 
-        code.Line("    new CpuProgram(),");
-        code.Line(IlgpuKernelEmitter.Applies(network)
-            ? "    static accelerator => new IlgpuKernels(accelerator));"
-            : "    static accelerator => throw new global::System.NotSupportedException(\"The generated GPU kernels cover dense networks only.\"));");
+        code.Line("    new CpuProgram());");
         code.Line();
     }
 

@@ -31,8 +31,8 @@ public class GeneratorCachingTests
         """;
 
     [Theory]
-    [InlineData(Declaration, new[] { TrackingNames.Parse, TrackingNames.Model, TrackingNames.TypeNames, TrackingNames.Diagnostics })]
-    [InlineData(DeclarationWithError, new[] { TrackingNames.Parse, TrackingNames.Placeholder, TrackingNames.TypeNames, TrackingNames.Diagnostics })]
+    [InlineData(Declaration, new[] { TrackingNames.Parse, TrackingNames.Model, TrackingNames.TypeNames, TrackingNames.Diagnostics, TrackingNames.GpuPackage })]
+    [InlineData(DeclarationWithError, new[] { TrackingNames.Parse, TrackingNames.Placeholder, TrackingNames.TypeNames, TrackingNames.Diagnostics, TrackingNames.GpuPackage })]
     public void An_unrelated_edit_leaves_every_step_cached(string declaration, string[] steps)
     {
         CSharpCompilation compilation = GeneratorHarness.Compile(declaration, "public static class Other { public static int Value => 1; }");

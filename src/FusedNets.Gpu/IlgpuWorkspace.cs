@@ -1,15 +1,16 @@
 using ILGPU;
 using ILGPU.Runtime;
 
-namespace FusedNets.Backends.Ilgpu;
+namespace FusedNets.Gpu;
 
 /// <summary>
 /// The device buffers of one network on one accelerator. Parameters and momentum are flat vectors in the
 /// layout of <see cref="NetworkArchitecture"/>; per-batch buffers hold <see cref="Capacity"/> samples and
 /// grow when a larger batch arrives. What the forward saves for the backward: each layer's pre-activation
-/// z and activation y.
+/// z and activation y (the same values for a layer without activation, such as pooling). Values are sample-major,
+/// each sample's in (C, H, W) order: layer l's z is (B, Units_l).
 /// </summary>
-public sealed class IlgpuWorkspace : IDisposable
+internal sealed class IlgpuWorkspace : IDisposable
 {
     private readonly Accelerator _accelerator;
     private readonly NetworkArchitecture _architecture;
@@ -19,6 +20,7 @@ public sealed class IlgpuWorkspace : IDisposable
     private readonly MemoryBuffer1D<float, Stride1D.Dense> _parametersSnapshot;
     private readonly MemoryBuffer1D<float, Stride1D.Dense> _momentumSnapshot;
     private readonly MemoryBuffer1D<int, Stride1D.Dense> _status;
+    private readonly MemoryBuffer1D<int, Stride1D.Dense> _layerTable;
     private readonly List<MemoryBuffer> _batchBuffers = [];
     private readonly int[] _layerOffsets;
     private MemoryBuffer1D<float, Stride1D.Dense> _layerValues = null!;
@@ -48,13 +50,27 @@ public sealed class IlgpuWorkspace : IDisposable
         }
 
         _layerOffsets = new int[architecture.Layers.Length + 1];
+        var table = new int[LayerTableColumns * architecture.Layers.Length];
         for (int l = 0; l < architecture.Layers.Length; l++)
         {
-            _layerOffsets[l + 1] = _layerOffsets[l] + 3 * architecture.Layers[l].Units;
+            LayerArchitecture layer = architecture.Layers[l];
+            _layerOffsets[l + 1] = _layerOffsets[l] + 3 * layer.Units;
+            table[LayerTableColumns * l] = layer.Inputs;
+            table[LayerTableColumns * l + 1] = layer.Units;
+            table[LayerTableColumns * l + 2] = architecture.ParameterOffset(l);
+            table[LayerTableColumns * l + 3] = _layerOffsets[l];
         }
+
+        _layerTable = accelerator.Allocate1D(table);
 
         EnsureCapacity(1);
     }
+
+    /// <summary>Ints per row of <see cref="LayerTable"/>.</summary>
+    public const int LayerTableColumns = 4;
+
+    /// <summary>The stream every kernel of this network runs on, in order.</summary>
+    public AcceleratorStream Stream => _accelerator.DefaultStream;
 
     /// <summary>The number of samples the per-batch buffers hold.</summary>
     public int Capacity { get; private set; }
@@ -89,26 +105,32 @@ public sealed class IlgpuWorkspace : IDisposable
     /// <summary>Per-sample losses: (Capacity).</summary>
     public ArrayView<float> Losses => _losses.View;
 
-    /// <summary>W of dense layer <paramref name="layer"/>: (Units, Inputs).</summary>
+    /// <summary>The weight tensor of layer <paramref name="layer"/>, in its PyTorch layout (a dense layer's (Units, Inputs)).</summary>
     public ArrayView<float> Weights(int layer) => Parameters.SubView(_architecture.WeightOffset(layer), _architecture.Layers[layer].WeightCount);
 
-    /// <summary>b of dense layer <paramref name="layer"/>: (Units).</summary>
-    public ArrayView<float> Bias(int layer) => Parameters.SubView(_architecture.BiasOffset(layer), _architecture.Layers[layer].Units);
+    /// <summary>The bias of layer <paramref name="layer"/>: one per output channel.</summary>
+    public ArrayView<float> Bias(int layer) => Parameters.SubView(_architecture.BiasOffset(layer), BiasLength(layer));
 
-    /// <summary>The momentum of W: (Units, Inputs).</summary>
+    /// <summary>The momentum of the weights, in their layout.</summary>
     public ArrayView<float> WeightsMomentum(int layer) => Momentum.SubView(_architecture.WeightOffset(layer), _architecture.Layers[layer].WeightCount);
 
-    /// <summary>The momentum of b: (Units).</summary>
-    public ArrayView<float> BiasMomentum(int layer) => Momentum.SubView(_architecture.BiasOffset(layer), _architecture.Layers[layer].Units);
+    /// <summary>The momentum of the bias.</summary>
+    public ArrayView<float> BiasMomentum(int layer) => Momentum.SubView(_architecture.BiasOffset(layer), BiasLength(layer));
 
-    /// <summary>The 0/1 mask of W: (Units, Inputs); only for masked layers.</summary>
+    /// <summary>The 0/1 mask of the weights, in their layout; only for masked layers.</summary>
     public ArrayView<float> Mask(int layer) => _masks[layer]?.View
         ?? throw new InvalidOperationException($"Layer '{_architecture.Layers[layer].Name}' has no mask.");
 
     /// <summary>
+    /// Per layer, <see cref="LayerTableColumns"/> ints: inputs, units, where its parameters start in
+    /// <see cref="Parameters"/>, and where its values start in <see cref="LayerValues"/> in units of Capacity.
+    /// The fused training step reads its sizes here.
+    /// </summary>
+    public ArrayView<int> LayerTable => _layerTable.View;
+
+    /// <summary>
     /// Every layer's z, y and dL/dz in one buffer, so that a fused kernel reaches them all through one view:
     /// layer l's z starts at Capacity × 3 Σ_{k&lt;l} Units_k, its y Capacity × Units_l later, its dz as much again.
-    /// The generator's fused kernels compute the same offsets.
     /// </summary>
     public ArrayView<float> LayerValues => _layerValues.View;
 
@@ -159,11 +181,14 @@ public sealed class IlgpuWorkspace : IDisposable
         _parametersSnapshot.Dispose();
         _momentumSnapshot.Dispose();
         _status.Dispose();
+        _layerTable.Dispose();
         foreach (MemoryBuffer1D<float, Stride1D.Dense>? mask in _masks)
         {
             mask?.Dispose();
         }
     }
+
+    private int BiasLength(int layer) => _architecture.Layers[layer].Parameters[1].Size;
 
     private ArrayView<float> LayerValue(int layer, int which)
     {

@@ -1,12 +1,13 @@
+using FusedNets.Backends;
 using FusedNets.Generated;
 using FusedNets.Data;
 using ILGPU;
 using ILGPU.Runtime;
 
-namespace FusedNets.Backends.Ilgpu;
+namespace FusedNets.Gpu;
 
 /// <summary>
-/// Runs a network's generated ILGPU kernels (<see cref="IlgpuProgram"/>) on one accelerator. A step is a
+/// Runs a network's ILGPU kernels (<see cref="IlgpuProgram"/>) on one accelerator. A step is a
 /// sequence of launches on the default stream with one read back at its end; a whole epoch (<see cref="TrainEpoch"/>)
 /// keeps the data set on the device, gathers each batch there by index, and reads back once.
 /// </summary>
@@ -15,33 +16,30 @@ namespace FusedNets.Backends.Ilgpu;
 /// updated parameter that is not finite in the workspace's status, and every later kernel (the snapshot copy
 /// included) then does nothing, so the snapshot holds the last good state, which the engine restores.
 /// </remarks>
-public sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
+internal sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
 {
-    // The library's own kernels (snapshot copy, batch gathers), loaded once per accelerator.
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Accelerator, Lazy<SharedKernels>> s_sharedKernels = new();
-
     private readonly Accelerator _accelerator;
     private readonly NetworkArchitecture _architecture;
     private readonly IlgpuProgram _program;
     private readonly IlgpuWorkspace _workspace;
-    private readonly Action<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<float>> _copyWhileHealthy;
-    private readonly Action<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int> _gatherRows;
-    private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int> _gatherLabels;
+    private readonly Action<AcceleratorStream, Index1D, ArrayView<int>, ArrayView<float>, ArrayView<float>> _copyWhileHealthy;
+    private readonly Action<AcceleratorStream, Index1D, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int> _gatherRows;
+    private readonly Action<AcceleratorStream, Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int> _gatherLabels;
     private readonly int[] _status = new int[1];
     private float[] _losses = [];
     private DeviceDataset? _dataset;
 
-    public IlgpuEngine(Backend backend, Accelerator accelerator, NetworkDefinition definition, IReadOnlyList<float[]?> masks)
+    public IlgpuEngine(Backend backend, Accelerator accelerator, NetworkArchitecture architecture, IReadOnlyList<float[]?> masks)
     {
         Backend = backend;
         _accelerator = accelerator;
-        _architecture = definition.Architecture;
-        _program = definition.IlgpuProgramFor(accelerator);
-        _workspace = new IlgpuWorkspace(accelerator, _architecture, masks);
-        (_copyWhileHealthy, _gatherRows, _gatherLabels) = s_sharedKernels.GetOrAdd(accelerator, device => new Lazy<SharedKernels>(() => new SharedKernels(
-            device.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<float>>(KernelChecks.CopyWhileHealthy),
-            device.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int>(KernelChecks.GatherRows),
-            device.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int>(KernelChecks.GatherLabels)))).Value;
+        _architecture = architecture;
+        _program = new IlgpuProgram(accelerator, architecture, masks);
+        _workspace = new IlgpuWorkspace(accelerator, architecture, masks);
+        KernelLibrary kernels = KernelLibrary.On(accelerator);
+        kernels.Load(KernelInstance.Of(typeof(KernelChecks), nameof(KernelChecks.CopyWhileHealthy), [], specialization: null), out _copyWhileHealthy);
+        kernels.Load(KernelInstance.Of(typeof(KernelChecks), nameof(KernelChecks.GatherRows), [], specialization: null), out _gatherRows);
+        kernels.Load(KernelInstance.Of(typeof(KernelChecks), nameof(KernelChecks.GatherLabels), [], specialization: null), out _gatherLabels);
     }
 
     public Backend Backend { get; }
@@ -76,14 +74,14 @@ public sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
         for (int first = 0; first < order.Length; first += batchSize, step++)
         {
             int batch = Math.Min(batchSize, order.Length - first);
-            _gatherRows(batch * inputSize, _workspace.Status, dataset.Features, dataset.Order, _workspace.Input, first, inputSize);
+            _gatherRows(_workspace.Stream, batch * inputSize, _workspace.Status, dataset.Features, dataset.Order, _workspace.Input, first, inputSize);
             if (data.IsClassification)
             {
-                _gatherLabels(batch, _workspace.Status, dataset.Labels, dataset.Order, _workspace.Labels, first);
+                _gatherLabels(_workspace.Stream, batch, _workspace.Status, dataset.Labels, dataset.Order, _workspace.Labels, first);
             }
             else
             {
-                _gatherRows(batch * outputSize, _workspace.Status, dataset.Targets, dataset.Order, _workspace.Targets, first, outputSize);
+                _gatherRows(_workspace.Stream, batch * outputSize, _workspace.Status, dataset.Targets, dataset.Order, _workspace.Targets, first, outputSize);
             }
 
             Step(batch, sgd, step, dataset.Losses.SubView(first, batch));
@@ -133,8 +131,8 @@ public sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
     private void Step(int batch, SgdStep sgd, int step, ArrayView<float> losses)
     {
         int parameters = _architecture.ParameterCount;
-        _copyWhileHealthy(parameters, _workspace.Status, _workspace.Parameters, _workspace.ParametersSnapshot);
-        _copyWhileHealthy(parameters, _workspace.Status, _workspace.Momentum, _workspace.MomentumSnapshot);
+        _copyWhileHealthy(_workspace.Stream, parameters, _workspace.Status, _workspace.Parameters, _workspace.ParametersSnapshot);
+        _copyWhileHealthy(_workspace.Stream, parameters, _workspace.Status, _workspace.Momentum, _workspace.MomentumSnapshot);
         _program.TrainStep(_workspace, batch, sgd, step, losses);
     }
 
@@ -198,11 +196,6 @@ public sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
 
         return _dataset;
     }
-
-    private sealed record SharedKernels(
-        Action<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<float>> CopyWhileHealthy,
-        Action<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int> GatherRows,
-        Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int> GatherLabels);
 
     private sealed class DeviceDataset : IDisposable
     {

@@ -6,7 +6,7 @@ using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
 using ILGPU.Runtime.OpenCL;
 
-namespace FusedNets.Backends.Ilgpu;
+namespace FusedNets.Gpu;
 
 /// <summary>
 /// One ILGPU context and accelerator per backend for the whole process, created on first use: contexts are
@@ -21,7 +21,7 @@ internal static class IlgpuDevices
 
     /// <summary>
     /// The device IlgpuCpu simulates: NVIDIA's 32-wide warps, and groups of up to 256 threads, the largest the
-    /// generated kernels launch (16 × 16 tiles). The simulator runs each thread of a group on an OS thread,
+    /// kernels launch (16 × 16 tiles). The simulator runs each thread of a group on an OS thread,
     /// so a larger limit would only add idle threads.
     /// </summary>
     private static readonly CPUDevice SimulatedGpu = new(numThreadsPerWarp: 32, numWarpsPerMultiprocessor: 8, numMultiprocessors: 1);
