@@ -43,6 +43,9 @@ public unsafe interface IVectorOps<TVector>
     /// <summary>Lane-wise <c>condition &gt; 0 ? ifPositive : otherwise</c>, NaN and -0 taking <paramref name="otherwise"/> as in C#.</summary>
     static abstract TVector WherePositive(TVector condition, TVector ifPositive, TVector otherwise);
 
+    /// <summary>Lane-wise <c>a &gt; b ? ifGreater : otherwise</c>, false for NaN on either side as in C#.</summary>
+    static abstract TVector WhereGreater(TVector a, TVector b, TVector ifGreater, TVector otherwise);
+
     /// <summary>The sum of the lanes (in a fixed order, so the result is reproducible).</summary>
     static abstract float Sum(TVector value);
 }
@@ -81,6 +84,10 @@ internal readonly unsafe struct Vector512Ops : IVectorOps<Vector512<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> WherePositive(Vector512<float> condition, Vector512<float> ifPositive, Vector512<float> otherwise) =>
         Vector512.ConditionalSelect(Vector512.GreaterThan(condition, Vector512<float>.Zero), ifPositive, otherwise);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> WhereGreater(Vector512<float> a, Vector512<float> b, Vector512<float> ifGreater, Vector512<float> otherwise) =>
+        Vector512.ConditionalSelect(Vector512.GreaterThan(a, b), ifGreater, otherwise);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(Vector512<float> value) => Vector512.Sum(value);
@@ -122,6 +129,10 @@ internal readonly unsafe struct Vector256Ops : IVectorOps<Vector256<float>>
         Vector256.ConditionalSelect(Vector256.GreaterThan(condition, Vector256<float>.Zero), ifPositive, otherwise);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> WhereGreater(Vector256<float> a, Vector256<float> b, Vector256<float> ifGreater, Vector256<float> otherwise) =>
+        Vector256.ConditionalSelect(Vector256.GreaterThan(a, b), ifGreater, otherwise);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(Vector256<float> value) => Vector256.Sum(value);
 }
 
@@ -158,6 +169,9 @@ internal readonly unsafe struct ScalarOps : IVectorOps<float>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float WherePositive(float condition, float ifPositive, float otherwise) => condition > 0f ? ifPositive : otherwise;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float WhereGreater(float a, float b, float ifGreater, float otherwise) => a > b ? ifGreater : otherwise;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(float value) => value;

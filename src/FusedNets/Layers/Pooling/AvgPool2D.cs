@@ -66,8 +66,4 @@ public sealed partial record AvgPool2DLayerArchitecture : Pool2DLayerArchitectur
     internal override void AddOnnxNodes(OnnxGraph graph, string x, string z, ReadOnlySpan<float> parameters) =>
         graph.Node("AveragePool", Name + ".AveragePool", [x], z, [OutputShape.Channels, OutputShape.Height, OutputShape.Width],
             OnnxGraph.Ints("kernel_shape", Size, Size), OnnxGraph.Ints("strides", Size, Size));
-
-    // The CPU kernels of this kind come next; until then the CPU engine cannot run it.
-    internal override Backends.Cpu.CpuLayer<TVector, TOps> CreateCpuLayer<TVector, TOps>(int index, float[]? mask) =>
-        throw new NotImplementedException("WORK IN PROGRESS: CPU kernels of " + Kind);
 }

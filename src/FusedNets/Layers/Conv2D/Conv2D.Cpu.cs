@@ -1,0 +1,375 @@
+using System.Runtime.CompilerServices;
+using FusedNets.Backends.Cpu;
+
+namespace FusedNets;
+
+public sealed partial record Conv2DLayerArchitecture
+{
+    internal override CpuLayer<TVector, TOps> CreateCpuLayer<TVector, TOps>(int index, float[]? mask) =>
+        new Conv2DCpuLayer<TVector, TOps>(index, this, mask);
+}
+
+/// <summary>
+/// The convolution on the CPU engine: a direct convolution whose vectors run along the batch, as every value between
+/// layers does, so no im2col is built. W is kept as the matrix [filters, channels · kernel²] (<see cref="CpuWeights"/>);
+/// a tap is one (channel, kernel row, kernel column). With p an output position and q = tap(p, i, j) the input pixel
+/// its window puts under kernel entry (i, j):
+/// <code>
+///   forward:   z[f, p, :] = Σ_{c, i, j inside} W[f, c, i, j] x[c, q, :] + b[f],  y = f(z)   x: (C·H·W, P), z, y: (F·OH·OW, P)
+///   backward:  dx[c, q, :] = Σ_{f, i, j: q = tap(p, i, j)} W[f, c, i, j] dz[f, p, :], × f'_below  dx: (C·H·W, P)
+///   update:    dW[f, c, i, j] = Σ_p Σ_s dz[f, p, s] x[c, tap(p, i, j), s],  db[f] = Σ_p Σ_s dz[f, p, s], then SGD
+/// </code>
+/// </summary>
+/// <remarks>
+/// The forward and the backward data run <see cref="ConvolutionKernel"/> per position, over only the taps inside the
+/// map, so padding is free and a strided backward never multiplies the zeros a dilated copy of dz would hold; each
+/// output is one chain in tap order, fused with its epilogue (bias and activation, or the layer below's derivative).
+/// The update (<see cref="ConvolutionGradientKernel"/>) sums every position of every sample into registers and hands
+/// each weight's gradient straight to the SGD step; it reads the input through a zero-padded copy, written during
+/// the training forward (by row, a phase before the update reads it), so its inner loop has no bounds to check.
+/// One sample goes through an im2col and <see cref="TileKernel"/> with vectors along the positions instead.
+/// </remarks>
+internal sealed unsafe class Conv2DCpuLayer<TVector, TOps> : CpuLayer<TVector, TOps>
+    where TVector : unmanaged
+    where TOps : IVectorOps<TVector>
+{
+    private readonly CpuWeights _weights;
+    private readonly int _channels, _height, _width, _filters, _outHeight, _outWidth, _kernel, _stride, _padding;
+
+    // The update's input: the input with its zero padding written out, (C · (H + 2 padding) · (W + 2 padding), P).
+    private readonly int _paddedHeight, _paddedWidth;
+    private AlignedBuffer _paddedInput = new(0);
+
+    // The update's tiles: filters × taps per tile (see GradientTile).
+    private readonly int _tileFilters, _tileTaps;
+
+    // One sample: its padded input (C, H + 2 padding, W + 2 padding), then its im2col (taps, positions), rows
+    // _columnStride apart; each with a vector of slack, because whole vectors are copied past a row's end.
+    private readonly AlignedBuffer _sampleInput;
+    private readonly AlignedBuffer _sampleColumns;
+    private readonly int _columnStride;
+
+    public Conv2DCpuLayer(int index, Conv2DLayerArchitecture architecture, float[]? mask)
+        : base(index, architecture)
+    {
+        (_channels, _height, _width) = architecture.InputShape;
+        (_filters, _outHeight, _outWidth) = architecture.OutputShape;
+        _kernel = architecture.Kernel;
+        _stride = architecture.Stride;
+        _padding = architecture.Padding;
+        _paddedHeight = _height + 2 * _padding;
+        _paddedWidth = _width + 2 * _padding;
+        _weights = new CpuWeights(_filters, Taps, mask, TOps.Count);
+        (_tileFilters, _tileTaps) = GradientTile(_filters, Taps);
+
+        int width = TOps.Count;
+        _sampleInput = new AlignedBuffer((long)_channels * _paddedHeight * _paddedWidth + width);
+        _columnStride = CpuLayout.PaddedStride(Positions, width);
+        _sampleColumns = new AlignedBuffer((long)Taps * _columnStride + width);
+    }
+
+    public override CpuWeights Weights => _weights;
+
+    /// <summary>Channels × kernel²: the columns of W.</summary>
+    private int Taps => _channels * _kernel * _kernel;
+
+    /// <summary>Output positions per filter.</summary>
+    private int Positions => _outHeight * _outWidth;
+
+    public override void EnsureCapacity(int capacity, int stride)
+    {
+        _paddedInput = _padding > 0
+            ? new AlignedBuffer((long)_channels * _paddedHeight * _paddedWidth * stride)
+            : new AlignedBuffer(0);
+    }
+
+    // ---- Forward ----
+    // z[f, oy, ox, :] = Σ_{c, i, j} W[f, c, i, j] x[c, oy·S + i − pad, ox·S + j − pad, :] + b[f]
+
+    public override void Forward<TActivation>(CpuPipeline<TVector, TOps> cpu, int thread)
+    {
+        float* x = cpu.InputOf(Index);
+        int stride = cpu.Stride, width = TOps.Count;
+        if (cpu.Training && _padding > 0)
+        {
+            PadInput(cpu, thread, x);
+        }
+
+        CpuWorkspace workspace = cpu.Workspace;
+        var epilogue = new ForwardEpilogue<TActivation>(_weights.Bias.Pointer, workspace.PreActivations[Index].Pointer, workspace.Activations[Index].Pointer, (nint)Positions * stride);
+        int kernel = _kernel, taps = kernel * kernel;
+        int blocks = VectorBlocks(stride);
+        (int start, int end) = cpu.Share(Positions * blocks, 1, thread);
+        for (int unit = start; unit < end; unit++)
+        {
+            (int position, int vector, int vectors) = Unit(unit, blocks, stride);
+            int top = position / _outWidth * _stride - _padding, left = position % _outWidth * _stride - _padding;
+
+            // The kernel's rows and columns that land inside the input; the rest read padding, which adds nothing.
+            int firstRow = Math.Max(0, -top), rows = Math.Min(kernel, _height - top) - firstRow;
+            int firstColumn = Math.Max(0, -left), columns = Math.Min(kernel, _width - left) - firstColumn;
+            var stencil = new StencilTaps(
+                _weights.Weights.Pointer + firstRow * kernel + firstColumn,
+                x + ((nint)(top + firstRow) * _width + left + firstColumn) * stride + vector * width,
+                _channels, taps, (nint)_height * _width * stride,
+                rows, kernel, (nint)_width * stride,
+                columns, 1, stride);
+            ConvolutionKernel.Position<TVector, TOps, ForwardEpilogue<TActivation>>(stencil, _weights.WeightStride, _filters, vectors, position * stride + vector * width, ref epilogue);
+        }
+    }
+
+    /// <summary>This thread's rows of the zero-padded copy of the input that the update reads.</summary>
+    private void PadInput(CpuPipeline<TVector, TOps> cpu, int thread, float* x)
+    {
+        int stride = cpu.Stride;
+        nint rowFloats = (nint)_paddedWidth * stride, marginFloats = (nint)_padding * stride, inputFloats = (nint)_width * stride;
+        (int start, int end) = cpu.Share(_channels * _paddedHeight, 1, thread);
+        for (int row = start; row < end; row++)
+        {
+            float* padded = _paddedInput.Pointer + row * rowFloats;
+            int y = row % _paddedHeight - _padding;
+            if (y < 0 || y >= _height)
+            {
+                new Span<float>(padded, (int)rowFloats).Clear();
+                continue;
+            }
+
+            int channel = row / _paddedHeight;
+            new Span<float>(padded, (int)marginFloats).Clear();
+            new ReadOnlySpan<float>(x + ((nint)channel * _height + y) * inputFloats, (int)inputFloats).CopyTo(new Span<float>(padded + marginFloats, (int)inputFloats));
+            new Span<float>(padded + marginFloats + inputFloats, (int)marginFloats).Clear();
+        }
+    }
+
+    // ---- Backward data ----
+    // Forward: z[f, oy, ox] = Σ W[f, c, i, j] x[c, oy·S + i − pad, ox·S + j − pad] + b[f], with x = f(z_below).
+    // dx[c, iy, ix] = Σ_{f, i, j: iy = oy·S + i − pad, ix = ox·S + j − pad} W[f, c, i, j] dz[f, oy, ox]; then × f'(z_below).
+
+    public override void Backward<TBelow>(CpuPipeline<TVector, TOps> cpu, int thread)
+    {
+        CpuWorkspace workspace = cpu.Workspace;
+        var epilogue = new BackwardEpilogue<TBelow>(workspace.PreActivations[Index - 1].Pointer, workspace.Activations[Index - 1].Pointer, workspace.Deltas[Index - 1].Pointer, (nint)_height * _width * cpu.Stride);
+        BackwardData(cpu, thread, ref epilogue);
+    }
+
+    public override void BackwardToInputs(CpuPipeline<TVector, TOps> cpu, int thread)
+    {
+        var epilogue = new StoreEpilogue(cpu.Workspace.InputGradientColumns.Pointer, (nint)_height * _width * cpu.Stride);
+        BackwardData(cpu, thread, ref epilogue);
+    }
+
+    /// <summary>
+    /// Each input pixel gathers from the outputs whose windows cover it: kernel rows i ≡ iy + pad (mod S), and for
+    /// each, output row (iy + pad − i) / S, one row up per step of S down the kernel. No thread writes another's pixels.
+    /// </summary>
+    private void BackwardData<TEpilogue>(CpuPipeline<TVector, TOps> cpu, int thread, ref TEpilogue epilogue)
+        where TEpilogue : struct, ITileEpilogue
+    {
+        float* delta = cpu.Workspace.Deltas[Index].Pointer;
+        int stride = cpu.Stride, width = TOps.Count, kernel = _kernel;
+        int blocks = VectorBlocks(stride);
+        (int start, int end) = cpu.Share(_height * _width * blocks, 1, thread);
+        for (int unit = start; unit < end; unit++)
+        {
+            (int pixel, int vector, int vectors) = Unit(unit, blocks, stride);
+            (int firstRow, int rows, int outputRow) = Reach(pixel / _width + _padding, _outHeight);
+            (int firstColumn, int columns, int outputColumn) = Reach(pixel % _width + _padding, _outWidth);
+            var stencil = new StencilTaps(
+                _weights.Weights.Pointer + firstRow * kernel + firstColumn,
+                delta + ((nint)outputRow * _outWidth + outputColumn) * stride + vector * width,
+                _filters, _weights.WeightStride, (nint)Positions * stride,
+                rows, _stride * kernel, -(nint)_outWidth * stride,
+                columns, _stride, -(nint)stride);
+            ConvolutionKernel.Position<TVector, TOps, TEpilogue>(stencil, kernel * kernel, _channels, vectors, pixel * stride + vector * width, ref epilogue);
+        }
+    }
+
+    /// <summary>
+    /// The kernel rows that put padded input row <paramref name="row"/> under an output row o = (row − i) / S in
+    /// [0, <paramref name="outputs"/>): the first, how many (S apart), and the first one's output row. The same for columns.
+    /// </summary>
+    private (int First, int Count, int Output) Reach(int row, int outputs)
+    {
+        int lowest = Math.Max(0, row - (outputs - 1) * _stride);
+        int first = lowest + (row - lowest) % _stride;
+        int last = Math.Min(_kernel - 1, row);
+        return first > last ? (0, 0, 0) : (first, (last - first) / _stride + 1, (row - first) / _stride);
+    }
+
+    // ---- Weight gradient and SGD step ----
+    // Forward: z[f, p] = Σ W[f, c, i, j] x[c, tap(p, i, j)] + b[f].
+    // dW[f, c, i, j] = Σ_p Σ_s dz[f, p, s] x[c, tap(p, i, j), s],  db[f] = Σ_p Σ_s dz[f, p, s]  (padding samples have dz = 0)
+
+    public override void Update(CpuPipeline<TVector, TOps> cpu, int thread)
+    {
+        float* delta = cpu.Workspace.Deltas[Index].Pointer;
+        float* input = _padding > 0 ? _paddedInput.Pointer : cpu.InputOf(Index);
+        int stride = cpu.Stride, width = TOps.Count, kernel = _kernel, taps = Taps;
+        nint deltaRow = (nint)Positions * stride;
+
+        // With stride 1 an output row's taps are one run of the input row: OW positions × P samples back to back.
+        var walk = _stride == 1
+            ? new GradientWalk(_outHeight, 1, _outWidth * stride / width, (nint)_paddedWidth * stride, 0)
+            : new GradientWalk(_outHeight, _outWidth, stride / width, (nint)_stride * _paddedWidth * stride, (nint)_stride * stride);
+
+        int tileColumns = (taps + _tileTaps - 1) / _tileTaps;
+        int tiles = (_filters + _tileFilters - 1) / _tileFilters * tileColumns;
+        float* sums = stackalloc float[ConvolutionGradientKernel.MaxRows * ConvolutionGradientKernel.MaxColumns];
+        float** tapInputs = stackalloc float*[ConvolutionGradientKernel.MaxColumns];
+        (int start, int end) = cpu.Share(tiles, 1, thread);
+        for (int tile = start; tile < end; tile++)
+        {
+            int firstFilter = tile / tileColumns * _tileFilters, filters = Math.Min(_tileFilters, _filters - firstFilter);
+            int firstTap = tile % tileColumns * _tileTaps, tileTaps = Math.Min(_tileTaps, taps - firstTap);
+            for (int t = 0; t < tileTaps; t++)
+            {
+                int tap = firstTap + t, channel = tap / (kernel * kernel), i = tap / kernel % kernel, j = tap % kernel;
+                tapInputs[t] = input + ((nint)(channel * _paddedHeight + i) * _paddedWidth + j) * stride;
+            }
+
+            ConvolutionGradientKernel.Tile<TVector, TOps>(filters, tileTaps, delta + firstFilter * deltaRow, deltaRow, tapInputs, walk, sums);
+            CpuUpdates.Block(cpu, _weights, sums, ConvolutionGradientKernel.MaxColumns, firstFilter, filters, firstTap, tileTaps, thread);
+        }
+
+        (int firstBias, int endBias) = cpu.Share(_filters, 1, thread);
+        CpuUpdates.Bias(cpu, _weights, delta, deltaRow, (int)deltaRow, firstBias, endBias, thread);
+    }
+
+    /// <summary>
+    /// The update's tile, filters × taps: the one that covers W with the least work, a tile of fewer than 12 sums
+    /// costing as much as 12 (below that, fused multiply-add latency and the loads leave the units idle). LeNet's
+    /// first convolution (6 × 25) gets 3 × 5, ten equal tiles; its second (16 × 150) 4 × 6, a hundred.
+    /// </summary>
+    internal static (int Filters, int Taps) GradientTile(int filters, int taps)
+    {
+        (int Filters, int Taps) best = (1, 1);
+        long bestCost = long.MaxValue;
+        for (int rows = 1; rows <= ConvolutionGradientKernel.MaxRows; rows++)
+        {
+            for (int columns = 1; columns <= ConvolutionGradientKernel.MaxColumns; columns++)
+            {
+                long cost = 0;
+                for (int row = 0; row < filters; row += rows)
+                {
+                    for (int column = 0; column < taps; column += columns)
+                    {
+                        cost += Math.Max(12, Math.Min(rows, filters - row) * Math.Min(columns, taps - column));
+                    }
+                }
+
+                if (cost < bestCost || (cost == bestCost && rows * columns > best.Filters * best.Taps))
+                {
+                    (best, bestCost) = ((rows, columns), cost);
+                }
+            }
+        }
+
+        return best;
+    }
+
+    // ---- Shared by the batched phases ----
+
+    /// <summary>Groups of up to 4 vectors of samples per position: the tiles' columns.</summary>
+    private static int VectorBlocks(int stride) => (stride / TOps.Count + TileKernel.TileVectors - 1) / TileKernel.TileVectors;
+
+    /// <summary>Work unit <paramref name="unit"/>: its position, its first vector of samples and how many vectors.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (int Position, int Vector, int Vectors) Unit(int unit, int blocks, int stride)
+    {
+        int vector = unit % blocks * TileKernel.TileVectors;
+        return (unit / blocks, vector, Math.Min(TileKernel.TileVectors, stride / TOps.Count - vector));
+    }
+
+    // ---- One sample ----
+    // Vectors along the output positions: col[(c, i, j), p] = x[c, tap(p, i, j)] (zero outside), z = W col + b.
+    // Each output is the batched forward's chain plus zero terms for the padding taps, which leave it unchanged
+    // (the chain starts at +0 and w · 0 adds ±0), so the bits agree as long as the weights are finite.
+
+    /// <summary>Thread 0 alone: LeNet's convolutions are a microsecond or two each, less than a hand-off.</summary>
+    public override bool PredictSplitsAcrossThreads => false;
+
+    public override void Predict<TActivation>(CpuPipeline<TVector, TOps> cpu, int thread, float* x, float* y)
+    {
+        float* padded = _sampleInput.Pointer;
+        for (int row = 0; row < _channels * _height; row++)
+        {
+            // Only the inside of the padded frame is written; its margins stay the zeros they were allocated as.
+            int channel = row / _height, inputRow = row % _height;
+            new ReadOnlySpan<float>(x + row * _width, _width).CopyTo(
+                new Span<float>(padded + ((channel * _paddedHeight) + inputRow + _padding) * _paddedWidth + _padding, _width));
+        }
+
+        int kernel = _kernel, width = TOps.Count;
+        float* columns = _sampleColumns.Pointer;
+        for (int tap = 0; tap < Taps; tap++)
+        {
+            int channel = tap / (kernel * kernel), i = tap / kernel % kernel, j = tap % kernel;
+            float* row = columns + (nint)tap * _columnStride;
+            for (int outputRow = 0; outputRow < _outHeight; outputRow++)
+            {
+                float* source = padded + ((nint)(channel * _paddedHeight + outputRow * _stride + i) * _paddedWidth) + j;
+                float* destination = row + outputRow * _outWidth;
+                if (_stride == 1)
+                {
+                    // Whole vectors: the next row's copy overwrites what runs past this one's end.
+                    for (int column = 0; column < _outWidth; column += width)
+                    {
+                        TOps.Store(destination + column, TOps.Load(source + column));
+                    }
+                }
+                else
+                {
+                    for (int column = 0; column < _outWidth; column++)
+                    {
+                        destination[column] = source[column * _stride];
+                    }
+                }
+            }
+        }
+
+        var operands = new ProductOperands(_weights.Weights.Pointer, _weights.WeightStride, 1, columns, _columnStride, Taps);
+        var epilogue = new SampleEpilogue<TActivation>(_weights.Bias.Pointer, y, Positions);
+        TileKernel.Product<TVector, TOps, SampleEpilogue<TActivation>>(operands, 0, _filters, _columnStride / width, ref epilogue);
+    }
+}
+
+/// <summary>
+/// One sample's y = f(z + b) for rows of <paramref name="length"/> outputs laid end to end, the layout the next
+/// layer reads; a row's last vector stores only the lanes inside the row.
+/// </summary>
+internal readonly unsafe struct SampleEpilogue<TActivation>(float* bias, float* y, int length) : ITileEpilogue
+    where TActivation : IActivationKernel
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Row<TVector, TOps>(int row, int column, int vectors, TVector c0, TVector c1, TVector c2, TVector c3)
+        where TVector : unmanaged
+        where TOps : IVectorOps<TVector>
+    {
+        TVector b = TOps.Broadcast(bias[row]);
+        float* destination = y + (nint)row * length;
+        int width = TOps.Count;
+        Finish<TVector, TOps>(destination, column, TOps.Add(c0, b));
+        if (vectors > 1) { Finish<TVector, TOps>(destination, column + width, TOps.Add(c1, b)); }
+        if (vectors > 2) { Finish<TVector, TOps>(destination, column + 2 * width, TOps.Add(c2, b)); }
+        if (vectors > 3) { Finish<TVector, TOps>(destination, column + 3 * width, TOps.Add(c3, b)); }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Finish<TVector, TOps>(float* destination, int column, TVector preActivation)
+        where TVector : unmanaged
+        where TOps : IVectorOps<TVector>
+    {
+        TVector value = TActivation.Apply<TVector, TOps>(preActivation);
+        if (column + TOps.Count <= length)
+        {
+            TOps.Store(destination + column, value);
+            return;
+        }
+
+        float* lanes = (float*)&value;
+        for (int lane = 0; column + lane < length; lane++)
+        {
+            destination[column + lane] = lanes[lane];
+        }
+    }
+}
