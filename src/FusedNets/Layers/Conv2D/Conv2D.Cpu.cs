@@ -27,7 +27,7 @@ public sealed partial record Conv2DLayerArchitecture
 /// The update (<see cref="ConvolutionGradientKernel"/>) sums every position of every sample into registers and hands
 /// each weight's gradient straight to the SGD step; it reads the input through a zero-padded copy, written during
 /// the training forward (by row, a phase before the update reads it), so its inner loop has no bounds to check.
-/// One sample goes through an im2col and <see cref="TileKernel"/> with vectors along the positions instead.
+/// One sample runs with vectors along the output positions instead (see <see cref="Predict"/>).
 /// </remarks>
 internal sealed unsafe class Conv2DCpuLayer<TVector, TOps> : CpuLayer<TVector, TOps>
     where TVector : unmanaged
@@ -43,11 +43,11 @@ internal sealed unsafe class Conv2DCpuLayer<TVector, TOps> : CpuLayer<TVector, T
     // The update's tiles: filters × taps per tile (see GradientTile).
     private readonly int _tileFilters, _tileTaps;
 
-    // One sample: its padded input (C, H + 2 padding, W + 2 padding), then its im2col (taps, positions), rows
-    // _columnStride apart; each with a vector of slack, because whole vectors are copied past a row's end.
+    // One sample: its padded input (C, H + 2 padding, W + 2 padding), with slack for whole vectors read past its end,
+    // and the product's rows, _sampleStride apart (see Predict).
     private readonly AlignedBuffer _sampleInput;
-    private readonly AlignedBuffer _sampleColumns;
-    private readonly int _columnStride;
+    private readonly AlignedBuffer _sampleRows;
+    private readonly int _sampleStride;
 
     public Conv2DCpuLayer(int index, Conv2DLayerArchitecture architecture, float[]? mask)
         : base(index, architecture)
@@ -63,9 +63,17 @@ internal sealed unsafe class Conv2DCpuLayer<TVector, TOps> : CpuLayer<TVector, T
         (_tileFilters, _tileTaps) = GradientTile(_filters, Taps);
 
         int width = TOps.Count;
-        _sampleInput = new AlignedBuffer((long)_channels * _paddedHeight * _paddedWidth + width);
-        _columnStride = CpuLayout.PaddedStride(Positions, width);
-        _sampleColumns = new AlignedBuffer((long)Taps * _columnStride + width);
+        _sampleInput = new AlignedBuffer((long)_channels * _paddedHeight * _paddedWidth + _kernel + width);
+        if (_stride == 1)
+        {
+            _sampleStride = CpuLayout.PaddedStride(_outHeight * _paddedWidth, width);
+            _sampleRows = new AlignedBuffer((long)_filters * _sampleStride + width);
+        }
+        else
+        {
+            _sampleStride = CpuLayout.PaddedStride(Positions, width);
+            _sampleRows = new AlignedBuffer((long)Taps * _sampleStride + width);
+        }
     }
 
     public override CpuWeights Weights => _weights;
@@ -281,55 +289,113 @@ internal sealed unsafe class Conv2DCpuLayer<TVector, TOps> : CpuLayer<TVector, T
     }
 
     // ---- One sample ----
-    // Vectors along the output positions: col[(c, i, j), p] = x[c, tap(p, i, j)] (zero outside), z = W col + b.
-    // Each output is the batched forward's chain plus zero terms for the padding taps, which leave it unchanged
-    // (the chain starts at +0 and w · 0 adds ±0), so the bits agree as long as the weights are finite.
+    // Vectors along the output positions rather than the batch. Each output is the batched forward's chain plus zero
+    // terms for the padding taps, which leave it unchanged (the chain starts at +0 and w · 0 adds ±0), so one sample's
+    // bits equal the batch's as long as the weights are finite.
 
-    /// <summary>Thread 0 alone: LeNet's convolutions are a microsecond or two each, less than a hand-off.</summary>
+    /// <summary>Thread 0 alone: LeNet's convolutions take a microsecond or two each, about what a hand-off costs.</summary>
     public override bool PredictSplitsAcrossThreads => false;
 
     public override void Predict<TActivation>(CpuPipeline<TVector, TOps> cpu, int thread, float* x, float* y)
     {
         float* padded = _sampleInput.Pointer;
-        for (int row = 0; row < _channels * _height; row++)
+        int height = _height, width = _width, paddedWidth = _paddedWidth;
+        for (int channel = 0; channel < _channels; channel++)
         {
             // Only the inside of the padded frame is written; its margins stay the zeros they were allocated as.
-            int channel = row / _height, inputRow = row % _height;
-            new ReadOnlySpan<float>(x + row * _width, _width).CopyTo(
-                new Span<float>(padded + ((channel * _paddedHeight) + inputRow + _padding) * _paddedWidth + _padding, _width));
+            float* inside = padded + ((nint)channel * _paddedHeight + _padding) * paddedWidth + _padding;
+            for (int row = 0; row < height; row++)
+            {
+                new ReadOnlySpan<float>(x + ((nint)channel * height + row) * width, width).CopyTo(new Span<float>(inside + row * paddedWidth, width));
+            }
         }
 
-        int kernel = _kernel, width = TOps.Count;
-        float* columns = _sampleColumns.Pointer;
+        if (_stride == 1)
+        {
+            PredictWide<TActivation>(padded, y);
+        }
+        else
+        {
+            PredictByColumns<TActivation>(padded, y);
+        }
+    }
+
+    /// <summary>
+    /// Stride 1: output (oy, ox) and input (oy + i, ox + j) are the same distance apart in the padded frame for every
+    /// position, so the outputs numbered oy · (W + 2 padding) + ox, which include K − 1 columns past each output row's
+    /// end, read every tap as contiguous vectors of the padded input: a stencil, no im2col. The extra columns are
+    /// dropped when the rows are packed into the output.
+    /// </summary>
+    private void PredictWide<TActivation>(float* padded, float* y)
+        where TActivation : struct, IActivationKernel
+    {
+        int width = TOps.Count, kernel = _kernel, paddedWidth = _paddedWidth;
+        int vectors = (_outHeight * paddedWidth + width - 1) / width;
+        float* rows = _sampleRows.Pointer;
+        var epilogue = new SampleEpilogue<TActivation>(_weights.Bias.Pointer, rows, _sampleStride);
+
+        // Blocks of up to 4 vectors, as even as they come: 9 vectors go 3 + 3 + 3, not 4 + 4 + 1.
+        int blocks = (vectors + TileKernel.TileVectors - 1) / TileKernel.TileVectors;
+        for (int block = 0; block < blocks; block++)
+        {
+            int first = vectors * block / blocks, end = vectors * (block + 1) / blocks;
+            var stencil = new StencilTaps(
+                _weights.Weights.Pointer, padded + first * width,
+                _channels, kernel * kernel, (nint)_paddedHeight * paddedWidth,
+                kernel, kernel, paddedWidth,
+                kernel, 1, 1);
+            ConvolutionKernel.Position<TVector, TOps, SampleEpilogue<TActivation>>(stencil, _weights.WeightStride, _filters, end - first, first * width, ref epilogue);
+        }
+
+        // Packed row by row with whole vectors, each row's copy overwriting what the previous one wrote past its end;
+        // exactly where whole vectors would run past the end of y.
+        int outWidth = _outWidth, outHeight = _outHeight;
+        float* yEnd = y + _filters * Positions;
+        for (int filter = 0; filter < _filters; filter++)
+        {
+            float* from = rows + (nint)filter * _sampleStride, to = y + filter * Positions;
+            for (int row = 0; row < outHeight; row++, from += paddedWidth, to += outWidth)
+            {
+                if (to + CpuLayout.RoundUp(outWidth, width) > yEnd)
+                {
+                    new ReadOnlySpan<float>(from, outWidth).CopyTo(new Span<float>(to, outWidth));
+                    continue;
+                }
+
+                for (int column = 0; column < outWidth; column += width)
+                {
+                    TOps.Store(to + column, TOps.Load(from + column));
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Larger strides: an im2col, col[(c, i, j), p] = padded input under tap (i, j) of position p (rows
+    /// <see cref="_sampleStride"/> apart), then z = W col + b by <see cref="TileKernel"/>, into y directly.
+    /// </summary>
+    private void PredictByColumns<TActivation>(float* padded, float* y)
+        where TActivation : struct, IActivationKernel
+    {
+        int kernel = _kernel, stride = _stride, outWidth = _outWidth;
+        float* columns = _sampleRows.Pointer;
         for (int tap = 0; tap < Taps; tap++)
         {
             int channel = tap / (kernel * kernel), i = tap / kernel % kernel, j = tap % kernel;
-            float* row = columns + (nint)tap * _columnStride;
-            for (int outputRow = 0; outputRow < _outHeight; outputRow++)
+            float* destination = columns + (nint)tap * _sampleStride;
+            for (int outputRow = 0; outputRow < _outHeight; outputRow++, destination += outWidth)
             {
-                float* source = padded + ((nint)(channel * _paddedHeight + outputRow * _stride + i) * _paddedWidth) + j;
-                float* destination = row + outputRow * _outWidth;
-                if (_stride == 1)
+                float* source = padded + ((nint)(channel * _paddedHeight + outputRow * stride + i) * _paddedWidth) + j;
+                for (int column = 0; column < outWidth; column++)
                 {
-                    // Whole vectors: the next row's copy overwrites what runs past this one's end.
-                    for (int column = 0; column < _outWidth; column += width)
-                    {
-                        TOps.Store(destination + column, TOps.Load(source + column));
-                    }
-                }
-                else
-                {
-                    for (int column = 0; column < _outWidth; column++)
-                    {
-                        destination[column] = source[column * _stride];
-                    }
+                    destination[column] = source[column * stride];
                 }
             }
         }
 
-        var operands = new ProductOperands(_weights.Weights.Pointer, _weights.WeightStride, 1, columns, _columnStride, Taps);
+        var operands = new ProductOperands(_weights.Weights.Pointer, _weights.WeightStride, 1, columns, _sampleStride, Taps);
         var epilogue = new SampleEpilogue<TActivation>(_weights.Bias.Pointer, y, Positions);
-        TileKernel.Product<TVector, TOps, SampleEpilogue<TActivation>>(operands, 0, _filters, _columnStride / width, ref epilogue);
+        TileKernel.Product<TVector, TOps, SampleEpilogue<TActivation>>(operands, 0, _filters, _sampleStride / TOps.Count, ref epilogue);
     }
 }
 
