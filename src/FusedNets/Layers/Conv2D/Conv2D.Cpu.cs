@@ -93,24 +93,25 @@ internal sealed unsafe class Conv2DCpuLayer<TVector, TOps> : CpuLayer<TVector, T
 
     // ---- Forward ----
     // z[f, oy, ox, :] = Σ_{c, i, j} W[f, c, i, j] x[c, oy·S + i − pad, ox·S + j − pad, :] + b[f]
+    // (S: the convolution's stride; pixelFloats: the pipeline's P, the floats from one pixel's samples to the next's)
 
     public override void Forward<TActivation>(CpuPipeline<TVector, TOps> cpu, int thread)
     {
         float* x = cpu.InputOf(Index);
-        int stride = cpu.Stride, width = TOps.Count;
+        int pixelFloats = cpu.Stride, width = TOps.Count;
         if (cpu.Training && _padding > 0)
         {
             PadInput(cpu, thread, x);
         }
 
         CpuWorkspace workspace = cpu.Workspace;
-        var epilogue = new ForwardEpilogue<TActivation>(_weights.Bias.Pointer, workspace.PreActivations[Index].Pointer, workspace.Activations[Index].Pointer, (nint)Positions * stride);
+        var epilogue = new ForwardEpilogue<TActivation>(_weights.Bias.Pointer, workspace.PreActivations[Index].Pointer, workspace.Activations[Index].Pointer, (nint)Positions * pixelFloats);
         int kernel = _kernel, taps = kernel * kernel;
-        int blocks = VectorBlocks(stride);
+        int blocks = VectorBlocks(pixelFloats);
         (int start, int end) = cpu.Share(Positions * blocks, 1, thread);
         for (int unit = start; unit < end; unit++)
         {
-            (int position, int vector, int vectors) = Unit(unit, blocks, stride);
+            (int position, int vector, int vectors) = Unit(unit, blocks, pixelFloats);
             int top = position / _outWidth * _stride - _padding, left = position % _outWidth * _stride - _padding;
 
             // The kernel's rows and columns that land inside the input; the rest read padding, which adds nothing.
@@ -118,19 +119,19 @@ internal sealed unsafe class Conv2DCpuLayer<TVector, TOps> : CpuLayer<TVector, T
             int firstColumn = Math.Max(0, -left), columns = Math.Min(kernel, _width - left) - firstColumn;
             var stencil = new StencilTaps(
                 _weights.Weights.Pointer + firstRow * kernel + firstColumn,
-                x + ((nint)(top + firstRow) * _width + left + firstColumn) * stride + vector * width,
-                _channels, taps, (nint)_height * _width * stride,
-                rows, kernel, (nint)_width * stride,
-                columns, 1, stride);
-            ConvolutionKernel.Position<TVector, TOps, ForwardEpilogue<TActivation>>(stencil, _weights.WeightStride, _filters, vectors, position * stride + vector * width, ref epilogue);
+                x + ((nint)(top + firstRow) * _width + left + firstColumn) * pixelFloats + vector * width,
+                _channels, taps, (nint)_height * _width * pixelFloats,
+                rows, kernel, (nint)_width * pixelFloats,
+                columns, 1, pixelFloats);
+            ConvolutionKernel.Position<TVector, TOps, ForwardEpilogue<TActivation>>(stencil, _weights.WeightStride, _filters, vectors, position * pixelFloats + vector * width, ref epilogue);
         }
     }
 
     /// <summary>This thread's rows of the zero-padded copy of the input that the update reads.</summary>
     private void PadInput(CpuPipeline<TVector, TOps> cpu, int thread, float* x)
     {
-        int stride = cpu.Stride;
-        nint rowFloats = (nint)_paddedWidth * stride, marginFloats = (nint)_padding * stride, inputFloats = (nint)_width * stride;
+        int pixelFloats = cpu.Stride;
+        nint rowFloats = (nint)_paddedWidth * pixelFloats, marginFloats = (nint)_padding * pixelFloats, inputFloats = (nint)_width * pixelFloats;
         (int start, int end) = cpu.Share(_channels * _paddedHeight, 1, thread);
         for (int row = start; row < end; row++)
         {
@@ -174,21 +175,21 @@ internal sealed unsafe class Conv2DCpuLayer<TVector, TOps> : CpuLayer<TVector, T
         where TEpilogue : struct, ITileEpilogue
     {
         float* delta = cpu.Workspace.Deltas[Index].Pointer;
-        int stride = cpu.Stride, width = TOps.Count, kernel = _kernel;
-        int blocks = VectorBlocks(stride);
+        int pixelFloats = cpu.Stride, width = TOps.Count, kernel = _kernel;
+        int blocks = VectorBlocks(pixelFloats);
         (int start, int end) = cpu.Share(_height * _width * blocks, 1, thread);
         for (int unit = start; unit < end; unit++)
         {
-            (int pixel, int vector, int vectors) = Unit(unit, blocks, stride);
+            (int pixel, int vector, int vectors) = Unit(unit, blocks, pixelFloats);
             (int firstRow, int rows, int outputRow) = Reach(pixel / _width + _padding, _outHeight);
             (int firstColumn, int columns, int outputColumn) = Reach(pixel % _width + _padding, _outWidth);
             var stencil = new StencilTaps(
                 _weights.Weights.Pointer + firstRow * kernel + firstColumn,
-                delta + ((nint)outputRow * _outWidth + outputColumn) * stride + vector * width,
-                _filters, _weights.WeightStride, (nint)Positions * stride,
-                rows, _stride * kernel, -(nint)_outWidth * stride,
-                columns, _stride, -(nint)stride);
-            ConvolutionKernel.Position<TVector, TOps, TEpilogue>(stencil, kernel * kernel, _channels, vectors, pixel * stride + vector * width, ref epilogue);
+                delta + ((nint)outputRow * _outWidth + outputColumn) * pixelFloats + vector * width,
+                _filters, _weights.WeightStride, (nint)Positions * pixelFloats,
+                rows, _stride * kernel, -(nint)_outWidth * pixelFloats,
+                columns, _stride, -(nint)pixelFloats);
+            ConvolutionKernel.Position<TVector, TOps, TEpilogue>(stencil, kernel * kernel, _channels, vectors, pixel * pixelFloats + vector * width, ref epilogue);
         }
     }
 
@@ -212,13 +213,13 @@ internal sealed unsafe class Conv2DCpuLayer<TVector, TOps> : CpuLayer<TVector, T
     {
         float* delta = cpu.Workspace.Deltas[Index].Pointer;
         float* input = _padding > 0 ? _paddedInput.Pointer : cpu.InputOf(Index);
-        int stride = cpu.Stride, width = TOps.Count, kernel = _kernel, taps = Taps;
-        nint deltaRow = (nint)Positions * stride;
+        int pixelFloats = cpu.Stride, width = TOps.Count, kernel = _kernel, taps = Taps;
+        nint deltaRow = (nint)Positions * pixelFloats;
 
         // With stride 1 an output row's taps are one run of the input row: OW positions × P samples back to back.
         var walk = _stride == 1
-            ? new GradientWalk(_outHeight, 1, _outWidth * stride / width, (nint)_paddedWidth * stride, 0)
-            : new GradientWalk(_outHeight, _outWidth, stride / width, (nint)_stride * _paddedWidth * stride, (nint)_stride * stride);
+            ? new GradientWalk(_outHeight, 1, _outWidth * pixelFloats / width, (nint)_paddedWidth * pixelFloats, 0)
+            : new GradientWalk(_outHeight, _outWidth, pixelFloats / width, (nint)_stride * _paddedWidth * pixelFloats, (nint)_stride * pixelFloats);
 
         int tileColumns = (taps + _tileTaps - 1) / _tileTaps;
         int tiles = (_filters + _tileFilters - 1) / _tileFilters * tileColumns;
@@ -232,7 +233,7 @@ internal sealed unsafe class Conv2DCpuLayer<TVector, TOps> : CpuLayer<TVector, T
             for (int t = 0; t < tileTaps; t++)
             {
                 int tap = firstTap + t, channel = tap / (kernel * kernel), i = tap / kernel % kernel, j = tap % kernel;
-                tapInputs[t] = input + ((nint)(channel * _paddedHeight + i) * _paddedWidth + j) * stride;
+                tapInputs[t] = input + ((nint)(channel * _paddedHeight + i) * _paddedWidth + j) * pixelFloats;
             }
 
             ConvolutionGradientKernel.Tile<TVector, TOps>(filters, tileTaps, delta + firstFilter * deltaRow, deltaRow, tapInputs, walk, sums);
@@ -278,14 +279,14 @@ internal sealed unsafe class Conv2DCpuLayer<TVector, TOps> : CpuLayer<TVector, T
     // ---- Shared by the batched phases ----
 
     /// <summary>Groups of up to 4 vectors of samples per position: the tiles' columns.</summary>
-    private static int VectorBlocks(int stride) => (stride / TOps.Count + TileKernel.TileVectors - 1) / TileKernel.TileVectors;
+    private static int VectorBlocks(int pixelFloats) => (pixelFloats / TOps.Count + TileKernel.TileVectors - 1) / TileKernel.TileVectors;
 
     /// <summary>Work unit <paramref name="unit"/>: its position, its first vector of samples and how many vectors.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (int Position, int Vector, int Vectors) Unit(int unit, int blocks, int stride)
+    private static (int Position, int Vector, int Vectors) Unit(int unit, int blocks, int pixelFloats)
     {
         int vector = unit % blocks * TileKernel.TileVectors;
-        return (unit / blocks, vector, Math.Min(TileKernel.TileVectors, stride / TOps.Count - vector));
+        return (unit / blocks, vector, Math.Min(TileKernel.TileVectors, pixelFloats / TOps.Count - vector));
     }
 
     // ---- One sample ----
@@ -377,7 +378,7 @@ internal sealed unsafe class Conv2DCpuLayer<TVector, TOps> : CpuLayer<TVector, T
     private void PredictByColumns<TActivation>(float* padded, float* y)
         where TActivation : struct, IActivationKernel
     {
-        int kernel = _kernel, stride = _stride, outWidth = _outWidth;
+        int kernel = _kernel, step = _stride, outWidth = _outWidth;
         float* columns = _sampleRows.Pointer;
         for (int tap = 0; tap < Taps; tap++)
         {
@@ -385,10 +386,10 @@ internal sealed unsafe class Conv2DCpuLayer<TVector, TOps> : CpuLayer<TVector, T
             float* destination = columns + (nint)tap * _sampleStride;
             for (int outputRow = 0; outputRow < _outHeight; outputRow++, destination += outWidth)
             {
-                float* source = padded + ((nint)(channel * _paddedHeight + outputRow * stride + i) * _paddedWidth) + j;
+                float* source = padded + ((nint)(channel * _paddedHeight + outputRow * step + i) * _paddedWidth) + j;
                 for (int column = 0; column < outWidth; column++)
                 {
-                    destination[column] = source[column * stride];
+                    destination[column] = source[column * step];
                 }
             }
         }
