@@ -242,6 +242,26 @@ public class CpuConvolutionTests
         Assert.Equal([1, 2, 8, 10], taken);
     }
 
+    [Theory]
+    [MemberData(nameof(EveryWidth))]
+    public void Pooling_windows_of_three_that_leave_pixels_uncovered_match_the_reference(string widthName)
+    {
+        // 11 × 10 under 3 × 3 windows: rows 9 and 10 and column 9 belong to no window and must get a zero gradient;
+        // average pooling multiplies by 1/9, which a float cannot hold exactly; then a max over a whole 3 × 3 map.
+        var architecture = new NetworkArchitecture("Threes", Loss.SoftmaxCrossEntropy, "Image", (2, 11, 10),
+        [
+            new Conv2DLayerArchitecture("Conv", (2, 11, 10), filters: 3, kernel: 1, stride: 1, padding: 0, Activation.Tanh, LayerMask.None),
+            new AvgPool2DLayerArchitecture("Average", (3, 11, 10), size: 3),
+            new Conv2DLayerArchitecture("Mix", (3, 3, 3), filters: 2, kernel: 1, stride: 1, padding: 0, Activation.Sigmoid, LayerMask.None),
+            new MaxPool2DLayerArchitecture("Max", (2, 3, 3), size: 3),
+            new DenseLayerArchitecture("Output", 3, 2, Activation.Identity, LayerMask.None),
+        ]);
+        var options = new CpuEngineOptions { Width = Enum.Parse<VectorWidth>(widthName), Threads = 2, ParallelFlops = 0 };
+        AssertPredictMatches(architecture, options, batch: 21);
+        AssertInputGradientMatches(architecture, options, batch: 21);
+        AssertTrainingMatches(architecture, options, Momentum, batch: 21, steps: 3);
+    }
+
     [Fact]
     public void A_larger_batch_after_a_smaller_one_trains_like_the_reference()
     {
