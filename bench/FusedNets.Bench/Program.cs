@@ -2,7 +2,7 @@
 // single-sample latency and allocations, for four MNIST-shaped networks and LeNet on Backend.Cpu.
 //
 // Run it:
-//   dotnet run -c Release --project bench/FusedNets.Bench               the full run (about 40 seconds)
+//   dotnet run -c Release --project bench/FusedNets.Bench               the full run (about 50 seconds)
 //   dotnet run -c Release --project bench/FusedNets.Bench -- --quick    fewer, shorter rounds
 //   ... -- --only 1024                                                  only configurations whose name contains "1024"
 //
