@@ -58,6 +58,18 @@ public class CpuConvolutionTests
 
     private static NetworkArchitecture Strided(Loss loss) => TestArchitectures.StridedConvNet(loss, TestArchitectures.Mask("Random"));
 
+    /// <summary>
+    /// Padding 3 around a 2 × 3 image with a 2 × 2 kernel, so the outer ring of outputs sees only zeros; then stride 3
+    /// with padding 2, whose windows skip input pixels and overhang the padding.
+    /// </summary>
+    private static NetworkArchitecture AllPadding() =>
+        new("AllPadding", Loss.MeanSquaredError, "Image", (2, 2, 3),
+        [
+            new Conv2DLayerArchitecture("Halo", (2, 2, 3), filters: 2, kernel: 2, stride: 1, padding: 3, Activation.LeakyRelu, LayerMask.None),
+            new Conv2DLayerArchitecture("Skip", (2, 7, 8), filters: 3, kernel: 2, stride: 3, padding: 2, Activation.Tanh, LayerMask.None),
+            new DenseLayerArchitecture("Output", 2, 48, Activation.Identity, LayerMask.None),
+        ]);
+
     [Theory]
     [MemberData(nameof(EveryActivationWithEveryLoss))]
     public void Conv_net_predicts_trains_and_backpropagates_to_its_inputs_like_the_reference(Activation activation, Loss loss)
@@ -177,7 +189,7 @@ public class CpuConvolutionTests
     public void One_sample_predicts_the_bits_of_the_batched_forward(string widthName)
     {
         VectorWidth width = Enum.Parse<VectorWidth>(widthName);
-        foreach (NetworkArchitecture architecture in new[] { LeNet(), Strided(Loss.SoftmaxCrossEntropy), TestArchitectures.ConvNet(Activation.Softplus, Loss.MeanSquaredError) })
+        foreach (NetworkArchitecture architecture in new[] { LeNet(), Strided(Loss.SoftmaxCrossEntropy), TestArchitectures.ConvNet(Activation.Softplus, Loss.MeanSquaredError), AllPadding() })
         {
             using CpuEngine engine = CpuEngineTests.CreateEngine(architecture, new CpuEngineOptions { Width = width, Threads = 2, ParallelFlops = 0 }, seed: 2);
             TestBatch batch = TestArchitectures.RandomBatch(architecture, 5, seed: 3);
@@ -260,6 +272,17 @@ public class CpuConvolutionTests
         AssertPredictMatches(architecture, options, batch: 21);
         AssertInputGradientMatches(architecture, options, batch: 21);
         AssertTrainingMatches(architecture, options, Momentum, batch: 21, steps: 3);
+    }
+
+    [Theory]
+    [MemberData(nameof(EveryWidth))]
+    public void Windows_over_nothing_but_padding_give_the_bias_and_take_no_gradient_like_the_reference(string widthName)
+    {
+        NetworkArchitecture architecture = AllPadding();
+        var options = new CpuEngineOptions { Width = Enum.Parse<VectorWidth>(widthName), Threads = 3, ParallelFlops = 0 };
+        AssertPredictMatches(architecture, options, batch: 6);
+        AssertInputGradientMatches(architecture, options, batch: 6);
+        AssertTrainingMatches(architecture, options, Momentum, batch: 6, steps: 3);
     }
 
     [Fact]
