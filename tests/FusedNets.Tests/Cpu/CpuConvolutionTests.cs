@@ -285,6 +285,31 @@ public class CpuConvolutionTests
         AssertTrainingMatches(architecture, options, Momentum, batch: 6, steps: 3);
     }
 
+    [Theory]
+    [MemberData(nameof(EveryWidth))]
+    public void Max_pooling_takes_a_NaN_only_as_its_windows_first_value_as_the_reference_does(string widthName)
+    {
+        // Windows [NaN 1; 2 3] and [1 NaN; 5 2]: a NaN is never greater than the best so far, so only the first is taken.
+        var architecture = new NetworkArchitecture("NaNs", Loss.MeanSquaredError, "Image", (1, 2, 4),
+            [new MaxPool2DLayerArchitecture("Pool", (1, 2, 4), size: 2)]);
+        float[] image = [float.NaN, 1, 1, float.NaN, 2, 3, 5, 2];
+        using var engine = new CpuEngine(architecture, [null], new CpuEngineOptions { Width = Enum.Parse<VectorWidth>(widthName), Threads = 1 });
+        double[] expected = new ReferenceNetwork(architecture, [], [null]).Forward(Array.ConvertAll(image, value => (double)value), 1);
+
+        var outputs = new float[4];
+        engine.Predict([.. image, .. image], outputs, 2);
+        var single = new float[2];
+        engine.Predict(image, single, 1);
+
+        Assert.True(double.IsNaN(expected[0]));
+        Assert.Equal(5, expected[1]);
+        foreach (float[] actual in new[] { outputs[..2], outputs[2..], single })
+        {
+            Assert.True(float.IsNaN(actual[0]));
+            Assert.Equal(5f, actual[1]);
+        }
+    }
+
     [Fact]
     public void A_larger_batch_after_a_smaller_one_trains_like_the_reference()
     {
