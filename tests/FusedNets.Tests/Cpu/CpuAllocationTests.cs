@@ -44,6 +44,34 @@ public class CpuAllocationTests
     }
 
     [Fact]
+    public void A_conv_net_trains_and_predicts_one_sample_without_allocating_after_warm_up()
+    {
+        NetworkArchitecture architecture = CpuConvolutionTests.LeNet(LayerMask.Random(0.5, 1));
+        TestBatch batch = TestArchitectures.RandomBatch(architecture, 64, seed: 1);
+        using CpuEngine engine = CpuEngineTests.CreateEngine(architecture, new CpuEngineOptions { Threads = 2, ParallelFlops = 0 }, seed: 1);
+        SgdStep sgd = new Sgd(0.01f, momentum: 0.9f).ToStep();
+        var output = new float[architecture.OutputSize];
+        var gradient = new float[batch.Inputs.Length];
+
+        void RunEverything()
+        {
+            for (int step = 0; step < 5; step++)
+            {
+                engine.TrainBatch(batch.Inputs, batch.Labels, batch.Targets, batch.Size, sgd);
+                engine.Predict(batch.Inputs.AsSpan(0, architecture.InputSize), output, 1);
+                engine.InputGradient(batch.Inputs, batch.Labels, batch.Targets, batch.Size, gradient);
+            }
+        }
+
+        RunEverything();
+        Thread.Sleep(20);
+        RunEverything();
+        Thread.Sleep(20);
+
+        Assert.Equal(0, QuietestAllocation(RunEverything));
+    }
+
+    [Fact]
     public void The_generated_single_sample_Predict_and_TrainBatch_allocate_nothing_after_warm_up()
     {
         // Once broke: the shape checks formatted their error message before knowing there was an error.

@@ -68,6 +68,42 @@ internal static unsafe class CpuUpdates
     }
 
     /// <summary>
+    /// The step for a block of W whose gradient a kernel has already summed: W[firstRow + r, firstColumn + c] from
+    /// <paramref name="sums"/>[r · <paramref name="sumStride"/> + c], masked, with the scalar SGD rule (bit for bit the
+    /// vector one, <see cref="UpdateEpilogue.UpdateWeight"/>). For gradients that end as one sum per weight, such as a
+    /// convolution's, whose few weights each sum over every position of every sample.
+    /// </summary>
+    public static void Block<TVector, TOps>(CpuPipeline<TVector, TOps> cpu, CpuWeights weights, float* sums, nint sumStride, int firstRow, int rows, int firstColumn, int columns, int thread)
+        where TVector : unmanaged
+        where TOps : IVectorOps<TVector>
+    {
+        float* w = weights.Weights.Pointer, nextWeights = weights.NextWeights.Pointer;
+        float* velocities = weights.WeightVelocities.Pointer, nextVelocities = weights.NextWeightVelocities.Pointer;
+        float* mask = weights.Mask is null ? null : weights.Mask.Pointer;
+        SgdStep sgd = cpu.Sgd;
+        float nonFinite = 0;
+        for (int r = 0; r < rows; r++)
+        {
+            for (int c = 0; c < columns; c++)
+            {
+                nint at = (nint)(firstRow + r) * weights.WeightStride + firstColumn + c;
+                float gradient = sums[r * sumStride + c];
+                if (mask != null)
+                {
+                    gradient *= mask[at];
+                }
+
+                float velocity = velocities[at];
+                nextWeights[at] = sgd.UpdateWeight(w[at], ref velocity, gradient);
+                nextVelocities[at] = velocity;
+                nonFinite += nextWeights[at] * 0 + velocity * 0;
+            }
+        }
+
+        *cpu.NonFiniteSlot(thread) += nonFinite;
+    }
+
+    /// <summary>
     /// db[o] = Σ over <paramref name="columns"/> of delta[o, :] for rows [start, end), then the step. The delta's
     /// rows are <paramref name="rowStride"/> apart (a dense layer's P; a convolution's positions × P).
     /// </summary>

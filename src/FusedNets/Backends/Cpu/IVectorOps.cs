@@ -40,6 +40,9 @@ public unsafe interface IVectorOps<TVector>
     /// <summary>Lane-wise <c>condition &gt; 0 ? ifPositive : otherwise</c>, NaN and -0 taking <paramref name="otherwise"/> as in C#.</summary>
     static abstract TVector WherePositive(TVector condition, TVector ifPositive, TVector otherwise);
 
+    /// <summary>Lane-wise <c>a &gt; b ? ifGreater : otherwise</c>, false for NaN on either side as in C#.</summary>
+    static abstract TVector WhereGreater(TVector a, TVector b, TVector ifGreater, TVector otherwise);
+
     /// <summary>The sum of the lanes (in a fixed order, so the result is reproducible).</summary>
     static abstract float Sum(TVector value);
 }

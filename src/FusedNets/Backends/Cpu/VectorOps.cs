@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-
 using FusedNets.Generated;
 
 namespace FusedNets.Backends.Cpu;
@@ -39,6 +38,10 @@ internal readonly unsafe struct Vector512Ops : IVectorOps<Vector512<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> WherePositive(Vector512<float> condition, Vector512<float> ifPositive, Vector512<float> otherwise) =>
         Vector512.ConditionalSelect(Vector512.GreaterThan(condition, Vector512<float>.Zero), ifPositive, otherwise);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> WhereGreater(Vector512<float> a, Vector512<float> b, Vector512<float> ifGreater, Vector512<float> otherwise) =>
+        Vector512.ConditionalSelect(Vector512.GreaterThan(a, b), ifGreater, otherwise);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(Vector512<float> value) => Vector512.Sum(value);
@@ -80,6 +83,10 @@ internal readonly unsafe struct Vector256Ops : IVectorOps<Vector256<float>>
         Vector256.ConditionalSelect(Vector256.GreaterThan(condition, Vector256<float>.Zero), ifPositive, otherwise);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> WhereGreater(Vector256<float> a, Vector256<float> b, Vector256<float> ifGreater, Vector256<float> otherwise) =>
+        Vector256.ConditionalSelect(Vector256.GreaterThan(a, b), ifGreater, otherwise);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(Vector256<float> value) => Vector256.Sum(value);
 }
 
@@ -116,6 +123,9 @@ internal readonly unsafe struct ScalarOps : IVectorOps<float>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float WherePositive(float condition, float ifPositive, float otherwise) => condition > 0f ? ifPositive : otherwise;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float WhereGreater(float a, float b, float ifGreater, float otherwise) => a > b ? ifGreater : otherwise;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(float value) => value;

@@ -85,8 +85,4 @@ public sealed partial record Conv2DLayerArchitecture
             }
         }
     }
-
-    // The CPU kernels of this kind come next; until then the CPU engine cannot run it.
-    internal override Backends.Cpu.CpuLayer<TVector, TOps> CreateCpuLayer<TVector, TOps>(int index, float[]? mask) =>
-        throw new NotImplementedException("WORK IN PROGRESS: CPU kernels of " + Kind);
 }

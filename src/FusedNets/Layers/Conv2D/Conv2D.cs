@@ -1,5 +1,7 @@
 using System.Collections.Immutable;
 using System.Globalization;
+using FusedNets.Backends.Cpu;
+using FusedNets.Generated;
 
 namespace FusedNets;
 
@@ -113,6 +115,9 @@ public sealed partial record Conv2DLayerArchitecture : LayerArchitecture
         yield return new FileProperty("activation", Activation.ToString(), "has activation", "");
         yield return new FileProperty("mask", Mask.Description, "has mask", "");
     }
+
+    internal override CpuLayer<TVector, TOps> CreateCpuLayer<TVector, TOps>(int index, float[]? mask) =>
+        new Conv2DCpuLayer<TVector, TOps>(index, this, mask);
 
     private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
 }

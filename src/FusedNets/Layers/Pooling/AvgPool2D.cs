@@ -1,3 +1,5 @@
+using FusedNets.Backends.Cpu;
+using FusedNets.Generated;
 using FusedNets.Onnx;
 
 namespace FusedNets;
@@ -67,7 +69,6 @@ public sealed partial record AvgPool2DLayerArchitecture : Pool2DLayerArchitectur
         graph.Node("AveragePool", Name + ".AveragePool", [x], z, [OutputShape.Channels, OutputShape.Height, OutputShape.Width],
             OnnxGraph.Ints("kernel_shape", Size, Size), OnnxGraph.Ints("strides", Size, Size));
 
-    // The CPU kernels of this kind come next; until then the CPU engine cannot run it.
-    internal override Backends.Cpu.CpuLayer<TVector, TOps> CreateCpuLayer<TVector, TOps>(int index, float[]? mask) =>
-        throw new NotImplementedException("WORK IN PROGRESS: CPU kernels of " + Kind);
+    internal override CpuLayer<TVector, TOps> CreateCpuLayer<TVector, TOps>(int index, float[]? mask) =>
+        new PoolingCpuLayer<TVector, TOps, AvgPoolRule>(index, this);
 }
