@@ -12,7 +12,7 @@ namespace FusedNets.Gpu;
 /// keeps the data set on the device, gathers each batch there by index, and reads back once.
 /// </summary>
 /// <remarks>
-/// Divergence: before each step the parameters and momentum are copied to a snapshot. Kernels flag a loss or
+/// Divergence: before each step the parameters and moments are copied to a snapshot. Kernels flag a loss or
 /// updated parameter that is not finite in the workspace's status, and every later kernel (the snapshot copy
 /// included) then does nothing, so the snapshot holds the last good state, which the engine restores.
 /// </remarks>
@@ -54,41 +54,44 @@ internal sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
         _workspace.Activation(_architecture.Layers.Length - 1).SubView(0, outputs.Length).CopyToCPU(outputs);
     }
 
-    public float TrainBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch, SgdStep sgd)
+    public float TrainBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch, OptimizerStep step)
     {
         Upload(inputs, labels, targets, batch);
+        PrepareState(step);
         _workspace.Status.MemSetToZero();
-        Step(batch, sgd, step: 0, _workspace.Losses);
+        Step(batch, step, stepIndex: 0, _workspace.Losses);
         float loss = MeanLoss(_workspace.Losses, batch);
-        return RestoreIfFailed() >= 0 ? float.NaN : loss;
+        return RestoreIfFailed(step) >= 0 ? float.NaN : loss;
     }
 
-    public float TrainEpoch(Dataset data, ReadOnlySpan<int> order, int batchSize, SgdStep sgd, out int failedBatch)
+    public float TrainEpoch(Dataset data, ReadOnlySpan<int> order, int batchSize, OptimizerStep first, out int failedBatch)
     {
         DeviceDataset dataset = Resident(data);
         dataset.Order.SubView(0, order.Length).CopyFromCPU(order);
         _workspace.EnsureCapacity(batchSize);
+        PrepareState(first);
         _workspace.Status.MemSetToZero();
         int inputSize = _architecture.InputSize, outputSize = _architecture.OutputSize;
-        int step = 0;
-        for (int first = 0; first < order.Length; first += batchSize, step++)
+        int stepIndex = 0;
+        OptimizerStep step = first;
+        for (int start = 0; start < order.Length; start += batchSize, stepIndex++, step = step.Next())
         {
-            int batch = Math.Min(batchSize, order.Length - first);
-            _gatherRows(_workspace.Stream, batch * inputSize, _workspace.Status, dataset.Features, dataset.Order, _workspace.Input, first, inputSize);
+            int batch = Math.Min(batchSize, order.Length - start);
+            _gatherRows(_workspace.Stream, batch * inputSize, _workspace.Status, dataset.Features, dataset.Order, _workspace.Input, start, inputSize);
             if (data.IsClassification)
             {
-                _gatherLabels(_workspace.Stream, batch, _workspace.Status, dataset.Labels, dataset.Order, _workspace.Labels, first);
+                _gatherLabels(_workspace.Stream, batch, _workspace.Status, dataset.Labels, dataset.Order, _workspace.Labels, start);
             }
             else
             {
-                _gatherRows(_workspace.Stream, batch * outputSize, _workspace.Status, dataset.Targets, dataset.Order, _workspace.Targets, first, outputSize);
+                _gatherRows(_workspace.Stream, batch * outputSize, _workspace.Status, dataset.Targets, dataset.Order, _workspace.Targets, start, outputSize);
             }
 
-            Step(batch, sgd, step, dataset.Losses.SubView(first, batch));
+            Step(batch, step, stepIndex, dataset.Losses.SubView(start, batch));
         }
 
         float loss = MeanLoss(dataset.Losses, order.Length);
-        failedBatch = RestoreIfFailed();
+        failedBatch = RestoreIfFailed(first);
         return failedBatch >= 0 ? float.NaN : loss;
     }
 
@@ -98,7 +101,7 @@ internal sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
         _workspace.Status.MemSetToZero();
         _program.Forward(_workspace, batch);
         _program.Loss(_workspace, batch, 0, _workspace.Losses);
-        _program.Backward(_workspace, batch, default, update: false, inputGradient: true, step: 0);
+        _program.Backward(_workspace, batch, optimizer: null, inputGradient: true, step: 0);
         _workspace.InputGradient.SubView(0, inputGradient.Length).CopyToCPU(inputGradient);
         return MeanLoss(_workspace.Losses, batch);
     }
@@ -121,23 +124,55 @@ internal sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
 
     public void WriteMomentum(ReadOnlySpan<float> source) => _workspace.Momentum.CopyFromCPU(source);
 
+    public void ReadSecondMoment(Span<float> destination)
+    {
+        if (_workspace.HasSecondMoment)
+        {
+            _workspace.SecondMoment.CopyToCPU(destination);
+        }
+        else
+        {
+            destination.Clear();
+        }
+    }
+
+    public void WriteSecondMoment(ReadOnlySpan<float> source)
+    {
+        _workspace.EnsureSecondMoment();
+        _workspace.SecondMoment.CopyFromCPU(source);
+    }
+
     public void Dispose()
     {
         _dataset?.Dispose();
         _workspace.Dispose();
     }
 
-    /// <summary>Snapshot, then the program's training step: launches only, no read back.</summary>
-    private void Step(int batch, SgdStep sgd, int step, ArrayView<float> losses)
+    /// <summary>The second moments, before the first step of a rule that keeps them.</summary>
+    private void PrepareState(OptimizerStep step)
+    {
+        if (step.HasSecondMoment)
+        {
+            _workspace.EnsureSecondMoment();
+        }
+    }
+
+    /// <summary>Snapshot of what the step changes, then the program's training step: launches only, no read back.</summary>
+    private void Step(int batch, OptimizerStep step, int stepIndex, ArrayView<float> losses)
     {
         int parameters = _architecture.ParameterCount;
         _copyWhileHealthy(_workspace.Stream, parameters, _workspace.Status, _workspace.Parameters, _workspace.ParametersSnapshot);
         _copyWhileHealthy(_workspace.Stream, parameters, _workspace.Status, _workspace.Momentum, _workspace.MomentumSnapshot);
-        _program.TrainStep(_workspace, batch, sgd, step, losses);
+        if (step.HasSecondMoment)
+        {
+            _copyWhileHealthy(_workspace.Stream, parameters, _workspace.Status, _workspace.SecondMoment, _workspace.SecondMomentSnapshot);
+        }
+
+        _program.TrainStep(_workspace, batch, step, stepIndex, losses);
     }
 
-    /// <summary>Reads the status; after a failed step, restores the snapshot and returns that step's index, else -1.</summary>
-    private int RestoreIfFailed()
+    /// <summary>Reads the status; after a failed step of <paramref name="step"/>'s rule, restores the snapshot and returns that step's index, else -1.</summary>
+    private int RestoreIfFailed(OptimizerStep step)
     {
         _workspace.Status.CopyToCPU(_status.AsSpan());
         if (_status[0] == 0)
@@ -147,6 +182,11 @@ internal sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
 
         _workspace.ParametersSnapshot.CopyTo(_workspace.Parameters);
         _workspace.MomentumSnapshot.CopyTo(_workspace.Momentum);
+        if (step.HasSecondMoment)
+        {
+            _workspace.SecondMomentSnapshot.CopyTo(_workspace.SecondMoment);
+        }
+
         _accelerator.Synchronize();
         return _status[0] - 1;
     }

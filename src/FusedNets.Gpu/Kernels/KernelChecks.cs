@@ -1,3 +1,4 @@
+using FusedNets.Generated;
 using ILGPU;
 
 namespace FusedNets.Gpu;
@@ -23,6 +24,22 @@ internal static class KernelChecks
         if (value - value != 0f)
         {
             Atomic.CompareExchange(ref status[0], 0, step + 1);
+        }
+    }
+
+    /// <summary>
+    /// Records <paramref name="step"/> as failed when a parameter's new <paramref name="value"/> or state is NaN or infinite.
+    /// A rule's non-finite moment does not always show in the value (Adam's m / √v is 0 for v = ∞), so each is checked;
+    /// the second moment only where the rule keeps one (the view stands in otherwise, see <see cref="IlgpuWorkspace.WeightsSecondMoment"/>).
+    /// </summary>
+    public static void FlagIfNotFinite<TRule>(ArrayView<int> status, int step, float value, float moment, float secondMoment)
+        where TRule : struct, IUpdateRule
+    {
+        FlagIfNotFinite(status, step, value);
+        FlagIfNotFinite(status, step, moment);
+        if (TRule.HasSecondMoment)
+        {
+            FlagIfNotFinite(status, step, secondMoment);
         }
     }
 

@@ -78,14 +78,16 @@ public sealed class GpuCodegenTests : IDisposable
     }
 
     [Fact]
-    public void A_dense_network_launches_a_forward_backward_and_update_kernel_per_layer_and_a_loss_kernel()
+    public void A_dense_network_launches_a_forward_backward_and_update_kernel_per_layer_and_optimizer_and_a_loss_kernel()
     {
         string[] kernels = [.. KernelsOf(nameof(WideRegressor)).Select(kernel => kernel.ToString())];
 
         Assert.Equal(
             [
-                "DenseKernels.Forward<TanhKernel, Tile8>", "DenseKernels.Backward<IdentityKernel, Tile8>", "DenseKernels.Update<Unmasked, Tile8>",
-                "DenseKernels.Forward<IdentityKernel, Tile8>", "DenseKernels.Backward<TanhKernel, Tile8>", "DenseKernels.Update<Unmasked, Tile8>",
+                "DenseKernels.Forward<TanhKernel, Tile8>", "DenseKernels.Backward<IdentityKernel, Tile8>",
+                "DenseKernels.Update<Unmasked, Tile8, SgdStep>", "DenseKernels.Update<Unmasked, Tile8, AdamStep>",
+                "DenseKernels.Forward<IdentityKernel, Tile8>", "DenseKernels.Backward<TanhKernel, Tile8>",
+                "DenseKernels.Update<Unmasked, Tile8, SgdStep>", "DenseKernels.Update<Unmasked, Tile8, AdamStep>",
                 "LossKernels.Loss<GpuMeanSquaredError, IdentityKernel>",
             ],
             kernels);
@@ -108,7 +110,8 @@ public sealed class GpuCodegenTests : IDisposable
         // Below a convolution lies the input or a pooling layer, neither with an activation.
         Assert.Contains("Conv2DKernels.Forward<ReluKernel>", kernels);
         Assert.Contains("Conv2DKernels.Backward<IdentityKernel>", kernels);
-        Assert.Contains("Conv2DKernels.Update<Unmasked>", kernels);
+        Assert.Contains("Conv2DKernels.Update<Unmasked, SgdStep>", kernels);
+        Assert.Contains("Conv2DKernels.Update<Unmasked, AdamStep>", kernels);
         Assert.Contains("MaxPool2DKernels.Forward", kernels);
         Assert.Contains("MaxPool2DKernels.Backward<ReluKernel>", kernels);
         Assert.Contains("AvgPool2DKernels.Forward", kernels);

@@ -16,8 +16,9 @@ namespace FusedNets.Generated;
 ///   backward l   delta of layer l-1 from layer l (its parameters before the step),
 ///                and the optimizer step of layer l+1 (layer 0's too, at l = 0)            for l = L-1..0
 /// </code>
-/// The step writes each layer's next parameter buffers; a step whose loss or any new parameter or velocity is
-/// not finite is dropped by not flipping to them (<see cref="CpuWeights"/>), so it leaves no trace. Each phase
+/// The step writes each layer's next parameter buffers; a step whose loss or any new parameter or moment is
+/// not finite is dropped by not flipping to them (<see cref="CpuWeights"/>), so it leaves no trace. The step's
+/// rule (<see cref="IUpdateRule"/>) reaches the layers as a type argument (<see cref="LayerUpdate"/>). Each phase
 /// splits its outputs over the threads by index, and each output element is one fixed chain of operations, so
 /// results do not depend on the thread count or on timing.
 /// </summary>
@@ -126,7 +127,8 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps> : INetworkEngine
     /// <summary>The caller's targets, sample-major (Batch, OutputSize).</summary>
     internal float* Targets { get; private set; }
 
-    internal SgdStep Sgd { get; private set; }
+    /// <summary>The optimizer step of a training pass.</summary>
+    internal OptimizerStep Step { get; private set; }
 
     /// <summary>Whether the update writes the next parameter buffers with streaming stores (see <see cref="StreamingUpdateBytes"/>).</summary>
     internal bool StreamingUpdates { get; }
@@ -171,10 +173,18 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps> : INetworkEngine
         RunPass(Pass.WriteOutputs, inputs, default, default, outputs, default, batch, default);
     }
 
-    float INetworkEngine.TrainBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch, SgdStep sgd)
+    float INetworkEngine.TrainBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch, OptimizerStep step)
     {
+        if (step.HasSecondMoment)
+        {
+            foreach (CpuLayer<TVector, TOps> layer in _layers)
+            {
+                layer.Weights?.EnsureSecondMoments();
+            }
+        }
+
         _nonFinite.AsSpan().Clear();
-        RunPass(Pass.Loss | Pass.Update, inputs, labels, targets, default, default, batch, sgd);
+        RunPass(Pass.Loss | Pass.Update, inputs, labels, targets, default, default, batch, step);
         float loss = MeanLoss(batch);
         float nonFinite = 0;
         foreach (float slot in _nonFinite.AsSpan())
@@ -184,12 +194,12 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps> : INetworkEngine
 
         if (!float.IsFinite(loss) || nonFinite != 0)
         {
-            return float.NaN; // the step's buffers are dropped: parameters and momentum stay as they were
+            return float.NaN; // the step's buffers are dropped: parameters and moments stay as they were
         }
 
         foreach (CpuLayer<TVector, TOps> layer in _layers)
         {
-            layer.Weights?.Flip();
+            layer.Weights?.Flip(step.HasSecondMoment);
         }
 
         return loss;
@@ -273,7 +283,7 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps> : INetworkEngine
 
     // ---- Batched passes ----
 
-    private void RunPass(Pass pass, ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, Span<float> outputs, Span<float> inputGradient, int batch, SgdStep sgd)
+    private void RunPass(Pass pass, ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, Span<float> outputs, Span<float> inputGradient, int batch, OptimizerStep step)
     {
         if (_workspace is null || _workspace.Capacity < batch)
         {
@@ -301,7 +311,7 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps> : INetworkEngine
             Targets = targetPointer;
             _outputs = outputPointer;
             _inputGradient = inputGradientPointer;
-            Sgd = sgd;
+            Step = step;
             if (threads > 1)
             {
                 _pool ??= new WorkerPool(threads);
@@ -365,12 +375,12 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps> : INetworkEngine
 
             if (update && l < Last)
             {
-                _layers[l + 1].Update(this, thread);
+                Update(l + 1, thread);
             }
 
             if (update && l == 0)
             {
-                _layers[0].Update(this, thread);
+                Update(0, thread);
             }
 
             Synchronize();
@@ -382,6 +392,19 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps> : INetworkEngine
             int inputSize = _architecture.InputSize;
             Transposes.Transpose(Workspace.InputGradientColumns.Pointer + first, Stride, _inputGradient + first * inputSize, inputSize, inputSize, end - first);
         }
+    }
+
+    /// <summary>Layer <paramref name="layer"/>'s update for this thread's share, with the pass's rule as a type argument.</summary>
+    private void Update(int layer, int thread)
+    {
+        var update = new LayerUpdate(_layers[layer], this, thread);
+        Step.Apply(ref update);
+    }
+
+    private readonly struct LayerUpdate(CpuLayer<TVector, TOps> layer, CpuPipeline<TVector, TOps> cpu, int thread) : IUpdateRuleVisitor
+    {
+        public void Visit<TRule>(in TRule rule)
+            where TRule : struct, IUpdateRule => layer.Update(cpu, thread, rule);
     }
 
     private void Synchronize()

@@ -36,7 +36,8 @@ public static class DenseCpu
 /// <code>
 ///   forward:   zᵀ = W xᵀ + b, yᵀ = f(zᵀ)                    xᵀ: (Inputs, P), W: (Units, WeightStride), zᵀ, yᵀ: (Units, P)
 ///   backward:  dzᵀ_below = (Wᵀ dzᵀ) ⊙ f'(z, y)_below        dzᵀ: (Units, P), dzᵀ_below: (Inputs, P)
-///   update:    dW = dzᵀ x summed over the batch, then SGD    x sample-major: (Batch, WeightStride)
+///   update:    dW = dzᵀ x summed over the batch, then the     x sample-major: (Batch, WeightStride)
+///              optimizer's rule
 /// </code>
 /// </summary>
 internal sealed unsafe class DenseCpuLayer<TVector, TOps> : CpuLayer<TVector, TOps>
@@ -160,25 +161,25 @@ internal sealed unsafe class DenseCpuLayer<TVector, TOps> : CpuLayer<TVector, TO
         TileKernel.Product<TVector, TOps, TEpilogue>(operands, start, end, stride / TOps.Count, ref epilogue);
     }
 
-    // ---- Weight gradient and SGD step ----
+    // ---- Weight gradient and optimizer step ----
     // Forward: z = W x + b.  dW = deltaᵀ x (summed over the batch),  db = Σ_b delta
     // dW: (Units, WeightStride), consumed tile by tile by the update; x sample-major (Batch, WeightStride).
 
-    public override void Update(CpuPipeline<TVector, TOps> cpu, int thread)
+    public override void Update<TRule>(CpuPipeline<TVector, TOps> cpu, int thread, in TRule rule)
     {
         (int start, int end) = cpu.ShareRows(_weights.Units, thread);
         float* delta = cpu.Workspace.Deltas[Index].Pointer;
         if (_weights.Sparse is { } sparse)
         {
-            CpuUpdates.Sparse(cpu, _weights, sparse, cpu.InputOf(Index), delta, start, end, thread);
+            CpuUpdates.Sparse(cpu, _weights, rule, sparse, cpu.InputOf(Index), delta, start, end, thread);
         }
         else
         {
             float* inputRows = _inputsAreRows ? cpu.Inputs : _inputRows.Pointer;
-            CpuUpdates.Dense(cpu, _weights, delta, cpu.Stride, inputRows, cpu.Batch, start, end, thread);
+            CpuUpdates.Dense(cpu, _weights, rule, delta, cpu.Stride, inputRows, cpu.Batch, start, end, thread);
         }
 
-        CpuUpdates.Bias(cpu, _weights, delta, cpu.Stride, cpu.Batch, start, end, thread);
+        CpuUpdates.Bias(cpu, _weights, rule, delta, cpu.Stride, cpu.Batch, start, end, thread);
     }
 
     // ---- One sample ----
