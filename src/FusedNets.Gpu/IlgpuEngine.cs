@@ -25,6 +25,9 @@ internal sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
     private readonly Action<AcceleratorStream, Index1D, ArrayView<int>, ArrayView<float>, ArrayView<float>> _copyWhileHealthy;
     private readonly Action<AcceleratorStream, Index1D, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int> _gatherRows;
     private readonly Action<AcceleratorStream, Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int> _gatherLabels;
+    private readonly Action<AcceleratorStream, Index1D, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _standardize;
+    private readonly Action<AcceleratorStream, Index1D, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, ArrayView<float>, ArrayView<float>, int> _gatherStandardizedRows;
+    private readonly float[] _inputDeviation;
     private readonly int[] _status = new int[1];
     private float[] _losses = [];
     private DeviceDataset? _dataset;
@@ -40,6 +43,9 @@ internal sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
         kernels.Load(KernelInstance.Of(typeof(KernelChecks), nameof(KernelChecks.CopyWhileHealthy), [], specialization: null), out _copyWhileHealthy);
         kernels.Load(KernelInstance.Of(typeof(KernelChecks), nameof(KernelChecks.GatherRows), [], specialization: null), out _gatherRows);
         kernels.Load(KernelInstance.Of(typeof(KernelChecks), nameof(KernelChecks.GatherLabels), [], specialization: null), out _gatherLabels);
+        kernels.Load(KernelInstance.Of(typeof(KernelChecks), nameof(KernelChecks.Standardize), [], specialization: null), out _standardize);
+        kernels.Load(KernelInstance.Of(typeof(KernelChecks), nameof(KernelChecks.GatherStandardizedRows), [], specialization: null), out _gatherStandardizedRows);
+        _inputDeviation = architecture.StandardizesInput ? [.. Enumerable.Repeat(1f, architecture.InputSize)] : [];
     }
 
     public Backend Backend { get; }
@@ -77,7 +83,16 @@ internal sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
         for (int start = 0; start < order.Length; start += batchSize, stepIndex++, step = step.Next())
         {
             int batch = Math.Min(batchSize, order.Length - start);
-            _gatherRows(_workspace.Stream, batch * inputSize, _workspace.Status, dataset.Features, dataset.Order, _workspace.Input, start, inputSize);
+            if (_workspace.StandardizesInput)
+            {
+                _gatherStandardizedRows(_workspace.Stream, batch * inputSize, _workspace.Status, dataset.Features, dataset.Order, _workspace.Input, start,
+                    _workspace.InputMean, _workspace.InputDeviation, inputSize);
+            }
+            else
+            {
+                _gatherRows(_workspace.Stream, batch * inputSize, _workspace.Status, dataset.Features, dataset.Order, _workspace.Input, start, inputSize);
+            }
+
             if (data.IsClassification)
             {
                 _gatherLabels(_workspace.Stream, batch, _workspace.Status, dataset.Labels, dataset.Order, _workspace.Labels, start);
@@ -103,6 +118,15 @@ internal sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
         _program.Loss(_workspace, batch, 0, _workspace.Losses);
         _program.Backward(_workspace, batch, optimizer: null, inputGradient: true, step: 0);
         _workspace.InputGradient.SubView(0, inputGradient.Length).CopyToCPU(inputGradient);
+        if (_workspace.StandardizesInput)
+        {
+            // From the standardized input back to the raw one: dL/dx = dL/dx' / deviation.
+            for (int i = 0; i < inputGradient.Length; i++)
+            {
+                inputGradient[i] /= _inputDeviation[i % _inputDeviation.Length];
+            }
+        }
+
         return MeanLoss(_workspace.Losses, batch);
     }
 
@@ -114,6 +138,13 @@ internal sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
         _program.Loss(_workspace, batch, 0, _workspace.Losses);
         _workspace.Activation(_architecture.Layers.Length - 1).SubView(0, (long)batch * _architecture.OutputSize).CopyToCPU(outputs[..(batch * _architecture.OutputSize)]);
         _workspace.Losses.SubView(0, batch).CopyToCPU(losses[..batch]);
+    }
+
+    public void SetStandardization(ReadOnlySpan<float> mean, ReadOnlySpan<float> standardDeviation)
+    {
+        _workspace.InputMean.CopyFromCPU(mean);
+        _workspace.InputDeviation.CopyFromCPU(standardDeviation);
+        standardDeviation.CopyTo(_inputDeviation);
     }
 
     public void ReadParameters(Span<float> destination) => _workspace.Parameters.CopyToCPU(destination);
@@ -195,6 +226,12 @@ internal sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
     {
         _workspace.EnsureCapacity(batch);
         _workspace.Input.SubView(0, inputs.Length).CopyFromCPU(inputs);
+        if (_workspace.StandardizesInput)
+        {
+            // The status may still mark a failed step, which would stop the kernel.
+            _workspace.Status.MemSetToZero();
+            _standardize(_workspace.Stream, inputs.Length, _workspace.Status, _workspace.Input, _workspace.InputMean, _workspace.InputDeviation, _architecture.InputSize);
+        }
         if (!labels.IsEmpty)
         {
             _workspace.Labels.SubView(0, labels.Length).CopyFromCPU(labels);

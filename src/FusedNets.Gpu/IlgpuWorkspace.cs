@@ -23,6 +23,8 @@ internal sealed class IlgpuWorkspace : IDisposable
     private MemoryBuffer1D<float, Stride1D.Dense>? _secondMomentSnapshot;
     private readonly MemoryBuffer1D<int, Stride1D.Dense> _status;
     private readonly MemoryBuffer1D<int, Stride1D.Dense> _layerTable;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense>? _inputMean;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense>? _inputDeviation;
     private readonly List<MemoryBuffer> _batchBuffers = [];
     private readonly int[] _layerOffsets;
     private MemoryBuffer1D<float, Stride1D.Dense> _layerValues = null!;
@@ -64,6 +66,13 @@ internal sealed class IlgpuWorkspace : IDisposable
         }
 
         _layerTable = accelerator.Allocate1D(table);
+        if (architecture.StandardizesInput)
+        {
+            // The identity until the statistics are set.
+            _inputMean = accelerator.Allocate1D<float>(architecture.InputSize);
+            _inputMean.MemSetToZero();
+            _inputDeviation = accelerator.Allocate1D(Enumerable.Repeat(1f, architecture.InputSize).ToArray());
+        }
 
         EnsureCapacity(1);
     }
@@ -101,7 +110,16 @@ internal sealed class IlgpuWorkspace : IDisposable
     /// <summary>0 while every step was finite, else 1 + the index of the first step that was not (see <see cref="KernelChecks"/>).</summary>
     public ArrayView<int> Status => _status.View;
 
-    /// <summary>x: (Capacity, InputSize).</summary>
+    /// <summary>Whether the network standardizes its input.</summary>
+    public bool StandardizesInput => _inputMean is not null;
+
+    /// <summary>Each input feature's mean, for a network that standardizes its input.</summary>
+    public ArrayView<float> InputMean => _inputMean!.View;
+
+    /// <summary>Each input feature's standard deviation, for a network that standardizes its input.</summary>
+    public ArrayView<float> InputDeviation => _inputDeviation!.View;
+
+    /// <summary>x: (Capacity, InputSize), standardized when the network standardizes its input.</summary>
     public ArrayView<float> Input => _input.View;
 
     /// <summary>dL/dx: (Capacity, InputSize).</summary>
@@ -215,6 +233,8 @@ internal sealed class IlgpuWorkspace : IDisposable
         _secondMomentSnapshot?.Dispose();
         _status.Dispose();
         _layerTable.Dispose();
+        _inputMean?.Dispose();
+        _inputDeviation?.Dispose();
         foreach (MemoryBuffer1D<float, Stride1D.Dense>? mask in _masks)
         {
             mask?.Dispose();

@@ -62,6 +62,30 @@ internal static class KernelChecks
         }
     }
 
+    /// <summary>
+    /// Standardizes a batch of inputs in place, as it arrives: x = (x − mean[f]) / deviation[f] for feature f of each
+    /// sample (<see cref="NetworkArchitecture.StandardizesInput"/>), the operations the CPU engine applies.
+    /// </summary>
+    public static void Standardize(Index1D index, ArrayView<int> status, ArrayView<float> inputs, ArrayView<float> mean, ArrayView<float> deviation, int features)
+    {
+        if (status[0] == 0)
+        {
+            int feature = index % features;
+            inputs[index] = (inputs[index] - mean[feature]) / deviation[feature];
+        }
+    }
+
+    /// <summary><see cref="GatherRows"/> of input features, standardized as <see cref="Standardize"/> does on the way.</summary>
+    public static void GatherStandardizedRows(
+        Index1D index, ArrayView<int> status, ArrayView<float> source, ArrayView<int> order, ArrayView<float> target, int first, ArrayView<float> mean, ArrayView<float> deviation, int features)
+    {
+        if (status[0] == 0)
+        {
+            int row = index / features, feature = index - row * features;
+            target[index] = (source[(long)order[first + row] * features + feature] - mean[feature]) / deviation[feature];
+        }
+    }
+
     /// <summary>Gathers one batch's labels: target[r] = source[order[first + r]].</summary>
     public static void GatherLabels(Index1D index, ArrayView<int> status, ArrayView<int> source, ArrayView<int> order, ArrayView<int> target, int first)
     {

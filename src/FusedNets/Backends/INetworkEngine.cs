@@ -37,6 +37,13 @@ internal interface INetworkEngine : IDisposable
     /// <summary>The per-sample losses of a batch (used by evaluation), written to <paramref name="losses"/>, and the outputs.</summary>
     void Evaluate(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch, Span<float> outputs, Span<float> losses);
 
+    /// <summary>
+    /// For a network that standardizes its input (<see cref="NetworkArchitecture.StandardizesInput"/>): each feature's
+    /// mean and standard deviation (InputSize each, a channel's repeated over its pixels). Until set, 0 and 1. Every entry
+    /// point then takes raw features, and the input gradient is with respect to them.
+    /// </summary>
+    void SetStandardization(ReadOnlySpan<float> mean, ReadOnlySpan<float> standardDeviation);
+
     /// <summary>Copies the flat parameter vector (see <see cref="NetworkArchitecture"/>) out.</summary>
     void ReadParameters(Span<float> destination);
 

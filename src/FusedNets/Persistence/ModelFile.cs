@@ -8,7 +8,8 @@ namespace FusedNets.Persistence;
 /// <param name="Parameters">Every weight and bias.</param>
 /// <param name="Optimizer">The optimizer's state, when the file holds it.</param>
 /// <param name="Seed">The seed the saved network was created from, when the file says.</param>
-internal sealed record ModelState(float[] Parameters, SavedOptimizerState? Optimizer, int? Seed);
+/// <param name="Standardization">The input's statistics, when the network standardizes and they were set.</param>
+internal sealed record ModelState(float[] Parameters, SavedOptimizerState? Optimizer, int? Seed, Standardization? Standardization);
 
 /// <summary>An optimizer's state in the flat parameter layout: SGD's velocity, or Adam's two moments and step count.</summary>
 /// <param name="Kind">What it holds; a file writes <see cref="OptimizerStateKind.None"/> (zeros) as SGD momentum.</param>
@@ -22,8 +23,9 @@ internal sealed record SavedOptimizerState(OptimizerStateKind Kind, float[] Mome
 /// "L.weight" and "L.bias" in PyTorch's names and layouts (nn.Linear's [units, inputs], nn.Conv2d's
 /// [filters, channels, kernel, kernel]). The optimizer's state, when saved, is SGD's "L.weight.momentum" and
 /// "L.bias.momentum", or Adam's "L.weight.exp_avg", "L.weight.exp_avg_sq" (and the bias's) in PyTorch's names with the
-/// step count in the metadata. The metadata describes the architecture so that loading can refuse a file saved from a
-/// different network.
+/// step count in the metadata. A network that standardizes its input saves its statistics as "I.mean" and "I.std"
+/// ([channels]), I being the input's name. The metadata describes the architecture so that loading can refuse a file
+/// saved from a different network.
 /// </summary>
 internal static partial class ModelFile
 {
@@ -38,6 +40,7 @@ internal static partial class ModelFile
         public const string Input = "fusednets.input";
         public const string InputSize = "fusednets.input_size";
         public const string InputShape = "fusednets.input_shape";
+        public const string InputStandardized = "fusednets.input_standardized";
         public const string Layers = "fusednets.layers";
         public const string Seed = "fusednets.seed";
         public const string OptimizerStep = "fusednets.optimizer.step";
@@ -47,11 +50,18 @@ internal static partial class ModelFile
 
     private const string WeightSuffix = ".weight", BiasSuffix = ".bias", MomentumSuffix = ".momentum";
     private const string ExpAvgSuffix = ".exp_avg", ExpAvgSqSuffix = ".exp_avg_sq";
+    private const string MeanSuffix = ".mean", StandardDeviationSuffix = ".std";
 
-    public static void Write(Stream stream, NetworkArchitecture architecture, int seed, float[] parameters, SavedOptimizerState? optimizer)
+    public static void Write(Stream stream, NetworkArchitecture architecture, int seed, float[] parameters, SavedOptimizerState? optimizer, Standardization? standardization)
     {
         var tensors = new List<SafeTensor>();
         Dictionary<string, string> metadata = Metadata(architecture, seed);
+        if (standardization is not null)
+        {
+            tensors.Add(new SafeTensor(architecture.InputName + MeanSuffix, [standardization.Mean.Count], [.. standardization.Mean]));
+            tensors.Add(new SafeTensor(architecture.InputName + StandardDeviationSuffix, [standardization.StandardDeviation.Count], [.. standardization.StandardDeviation]));
+        }
+
         AddLayerTensors(tensors, architecture, parameters, suffix: "");
         if (optimizer is { Kind: OptimizerStateKind.AdamMoments, SecondMoment: { } secondMoment })
         {
@@ -106,6 +116,8 @@ internal static partial class ModelFile
     {
         var tensors = contents.Tensors.ToDictionary(tensor => tensor.Name, StringComparer.Ordinal);
         int? seed = null;
+        Standardization? standardization = null;
+        SafeTensor[] statistics = [];
         SafeTensor[][] layers;
         SafeTensor[][][] optimizerTensors = [];
         SavedOptimizerState? optimizer = null;
@@ -116,6 +128,7 @@ internal static partial class ModelFile
         {
             CheckArchitecture(contents.Metadata, architecture);
             seed = int.TryParse(contents.Metadata.GetValueOrDefault(Keys.Seed), CultureInfo.InvariantCulture, out int saved) ? saved : null;
+            (standardization, statistics) = StandardizationOf(tensors, architecture);
             layers = ByName(tensors, architecture, "");
             bool momentum = Holds(MomentumSuffix), adam = Holds(ExpAvgSuffix) || Holds(ExpAvgSqSuffix);
             if (momentum && adam)
@@ -144,13 +157,47 @@ internal static partial class ModelFile
             layers = InNameOrder(contents.Tensors, architecture);
         }
 
-        var used = new HashSet<SafeTensor>(layers.Concat(optimizerTensors.SelectMany(state => state)).SelectMany(layer => layer));
+        var used = new HashSet<SafeTensor>(layers.Concat(optimizerTensors.SelectMany(state => state)).SelectMany(layer => layer).Concat(statistics));
         if (contents.Tensors.FirstOrDefault(tensor => !used.Contains(tensor)) is { } extra)
         {
             throw new InvalidDataException($"The file holds tensor '{extra.Name}', which no layer of {architecture.Name} takes.");
         }
 
-        return new ModelState(Flatten(layers, architecture), optimizer, seed);
+        return new ModelState(Flatten(layers, architecture), optimizer, seed, standardization);
+    }
+
+    /// <summary>The input's statistics, when the file holds both: one mean and standard deviation per channel.</summary>
+    private static (Standardization? Statistics, SafeTensor[] Tensors) StandardizationOf(Dictionary<string, SafeTensor> tensors, NetworkArchitecture architecture)
+    {
+        string meanName = architecture.InputName + MeanSuffix, deviationName = architecture.InputName + StandardDeviationSuffix;
+        bool hasMean = tensors.TryGetValue(meanName, out SafeTensor? mean), hasDeviation = tensors.TryGetValue(deviationName, out SafeTensor? deviation);
+        if (!hasMean && !hasDeviation)
+        {
+            return (null, []);
+        }
+
+        if (mean is null || deviation is null)
+        {
+            throw new InvalidDataException($"The model file holds '{(mean ?? deviation)!.Name}' but not '{(mean is null ? meanName : deviationName)}'.");
+        }
+
+        int channels = architecture.InputShape.Channels;
+        foreach (SafeTensor tensor in new[] { mean, deviation })
+        {
+            if (tensor.Shape is not [int length] || length != channels)
+            {
+                throw new InvalidDataException($"Tensor '{tensor.Name}' has shape {tensor.ShapeText} in the file, but {architecture.Name}'s input needs [{channels}].");
+            }
+        }
+
+        try
+        {
+            return (new Standardization(mean.Values, deviation.Values), [mean, deviation]);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"The model file's input statistics are not usable: {e.Message}", e);
+        }
     }
 
     /// <summary>Adam's step count t, which a file with Adam moments must give: the bias corrections of the next step depend on it.</summary>
@@ -175,6 +222,11 @@ internal static partial class ModelFile
             [Keys.Layers] = string.Join(",", architecture.Layers.Select(layer => layer.Name)),
             [Keys.Seed] = Invariant(seed),
         };
+        if (architecture.StandardizesInput)
+        {
+            metadata[Keys.InputStandardized] = "true";
+        }
+
         if (!Shapes.IsVector(architecture.InputShape))
         {
             metadata[Keys.InputShape] = ShapeText(architecture.InputShape);
@@ -220,6 +272,8 @@ internal static partial class ModelFile
         Compare("the loss is", Get(Keys.Loss), architecture.Loss.ToString());
         Compare("the input has", Get(Keys.InputSize), Invariant(architecture.InputSize), " features");
         Compare("the input has shape", metadata.GetValueOrDefault(Keys.InputShape) ?? ShapeText(Shapes.Vector(architecture.InputSize)), ShapeText(architecture.InputShape));
+        static string Standardized(bool standardized) => standardized ? "standardized" : "not standardized";
+        Compare("the input is", Standardized(metadata.GetValueOrDefault(Keys.InputStandardized) == "true"), Standardized(architecture.StandardizesInput));
         string[] fileLayers = Get(Keys.Layers).Split(',');
         for (int l = 0; l < Math.Max(fileLayers.Length, architecture.Layers.Length); l++)
         {

@@ -29,7 +29,7 @@ public abstract partial class Network
             ObjectDisposedException.ThrowIf(_disposed, this);
             PrepareEngine();
             SyncHostParameters();
-            ModelFile.Write(stream, Architecture, Seed, _parameters, includeMomentum ? ReadOptimizerState() : null);
+            ModelFile.Write(stream, Architecture, Seed, _parameters, includeMomentum ? ReadOptimizerState() : null, _standardization);
         }
     }
 
@@ -51,6 +51,11 @@ public abstract partial class Network
             if (state.Optimizer is { } optimizer)
             {
                 WriteOptimizerState(optimizer);
+            }
+
+            if (state.Standardization is { } standardization)
+            {
+                Standardization = standardization;
             }
 
             Seed = state.Seed ?? Seed;

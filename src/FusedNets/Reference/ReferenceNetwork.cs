@@ -81,6 +81,12 @@ internal sealed class ReferenceNetwork
     /// <summary>Adam's second moment v (exp_avg_sq), laid out like <see cref="Parameters"/>; zero until the first Adam step.</summary>
     public double[] SecondMoment { get; }
 
+    /// <summary>
+    /// For an architecture that standardizes its input: the statistics, per channel. Every method then takes raw inputs,
+    /// x' = (x − mean) / deviation before the first layer, and gives the input gradient with respect to them. Null: none.
+    /// </summary>
+    public Standardization? Standardization { get; set; }
+
     /// <summary>The last layer's activations for <paramref name="batch"/> samples: (B, OutputSize).</summary>
     public double[] Forward(ReadOnlySpan<double> inputs, int batch)
     {
@@ -112,6 +118,12 @@ internal sealed class ReferenceNetwork
         {
             // The gradient of one layer's input is the gradient of the previous layer's output.
             dy = LayerBackward(l, saved[l], dy, batch, dparameters);
+        }
+
+        // x' = (x − mean) / deviation: dL/dx = dL/dx' / deviation.
+        for (int i = 0; Standardization is { } statistics && i < dy.Length; i++)
+        {
+            dy[i] /= statistics.StandardDeviation[i % _architecture.InputSize / (_architecture.InputSize / statistics.Mean.Count)];
         }
 
         return new ReferenceGradients(loss, dparameters, dy);
@@ -210,6 +222,12 @@ internal sealed class ReferenceNetwork
     {
         var saved = new LayerValues[_architecture.Layers.Length];
         double[] x = inputs.ToArray();
+        for (int i = 0; Standardization is { } statistics && i < x.Length; i++)
+        {
+            int channel = i % _architecture.InputSize / (_architecture.InputSize / statistics.Mean.Count);
+            x[i] = (x[i] - statistics.Mean[channel]) / statistics.StandardDeviation[channel];
+        }
+
         for (int l = 0; l < saved.Length; l++)
         {
             saved[l] = LayerForward(l, x, batch);

@@ -49,7 +49,8 @@ public abstract partial class Network
     /// <remarks>
     /// The whole data set (and validation set) is checked before the first step (feature and target counts, labels
     /// in range, every value finite), as are the schedule's rates, so bad data leaves the network untouched. The
-    /// data must not change while Fit runs.
+    /// data must not change while Fit runs. A network declared with <c>[Input(..., Standardize = true)]</c> and no
+    /// <see cref="Standardization"/> yet has it estimated from <paramref name="data"/> before the first step.
     /// </remarks>
     /// <exception cref="TrainingDivergedException">A step went non-finite; the network keeps the last good step.</exception>
     public IReadOnlyList<EpochReport> Fit(
@@ -89,6 +90,7 @@ public abstract partial class Network
             }
         }
 
+        EstimateStandardizationIfUnset(data);
         batchSize = Math.Min(batchSize, data.Count);
         var batches = new BatchBuffer(data, batchSize);
         var order = new int[data.Count];

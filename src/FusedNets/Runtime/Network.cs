@@ -174,6 +174,7 @@ public abstract partial class Network : IDisposable
         CheckBatch(inputs, labels, targets);
         CheckFinite(inputs, nameof(inputs), "input");
         CheckFinite(targets, nameof(targets), "target");
+        CheckStandardizationIsSet();
         return TrainStep(inputs, labels, targets, optimizer, optimizer.LearningRate, epoch: null, batchNumber: null);
     }
 

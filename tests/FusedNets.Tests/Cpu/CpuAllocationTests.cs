@@ -132,6 +132,36 @@ public class CpuAllocationTests
         Assert.True(float.IsFinite(sink));
     }
 
+    [Fact]
+    public void A_standardizing_network_trains_predicts_and_backpropagates_without_allocating_after_warm_up()
+    {
+        using var network = new Training.StandardizedClassifier(seed: 1, Backend.Cpu);
+        TestBatch batch = TestArchitectures.RandomBatch(network.Architecture, 24, seed: 2);
+        network.Standardization = new Standardization([1f, 2f, 3f, 4f, 5f], [0.5f, 1f, 2f, 4f, 8f]);
+        var sample = Training.StandardizedClassifier.Input.From(batch.Inputs.AsSpan(0, 5));
+        var gradient = new float[batch.Inputs.Length];
+        var sgd = new Sgd(0.01f, momentum: 0.9f);
+        float sink = 0;
+
+        void RunEverything()
+        {
+            for (int step = 0; step < 20; step++)
+            {
+                sink += network.TrainBatch(batch.Inputs, batch.Labels, sgd);
+                sink += network.Predict(sample)[0];
+                sink += network.InputGradient(batch.Inputs, batch.Labels, gradient);
+            }
+        }
+
+        RunEverything();
+        Thread.Sleep(20);
+        RunEverything();
+        Thread.Sleep(20);
+
+        Assert.Equal(0, QuietestAllocation(RunEverything));
+        Assert.True(float.IsFinite(sink));
+    }
+
     /// <summary>
     /// The bytes allocated by the quietest of ten runs of <paramref name="run"/>. The counter is process-wide, and
     /// threads of the test host and of other engines (ILGPU's simulator among them) allocate now and then: a

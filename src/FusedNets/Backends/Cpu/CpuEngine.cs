@@ -53,6 +53,8 @@ internal sealed class CpuEngine : INetworkEngine
     public void Evaluate(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch, Span<float> outputs, Span<float> losses) =>
         _pipeline.Evaluate(inputs, labels, targets, batch, outputs, losses);
 
+    public void SetStandardization(ReadOnlySpan<float> mean, ReadOnlySpan<float> standardDeviation) => _pipeline.SetStandardization(mean, standardDeviation);
+
     public void ReadParameters(Span<float> destination) => _pipeline.ReadParameters(destination);
 
     public void WriteParameters(ReadOnlySpan<float> source) => _pipeline.WriteParameters(source);

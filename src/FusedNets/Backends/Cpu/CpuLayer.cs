@@ -28,6 +28,12 @@ internal abstract unsafe class CpuLayer<TVector, TOps>(int index, LayerArchitect
 
     public LayerArchitecture Architecture { get; } = architecture;
 
+    /// <summary>
+    /// Whether this layer (the first) reads the network's input standardized: feature-major only, since the caller's
+    /// batch is then not what it reads.
+    /// </summary>
+    public bool ReadsStandardizedInput { get; set; }
+
     /// <summary>The layer's weights and bias, or null for a layer without parameters.</summary>
     public abstract CpuWeights? Weights { get; }
 

@@ -42,6 +42,10 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps> : INetworkEngine
     private WorkerPool? _pool;
     private CpuWorkspace? _workspace;
 
+    // The standardization of the input (see CpuPipeline.Standardization.cs), and the one sample in flight standardized;
+    // null for a network that does not standardize.
+    private readonly AlignedBuffer? _inputMean, _inputDeviation, _standardizedSample;
+
     // The pass in flight: written by the calling thread before the pass, read by every thread during it.
     private Pass _pass;
     private float* _singleSampleInput;
@@ -61,6 +65,12 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps> : INetworkEngine
         }
 
         StreamingUpdates = parameterBytes > StreamingUpdateBytes;
+        if (architecture.StandardizesInput)
+        {
+            (_inputMean, _inputDeviation) = IdentityStandardization(architecture.InputSize);
+            _standardizedSample = new AlignedBuffer(_inputMean.Length);
+            _layers[0].ReadsStandardizedInput = true;
+        }
 
         // Layer l's output, in whole vectors; the sample itself is read where the caller keeps it.
         _singleSample = new AlignedBuffer[_layers.Length];
@@ -264,7 +274,7 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps> : INetworkEngine
         PassThreads = _trainFlopsPerSample / 3 >= _options.ParallelFlops ? _options.Threads : 1;
         fixed (float* input = inputs)
         {
-            _singleSampleInput = input;
+            _singleSampleInput = StandardizesInput ? StandardizeSample(input) : input;
             if (PassThreads > 1)
             {
                 _pool ??= new WorkerPool(_options.Threads);
@@ -391,6 +401,10 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps> : INetworkEngine
             (int first, int end) = Share(Batch, 1, thread);
             int inputSize = _architecture.InputSize;
             Transposes.Transpose(Workspace.InputGradientColumns.Pointer + first, Stride, _inputGradient + first * inputSize, inputSize, inputSize, end - first);
+            if (StandardizesInput)
+            {
+                UnstandardizeGradient(_inputGradient, first, end);
+            }
         }
     }
 
@@ -421,6 +435,11 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps> : INetworkEngine
         (int first, int end) = Share(inputSize, 1, thread);
         float* columns = Workspace.InputColumns.Pointer;
         Transposes.Transpose(Inputs + first, inputSize, columns + first * Stride, Stride, Batch, end - first);
+        if (StandardizesInput)
+        {
+            StandardizeColumns(columns, first, end); // this thread's rows, still in its cache
+        }
+
         for (int feature = first; feature < end; feature++)
         {
             // Padding samples are zeros, so they stay finite all the way through the network.

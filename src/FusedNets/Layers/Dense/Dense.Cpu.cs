@@ -61,8 +61,9 @@ internal sealed unsafe class DenseCpuLayer<TVector, TOps> : CpuLayer<TVector, TO
 
     public override void EnsureCapacity(int capacity, int stride)
     {
-        // The first layer's update reads the caller's batch where it lies when its rows have no padding.
-        _inputsAreRows = Index == 0 && _weights.WeightStride == _weights.Inputs;
+        // The first layer's update reads the caller's batch where it lies when its rows have no padding, unless it reads
+        // the batch standardized.
+        _inputsAreRows = Index == 0 && !ReadsStandardizedInput && _weights.WeightStride == _weights.Inputs;
         _inputRows = _weights.Sparse is not null || _inputsAreRows
             ? new AlignedBuffer(0)
             : new AlignedBuffer((long)capacity * _weights.WeightStride);
@@ -101,13 +102,13 @@ internal sealed unsafe class DenseCpuLayer<TVector, TOps> : CpuLayer<TVector, TO
 
     /// <summary>
     /// This thread's share of the sample-major copy of the input that the weight gradient reads: the previous layer's
-    /// y transposed (each thread the rows it wrote in the previous phase), or the first layer's batch copied into
-    /// padded rows.
+    /// y (or the standardized batch) transposed, each thread the rows it wrote in the previous phase, or the first layer's
+    /// batch copied into padded rows.
     /// </summary>
     private void CopyInputRows(CpuPipeline<TVector, TOps> cpu, int thread)
     {
         nint rowStride = _weights.WeightStride;
-        if (Index > 0)
+        if (Index > 0 || ReadsStandardizedInput)
         {
             (int start, int end) = cpu.ShareRows(_weights.Inputs, thread);
             Transposes.Transpose(cpu.InputOf(Index) + start * cpu.Stride, cpu.Stride, _inputRows.Pointer + start, rowStride, end - start, cpu.Batch);
