@@ -252,6 +252,17 @@ public class ModelFileTests
         Assert.Equal(message, error.Message);
     }
 
+    [Fact]
+    public void An_image_network_refuses_a_vector_network_of_as_many_inputs_naming_both_shapes()
+    {
+        // Once read "the input has shape 784,1,1 in the file but 1,28,28".
+        using var saved = new MnistMlp(seed: 1, Backend.Cpu);
+
+        var error = Assert.Throws<InvalidDataException>(() => LeNet.Load(new MemoryStream(SaveToBytes(saved)), Backend.Cpu));
+
+        Assert.Equal("The model file does not fit LeNet: the input has shape (784) in the file but (1, 28, 28) in LeNet.", error.Message);
+    }
+
     public static TheoryData<string, string> ConvMismatches() => new()
     {
         { nameof(WiderConvRegressor), "The model file does not fit WiderConvRegressor: layer 'Strided' has 3 filters in the file but 4 in WiderConvRegressor." },
