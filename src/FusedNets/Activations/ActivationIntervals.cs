@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using FusedNets.Backends.Cpu;
 using FusedNets.Generated;
 
 namespace FusedNets;
@@ -27,6 +28,9 @@ internal static class ActivationIntervals<TActivation>
 
     private static readonly float s_widening = 3 * TActivation.FloatErrorUlps * IntervalRounding.Unit;
     private static readonly float s_wideningFloor = 3 * TActivation.FloatErrorUlps * IntervalRounding.SmallestNormal;
+
+    /// <summary>The float rule's constants, for kernels that cannot read this class's fields (the GPU package's).</summary>
+    public static FloatIntervalRule FloatRule => new(s_hasMinimum, s_minimumLow, s_minimumHigh, s_minimum, s_widening, s_wideningFloor);
 
     /// <summary>The exact rule in double precision, for the reference.</summary>
     public static (double Lower, double Upper) Reference(double lo, double hi)
@@ -97,7 +101,7 @@ internal static class ActivationIntervals<TActivation>
 
         if (widen && TActivation.FloatErrorUlps != 0)
         {
-            TVector scale = TOps.Add(Max<TVector, TOps>(Abs<TVector, TOps>(lo), Abs<TVector, TOps>(hi)), Max<TVector, TOps>(Abs<TVector, TOps>(lower), Abs<TVector, TOps>(upper)));
+            TVector scale = TOps.Add(IntervalVectors.Max<TVector, TOps>(IntervalVectors.Abs<TVector, TOps>(lo), IntervalVectors.Abs<TVector, TOps>(hi)), IntervalVectors.Max<TVector, TOps>(IntervalVectors.Abs<TVector, TOps>(lower), IntervalVectors.Abs<TVector, TOps>(upper)));
             TVector widening = TOps.MultiplyAdd(scale, TOps.Broadcast(s_widening), TOps.Broadcast(s_wideningFloor));
             lower = TOps.Subtract(lower, widening);
             upper = TOps.Add(upper, widening);
@@ -124,19 +128,15 @@ internal static class ActivationIntervals<TActivation>
         dHi = TOps.Add(TOps.WhereGreater(fLo, fHi, lowerGradient, default), TOps.WhereGreater(fLo, fHi, default, upperGradient));
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TVector Abs<TVector, TOps>(TVector x)
-        where TVector : unmanaged
-        where TOps : IVectorOps<TVector> => TOps.WhereGreater(x, default, x, TOps.Subtract(default, x));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TVector Max<TVector, TOps>(TVector a, TVector b)
-        where TVector : unmanaged
-        where TOps : IVectorOps<TVector> => TOps.WhereGreater(a, b, a, b);
-
     private static float RoundedDown(double value)
     {
         float rounded = (float)value;
         return rounded > value ? MathF.BitDecrement(rounded) : rounded;
     }
 }
+
+/// <summary>
+/// An activation's interval constants (<see cref="ActivationIntervals{TActivation}"/>): whether it has a minimum, the float
+/// bracket around where it lies and a lower bound on it, and the widening per unit of |z| + |f(z)| and its floor.
+/// </summary>
+internal readonly record struct FloatIntervalRule(bool HasMinimum, float MinimumLow, float MinimumHigh, float Minimum, float Widening, float WideningFloor);

@@ -64,6 +64,9 @@ internal abstract class ActivationRule
     /// <summary>dy/dz in double precision, given y = f(z): the reference.</summary>
     public abstract double ReferenceDerivative(double z, double y);
 
+    /// <summary>The constants of the float interval rule (<see cref="ActivationIntervals{TActivation}"/>).</summary>
+    public abstract FloatIntervalRule FloatIntervalRule { get; }
+
     /// <summary>The bounds of f over [lo, hi] in double precision: the reference (<see cref="ActivationIntervals{TActivation}"/>).</summary>
     public abstract (double Lower, double Upper) ReferenceBounds(double lo, double hi);
 
@@ -92,6 +95,8 @@ internal sealed class ActivationRule<TActivation>(Action<OnnxGraph, string, stri
     public override double Reference(double z) => TActivation.Reference(z);
 
     public override double ReferenceDerivative(double z, double y) => TActivation.ReferenceDerivative(z, y);
+
+    public override FloatIntervalRule FloatIntervalRule => ActivationIntervals<TActivation>.FloatRule;
 
     public override (double Lower, double Upper) ReferenceBounds(double lo, double hi) => ActivationIntervals<TActivation>.Reference(lo, hi);
 
