@@ -6,7 +6,7 @@ using FusedNets.Reference;
 using FusedNets.Tests.Reference;
 using ILGPU.Runtime;
 
-namespace FusedNets.Tests.Robustness;
+namespace FusedNets.Tests.Research;
 
 /// <summary>
 /// Interval bounds on the engines: the CPU engine at every vector width and on several threads, and the ILGPU kernels

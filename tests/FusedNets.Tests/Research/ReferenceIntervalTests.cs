@@ -1,7 +1,7 @@
 using FusedNets.Reference;
 using FusedNets.Tests.Reference;
 
-namespace FusedNets.Tests.Robustness;
+namespace FusedNets.Tests.Research;
 
 /// <summary>
 /// The reference's interval bound propagation: bounds a small network by hand computes, bounds that hold every point

@@ -1,6 +1,6 @@
 using FusedNets.Tests.Reference;
 
-namespace FusedNets.Tests.Robustness;
+namespace FusedNets.Tests.Research;
 
 /// <summary>The networks and boxes the interval tests share: every layer kind and activation, and random boxes around random points.</summary>
 internal static class IntervalTestData

@@ -6,7 +6,7 @@ using FusedNets.Reference;
 using FusedNets.Tests.Reference;
 using ILGPU.Runtime;
 
-namespace FusedNets.Tests.Robustness;
+namespace FusedNets.Tests.Research;
 
 /// <summary>
 /// Certified training's step on the CPU engine against the reference, at every vector width and on several threads:
