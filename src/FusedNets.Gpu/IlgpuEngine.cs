@@ -27,10 +27,12 @@ internal sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
     private readonly Action<AcceleratorStream, Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int> _gatherLabels;
     private readonly Action<AcceleratorStream, Index1D, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _standardize;
     private readonly Action<AcceleratorStream, Index1D, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, ArrayView<float>, ArrayView<float>, int> _gatherStandardizedRows;
-    private readonly float[] _inputDeviation;
+    private readonly float[] _inputMean, _inputDeviation;
+    private float[] _boxLower = [], _boxUpper = [];
     private readonly int[] _status = new int[1];
     private float[] _losses = [];
     private DeviceDataset? _dataset;
+    private IlgpuIntervalBuffers? _intervals;
 
     public IlgpuEngine(Backend backend, Accelerator accelerator, NetworkArchitecture architecture, IReadOnlyList<float[]?> masks)
     {
@@ -45,6 +47,7 @@ internal sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
         kernels.Load(KernelInstance.Of(typeof(KernelChecks), nameof(KernelChecks.GatherLabels), [], specialization: null), out _gatherLabels);
         kernels.Load(KernelInstance.Of(typeof(KernelChecks), nameof(KernelChecks.Standardize), [], specialization: null), out _standardize);
         kernels.Load(KernelInstance.Of(typeof(KernelChecks), nameof(KernelChecks.GatherStandardizedRows), [], specialization: null), out _gatherStandardizedRows);
+        _inputMean = architecture.StandardizesInput ? new float[architecture.InputSize] : [];
         _inputDeviation = architecture.StandardizesInput ? [.. Enumerable.Repeat(1f, architecture.InputSize)] : [];
     }
 
@@ -117,6 +120,13 @@ internal sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
         _program.Forward(_workspace, batch);
         _program.Loss(_workspace, batch, 0, _workspace.Losses);
         _program.Backward(_workspace, batch, optimizer: null, inputGradient: true, step: 0);
+        DownloadInputGradient(inputGradient);
+        return MeanLoss(_workspace.Losses, batch);
+    }
+
+    /// <summary>The input gradient the backward pass left, with respect to the raw features.</summary>
+    private void DownloadInputGradient(Span<float> inputGradient)
+    {
         _workspace.InputGradient.SubView(0, inputGradient.Length).CopyToCPU(inputGradient);
         if (_workspace.StandardizesInput)
         {
@@ -126,8 +136,6 @@ internal sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
                 inputGradient[i] /= _inputDeviation[i % _inputDeviation.Length];
             }
         }
-
-        return MeanLoss(_workspace.Losses, batch);
     }
 
     public void Evaluate(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch, Span<float> outputs, Span<float> losses)
@@ -144,7 +152,47 @@ internal sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
     {
         _workspace.InputMean.CopyFromCPU(mean);
         _workspace.InputDeviation.CopyFromCPU(standardDeviation);
+        mean.CopyTo(_inputMean);
         standardDeviation.CopyTo(_inputDeviation);
+    }
+
+    public void IntervalBounds(ReadOnlySpan<float> lower, ReadOnlySpan<float> upper, int batch, int layers, Span<float> outputLower, Span<float> outputUpper)
+    {
+        _workspace.EnsureCapacity(batch);
+        if (_intervals is null || _intervals.Capacity < batch)
+        {
+            _intervals?.Dispose();
+            _intervals = new IlgpuIntervalBuffers(_accelerator, _architecture, _workspace.Capacity);
+        }
+
+        if (_workspace.StandardizesInput)
+        {
+            // The boxes of the features the first layer reads (IntervalBoxes.Standardize), standardized here: once per box.
+            if (_boxLower.Length < lower.Length)
+            {
+                (_boxLower, _boxUpper) = (new float[lower.Length], new float[lower.Length]);
+            }
+
+            IntervalBoxes.Standardize(lower, upper, _inputMean, _inputDeviation, outward: true, _boxLower.AsSpan(0, lower.Length), _boxUpper.AsSpan(0, upper.Length));
+            upper = _boxUpper.AsSpan(0, upper.Length);
+            lower = _boxLower.AsSpan(0, lower.Length);
+        }
+
+        _intervals.Lower(-1).SubView(0, lower.Length).CopyFromCPU(lower);
+        _intervals.Upper(-1).SubView(0, upper.Length).CopyFromCPU(upper);
+        _program.IntervalBounds(_workspace, _intervals, batch, layers);
+        _intervals.Lower(layers - 1).SubView(0, outputLower.Length).CopyToCPU(outputLower);
+        _intervals.Upper(layers - 1).SubView(0, outputUpper.Length).CopyToCPU(outputUpper);
+    }
+
+    public void VectorJacobianProduct(ReadOnlySpan<float> inputs, ReadOnlySpan<float> outputGradient, int batch, Span<float> inputGradient)
+    {
+        Upload(inputs, default, outputGradient, batch);
+        _workspace.Status.MemSetToZero();
+        _program.Forward(_workspace, batch);
+        _program.Seed(_workspace, batch);
+        _program.Backward(_workspace, batch, optimizer: null, inputGradient: true, step: 0);
+        DownloadInputGradient(inputGradient);
     }
 
     public void ReadParameters(Span<float> destination) => _workspace.Parameters.CopyToCPU(destination);
@@ -176,6 +224,7 @@ internal sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
     public void Dispose()
     {
         _dataset?.Dispose();
+        _intervals?.Dispose();
         _workspace.Dispose();
     }
 

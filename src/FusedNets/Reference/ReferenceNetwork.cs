@@ -11,7 +11,7 @@ namespace FusedNets.Reference;
 /// Shapes in comments use B for the batch, In and Out for a layer's inputs and units. Every buffer is
 /// row-major, one sample after another, like the spans the engines take.
 /// </remarks>
-internal sealed class ReferenceNetwork
+internal sealed partial class ReferenceNetwork
 {
     private readonly NetworkArchitecture _architecture;
     private readonly float[]?[] _masks;
@@ -120,13 +120,7 @@ internal sealed class ReferenceNetwork
             dy = LayerBackward(l, saved[l], dy, batch, dparameters);
         }
 
-        // x' = (x − mean) / deviation: dL/dx = dL/dx' / deviation.
-        for (int i = 0; Standardization is { } statistics && i < dy.Length; i++)
-        {
-            dy[i] /= statistics.StandardDeviation[i % _architecture.InputSize / (_architecture.InputSize / statistics.Mean.Count)];
-        }
-
-        return new ReferenceGradients(loss, dparameters, dy);
+        return new ReferenceGradients(loss, dparameters, ToRawGradient(dy));
     }
 
     /// <summary>
@@ -218,15 +212,36 @@ internal sealed class ReferenceNetwork
         Parameters[p] -= rate * firstUnbiased / (Math.Sqrt(secondUnbiased) + epsilon);
     }
 
-    private LayerValues[] RunForward(ReadOnlySpan<double> inputs, int batch)
+    /// <summary>The first layer's input: a copy of <paramref name="inputs"/>, x' = (x − mean) / deviation where the network standardizes.</summary>
+    private double[] Standardized(ReadOnlySpan<double> inputs)
     {
-        var saved = new LayerValues[_architecture.Layers.Length];
         double[] x = inputs.ToArray();
         for (int i = 0; Standardization is { } statistics && i < x.Length; i++)
         {
-            int channel = i % _architecture.InputSize / (_architecture.InputSize / statistics.Mean.Count);
+            int channel = ChannelOf(i, statistics);
             x[i] = (x[i] - statistics.Mean[channel]) / statistics.StandardDeviation[channel];
         }
+
+        return x;
+    }
+
+    /// <summary>A gradient with respect to the first layer's input, in place, as one with respect to the raw input: x' = (x − mean) / deviation, so dL/dx = dL/dx' / deviation.</summary>
+    private double[] ToRawGradient(double[] gradient)
+    {
+        for (int i = 0; Standardization is { } statistics && i < gradient.Length; i++)
+        {
+            gradient[i] /= statistics.StandardDeviation[ChannelOf(i, statistics)];
+        }
+
+        return gradient;
+    }
+
+    private int ChannelOf(int input, Standardization statistics) => input % _architecture.InputSize / (_architecture.InputSize / statistics.Mean.Count);
+
+    private LayerValues[] RunForward(ReadOnlySpan<double> inputs, int batch)
+    {
+        var saved = new LayerValues[_architecture.Layers.Length];
+        double[] x = Standardized(inputs);
 
         for (int l = 0; l < saved.Length; l++)
         {

@@ -49,8 +49,15 @@ public abstract partial class Network
         }
     }
 
-    /// <summary>Hands the engine the statistics per feature (a channel's repeated over its pixels): the identity while unset.</summary>
+    /// <summary>Hands the engine the statistics per feature: the identity while unset.</summary>
     private void SetEngineStandardization()
+    {
+        (float[] mean, float[] deviation) = StandardizationPerFeature();
+        _engine.SetStandardization(mean, deviation);
+    }
+
+    /// <summary>The statistics per feature (a channel's repeated over its pixels): mean 0 and deviation 1 while unset.</summary>
+    private (float[] Mean, float[] Deviation) StandardizationPerFeature()
     {
         int features = Architecture.InputSize, channels = Architecture.InputShape.Channels, run = features / channels;
         var mean = new float[features];
@@ -61,7 +68,7 @@ public abstract partial class Network
             deviation[f] = _standardization?.StandardDeviation[f / run] ?? 1;
         }
 
-        _engine.SetStandardization(mean, deviation);
+        return (mean, deviation);
     }
 
     /// <summary>Before Fit's first step: the training data's statistics, for a network that standardizes and has none yet.</summary>

@@ -12,6 +12,8 @@ internal sealed class Conv2DLayer : IlgpuLayer
     private readonly UpdateKernels _update;
     private readonly Action<AcceleratorStream, Index1D, ArrayView<int>, View, View, View, View, View, SpecializedValue<Conv2DShape>> _forward;
     private readonly Action<AcceleratorStream, Index1D, ArrayView<int>, View, View, View, View, View, SpecializedValue<Conv2DShape>> _backward;
+    private readonly KernelInstance _intervalKernel;
+    private Action<AcceleratorStream, Index1D, View, View, View, View, View, View, IntervalRule, float, float, SpecializedValue<Conv2DShape>>? _interval;
     private readonly SpecializedValue<Conv2DShape> _shape;
     private readonly bool _masked;
 
@@ -24,6 +26,7 @@ internal sealed class Conv2DLayer : IlgpuLayer
         _forwardKernel = KernelInstance.Of(typeof(Conv2DKernels), nameof(Conv2DKernels.Forward), [KernelTypes.Of(layer.Activation)], _shape);
         _backwardKernel = KernelInstance.Of(typeof(Conv2DKernels), nameof(Conv2DKernels.Backward), [KernelTypes.Of(BelowActivation)], _shape);
         _update = new UpdateKernels(kernels, typeof(Conv2DKernels), nameof(Conv2DKernels.Update), [KernelTypes.MaskMode(masked)], _shape);
+        _intervalKernel = KernelInstance.Of(typeof(Conv2DKernels), nameof(Conv2DKernels.IntervalForward), [KernelTypes.Of(layer.Activation)], _shape);
         kernels.Load(_forwardKernel, out _forward);
         kernels.Load(_backwardKernel, out _backward);
     }
@@ -53,5 +56,15 @@ internal sealed class Conv2DLayer : IlgpuLayer
             X(workspace), workspace.Delta(Index), weights, workspace.Bias(Index),
             workspace.WeightsMomentum(Index), workspace.BiasMomentum(Index), workspace.WeightsSecondMoment(Index), workspace.BiasSecondMoment(Index), mask,
             rule, _shape, batch, step);
+    }
+
+    public override KernelInstance IntervalKernel => _intervalKernel;
+
+    public override void IntervalForward(KernelLibrary kernels, IlgpuWorkspace workspace, View lower, View upper, View outputLower, View outputUpper, int batch)
+    {
+        int terms = ((Conv2DLayerArchitecture)Architecture).Fans.In;
+        LoadOnce(kernels, _intervalKernel, ref _interval)(workspace.Stream, batch * Architecture.Units,
+            lower, upper, workspace.Weights(Index), workspace.Bias(Index), outputLower, outputUpper,
+            new IntervalRule(Architecture.Activation), IntervalRounding.AffineRelative(terms), IntervalRounding.AffineAbsolute(terms), _shape);
     }
 }

@@ -12,6 +12,8 @@ internal sealed class DenseLayer : IlgpuLayer
     private readonly UpdateKernels _update;
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<int>, View, View, View, View, View, SpecializedValue<DenseShape>, int> _forward;
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<int>, View, View, View, View, View, SpecializedValue<DenseShape>, int> _backward;
+    private readonly KernelInstance _intervalKernel;
+    private Action<AcceleratorStream, KernelConfig, View, View, View, View, View, View, IntervalRule, float, float, SpecializedValue<DenseShape>, int>? _interval;
     private readonly SpecializedValue<DenseShape> _shape;
     private readonly int _tile;
     private readonly bool _masked;
@@ -27,6 +29,7 @@ internal sealed class DenseLayer : IlgpuLayer
         _forwardKernel = KernelInstance.Of(typeof(DenseKernels), nameof(DenseKernels.Forward), [KernelTypes.Of(layer.Activation), tile], _shape);
         _backwardKernel = KernelInstance.Of(typeof(DenseKernels), nameof(DenseKernels.Backward), [KernelTypes.Of(BelowActivation), tile], _shape);
         _update = new UpdateKernels(kernels, typeof(DenseKernels), nameof(DenseKernels.Update), [KernelTypes.MaskMode(masked), tile], _shape);
+        _intervalKernel = KernelInstance.Of(typeof(DenseKernels), nameof(DenseKernels.IntervalForward), [KernelTypes.Of(layer.Activation), tile], _shape);
         kernels.Load(_forwardKernel, out _forward);
         kernels.Load(_backwardKernel, out _backward);
     }
@@ -56,4 +59,11 @@ internal sealed class DenseLayer : IlgpuLayer
             workspace.WeightsMomentum(Index), workspace.BiasMomentum(Index), workspace.WeightsSecondMoment(Index), workspace.BiasSecondMoment(Index), mask,
             rule, _shape, batch, step);
     }
+
+    public override KernelInstance IntervalKernel => _intervalKernel;
+
+    public override void IntervalForward(KernelLibrary kernels, IlgpuWorkspace workspace, View lower, View upper, View outputLower, View outputUpper, int batch) =>
+        LoadOnce(kernels, _intervalKernel, ref _interval)(workspace.Stream, Tiles(Architecture.Units, batch, _tile),
+            lower, upper, workspace.Weights(Index), workspace.Bias(Index), outputLower, outputUpper,
+            new IntervalRule(Architecture.Activation), IntervalRounding.AffineRelative(Architecture.Inputs), IntervalRounding.AffineAbsolute(Architecture.Inputs), _shape, batch);
 }

@@ -55,6 +55,15 @@ internal sealed class CpuEngine : INetworkEngine
 
     public void SetStandardization(ReadOnlySpan<float> mean, ReadOnlySpan<float> standardDeviation) => _pipeline.SetStandardization(mean, standardDeviation);
 
+    public void IntervalBounds(ReadOnlySpan<float> lower, ReadOnlySpan<float> upper, int batch, int layers, Span<float> outputLower, Span<float> outputUpper) =>
+        _pipeline.IntervalBounds(lower, upper, batch, layers, outputLower, outputUpper);
+
+    public void VectorJacobianProduct(ReadOnlySpan<float> inputs, ReadOnlySpan<float> outputGradient, int batch, Span<float> inputGradient) =>
+        _pipeline.VectorJacobianProduct(inputs, outputGradient, batch, inputGradient);
+
+    public float TrainBatchCertified(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int batch, CertifiedStep certified, OptimizerStep step) =>
+        _pipeline.TrainBatchCertified(inputs, labels, batch, certified, step);
+
     public void ReadParameters(Span<float> destination) => _pipeline.ReadParameters(destination);
 
     public void WriteParameters(ReadOnlySpan<float> source) => _pipeline.WriteParameters(source);

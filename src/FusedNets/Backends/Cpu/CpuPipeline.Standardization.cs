@@ -21,6 +21,12 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps>
     /// <summary>Whether the network standardizes its input.</summary>
     internal bool StandardizesInput => _inputMean is not null;
 
+    /// <summary>Each feature's mean, for a network that standardizes its input.</summary>
+    private ReadOnlySpan<float> StandardizationMean => _inputMean!.AsSpan()[.._architecture.InputSize];
+
+    /// <summary>Each feature's standard deviation, for a network that standardizes its input.</summary>
+    private ReadOnlySpan<float> StandardizationDeviation => _inputDeviation!.AsSpan()[.._architecture.InputSize];
+
     void INetworkEngine.SetStandardization(ReadOnlySpan<float> mean, ReadOnlySpan<float> standardDeviation)
     {
         mean.CopyTo(_inputMean!.AsSpan());

@@ -112,7 +112,7 @@ internal static unsafe class CpuUpdates
     /// touched only where the rule keeps them. Mutable so that calling the rule copies nothing: a call on a field of
     /// unknown readonly-ness through a readonly receiver would copy the rule each time.
     /// </summary>
-    private struct ScalarState<TRule>(TRule rule, AlignedBuffer values, AlignedBuffer moments, AlignedBuffer secondMoments, AlignedBuffer nextValues, AlignedBuffer nextMoments, AlignedBuffer nextSecondMoments)
+    internal struct ScalarState<TRule>(TRule rule, AlignedBuffer values, AlignedBuffer moments, AlignedBuffer secondMoments, AlignedBuffer nextValues, AlignedBuffer nextMoments, AlignedBuffer nextSecondMoments)
         where TRule : struct, IUpdateRule
     {
         private TRule _rule = rule;
