@@ -260,8 +260,8 @@ internal static partial class Parser
     }
 
     /// <summary>
-    /// <c>[Input(size)]</c> or <c>[Input(channels, height, width)]</c>: null, with FN005 for a size below 1 or FN012
-    /// for a shape of more values than an int counts.
+    /// <c>[Input(size)]</c> or <c>[Input(channels, height, width)]</c>, and its <c>Standardize</c>: null, with FN005 for a
+    /// size below 1 or FN012 for a shape of more values than an int counts.
     /// </summary>
     private static InputModel? ParseInput(string name, string modifiers, AttributeData attribute, Location location, List<DiagnosticInfo> diagnostics)
     {
@@ -286,7 +286,8 @@ internal static partial class Parser
             valid = false;
         }
 
-        return valid ? new InputModel(name, modifiers, shape, image) : null;
+        bool standardize = attribute.NamedArguments.Any(argument => argument.Key == "Standardize" && argument.Value.Value is true);
+        return valid ? new InputModel(name, modifiers, shape, image, standardize) : null;
     }
 
     /// <summary>Null when <paramref name="member"/> is a partial, get-only, instance property of type Layer; else what it is instead.</summary>

@@ -12,7 +12,7 @@ namespace FusedNets.Gpu;
 /// keeps the data set on the device, gathers each batch there by index, and reads back once.
 /// </summary>
 /// <remarks>
-/// Divergence: before each step the parameters and momentum are copied to a snapshot. Kernels flag a loss or
+/// Divergence: before each step the parameters and moments are copied to a snapshot. Kernels flag a loss or
 /// updated parameter that is not finite in the workspace's status, and every later kernel (the snapshot copy
 /// included) then does nothing, so the snapshot holds the last good state, which the engine restores.
 /// </remarks>
@@ -25,6 +25,10 @@ internal sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
     private readonly Action<AcceleratorStream, Index1D, ArrayView<int>, ArrayView<float>, ArrayView<float>> _copyWhileHealthy;
     private readonly Action<AcceleratorStream, Index1D, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int> _gatherRows;
     private readonly Action<AcceleratorStream, Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int> _gatherLabels;
+    private readonly Action<AcceleratorStream, Index1D, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _standardize;
+    private readonly Action<AcceleratorStream, Index1D, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, ArrayView<float>, ArrayView<float>, int> _gatherStandardizedRows;
+    private readonly float[] _inputMean, _inputDeviation;
+    private float[] _boxLower = [], _boxUpper = [];
     private readonly int[] _status = new int[1];
     private float[] _losses = [];
     private DeviceDataset? _dataset;
@@ -41,6 +45,10 @@ internal sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
         kernels.Load(KernelInstance.Of(typeof(KernelChecks), nameof(KernelChecks.CopyWhileHealthy), [], specialization: null), out _copyWhileHealthy);
         kernels.Load(KernelInstance.Of(typeof(KernelChecks), nameof(KernelChecks.GatherRows), [], specialization: null), out _gatherRows);
         kernels.Load(KernelInstance.Of(typeof(KernelChecks), nameof(KernelChecks.GatherLabels), [], specialization: null), out _gatherLabels);
+        kernels.Load(KernelInstance.Of(typeof(KernelChecks), nameof(KernelChecks.Standardize), [], specialization: null), out _standardize);
+        kernels.Load(KernelInstance.Of(typeof(KernelChecks), nameof(KernelChecks.GatherStandardizedRows), [], specialization: null), out _gatherStandardizedRows);
+        _inputMean = architecture.StandardizesInput ? new float[architecture.InputSize] : [];
+        _inputDeviation = architecture.StandardizesInput ? [.. Enumerable.Repeat(1f, architecture.InputSize)] : [];
     }
 
     public Backend Backend { get; }
@@ -55,41 +63,53 @@ internal sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
         _workspace.Activation(_architecture.Layers.Length - 1).SubView(0, outputs.Length).CopyToCPU(outputs);
     }
 
-    public float TrainBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch, SgdStep sgd)
+    public float TrainBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch, OptimizerStep step)
     {
         Upload(inputs, labels, targets, batch);
+        PrepareState(step);
         _workspace.Status.MemSetToZero();
-        Step(batch, sgd, step: 0, _workspace.Losses);
+        Step(batch, step, stepIndex: 0, _workspace.Losses);
         float loss = MeanLoss(_workspace.Losses, batch);
-        return RestoreIfFailed() >= 0 ? float.NaN : loss;
+        return RestoreIfFailed(step) >= 0 ? float.NaN : loss;
     }
 
-    public float TrainEpoch(Dataset data, ReadOnlySpan<int> order, int batchSize, SgdStep sgd, out int failedBatch)
+    public float TrainEpoch(Dataset data, ReadOnlySpan<int> order, int batchSize, OptimizerStep first, out int failedBatch)
     {
         DeviceDataset dataset = Resident(data);
         dataset.Order.SubView(0, order.Length).CopyFromCPU(order);
         _workspace.EnsureCapacity(batchSize);
+        PrepareState(first);
         _workspace.Status.MemSetToZero();
         int inputSize = _architecture.InputSize, outputSize = _architecture.OutputSize;
-        int step = 0;
-        for (int first = 0; first < order.Length; first += batchSize, step++)
+        int stepIndex = 0;
+        OptimizerStep step = first;
+        for (int start = 0; start < order.Length; start += batchSize, stepIndex++, step = step.Next())
         {
-            int batch = Math.Min(batchSize, order.Length - first);
-            _gatherRows(_workspace.Stream, batch * inputSize, _workspace.Status, dataset.Features, dataset.Order, _workspace.Input, first, inputSize);
-            if (data.IsClassification)
+            int batch = Math.Min(batchSize, order.Length - start);
+            if (_workspace.StandardizesInput)
             {
-                _gatherLabels(_workspace.Stream, batch, _workspace.Status, dataset.Labels, dataset.Order, _workspace.Labels, first);
+                _gatherStandardizedRows(_workspace.Stream, batch * inputSize, _workspace.Status, dataset.Features, dataset.Order, _workspace.Input, start,
+                    _workspace.InputMean, _workspace.InputDeviation, inputSize);
             }
             else
             {
-                _gatherRows(_workspace.Stream, batch * outputSize, _workspace.Status, dataset.Targets, dataset.Order, _workspace.Targets, first, outputSize);
+                _gatherRows(_workspace.Stream, batch * inputSize, _workspace.Status, dataset.Features, dataset.Order, _workspace.Input, start, inputSize);
             }
 
-            Step(batch, sgd, step, dataset.Losses.SubView(first, batch));
+            if (data.IsClassification)
+            {
+                _gatherLabels(_workspace.Stream, batch, _workspace.Status, dataset.Labels, dataset.Order, _workspace.Labels, start);
+            }
+            else
+            {
+                _gatherRows(_workspace.Stream, batch * outputSize, _workspace.Status, dataset.Targets, dataset.Order, _workspace.Targets, start, outputSize);
+            }
+
+            Step(batch, step, stepIndex, dataset.Losses.SubView(start, batch));
         }
 
         float loss = MeanLoss(dataset.Losses, order.Length);
-        failedBatch = RestoreIfFailed();
+        failedBatch = RestoreIfFailed(first);
         return failedBatch >= 0 ? float.NaN : loss;
     }
 
@@ -99,9 +119,23 @@ internal sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
         _workspace.Status.MemSetToZero();
         _program.Forward(_workspace, batch);
         _program.Loss(_workspace, batch, 0, _workspace.Losses);
-        _program.Backward(_workspace, batch, default, update: false, inputGradient: true, step: 0);
-        _workspace.InputGradient.SubView(0, inputGradient.Length).CopyToCPU(inputGradient);
+        _program.Backward(_workspace, batch, optimizer: null, inputGradient: true, step: 0);
+        DownloadInputGradient(inputGradient);
         return MeanLoss(_workspace.Losses, batch);
+    }
+
+    /// <summary>The input gradient the backward pass left, with respect to the raw features.</summary>
+    private void DownloadInputGradient(Span<float> inputGradient)
+    {
+        _workspace.InputGradient.SubView(0, inputGradient.Length).CopyToCPU(inputGradient);
+        if (_workspace.StandardizesInput)
+        {
+            // From the standardized input back to the raw one: dL/dx = dL/dx' / deviation.
+            for (int i = 0; i < inputGradient.Length; i++)
+            {
+                inputGradient[i] /= _inputDeviation[i % _inputDeviation.Length];
+            }
+        }
     }
 
     public void Evaluate(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch, Span<float> outputs, Span<float> losses)
@@ -114,6 +148,14 @@ internal sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
         _workspace.Losses.SubView(0, batch).CopyToCPU(losses[..batch]);
     }
 
+    public void SetStandardization(ReadOnlySpan<float> mean, ReadOnlySpan<float> standardDeviation)
+    {
+        _workspace.InputMean.CopyFromCPU(mean);
+        _workspace.InputDeviation.CopyFromCPU(standardDeviation);
+        mean.CopyTo(_inputMean);
+        standardDeviation.CopyTo(_inputDeviation);
+    }
+
     public void IntervalBounds(ReadOnlySpan<float> lower, ReadOnlySpan<float> upper, int batch, int layers, Span<float> outputLower, Span<float> outputUpper)
     {
         _workspace.EnsureCapacity(batch);
@@ -121,6 +163,19 @@ internal sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
         {
             _intervals?.Dispose();
             _intervals = new IlgpuIntervalBuffers(_accelerator, _architecture, _workspace.Capacity);
+        }
+
+        if (_workspace.StandardizesInput)
+        {
+            // The boxes of the features the first layer reads (IntervalBoxes.Standardize), standardized here: once per box.
+            if (_boxLower.Length < lower.Length)
+            {
+                (_boxLower, _boxUpper) = (new float[lower.Length], new float[lower.Length]);
+            }
+
+            IntervalBoxes.Standardize(lower, upper, _inputMean, _inputDeviation, outward: true, _boxLower.AsSpan(0, lower.Length), _boxUpper.AsSpan(0, upper.Length));
+            upper = _boxUpper.AsSpan(0, upper.Length);
+            lower = _boxLower.AsSpan(0, lower.Length);
         }
 
         _intervals.Lower(-1).SubView(0, lower.Length).CopyFromCPU(lower);
@@ -136,8 +191,8 @@ internal sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
         _workspace.Status.MemSetToZero();
         _program.Forward(_workspace, batch);
         _program.Seed(_workspace, batch);
-        _program.Backward(_workspace, batch, default, update: false, inputGradient: true, step: 0);
-        _workspace.InputGradient.SubView(0, inputGradient.Length).CopyToCPU(inputGradient);
+        _program.Backward(_workspace, batch, optimizer: null, inputGradient: true, step: 0);
+        DownloadInputGradient(inputGradient);
     }
 
     public void ReadParameters(Span<float> destination) => _workspace.Parameters.CopyToCPU(destination);
@@ -148,6 +203,24 @@ internal sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
 
     public void WriteMomentum(ReadOnlySpan<float> source) => _workspace.Momentum.CopyFromCPU(source);
 
+    public void ReadSecondMoment(Span<float> destination)
+    {
+        if (_workspace.HasSecondMoment)
+        {
+            _workspace.SecondMoment.CopyToCPU(destination);
+        }
+        else
+        {
+            destination.Clear();
+        }
+    }
+
+    public void WriteSecondMoment(ReadOnlySpan<float> source)
+    {
+        _workspace.EnsureSecondMoment();
+        _workspace.SecondMoment.CopyFromCPU(source);
+    }
+
     public void Dispose()
     {
         _dataset?.Dispose();
@@ -155,17 +228,31 @@ internal sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
         _workspace.Dispose();
     }
 
-    /// <summary>Snapshot, then the program's training step: launches only, no read back.</summary>
-    private void Step(int batch, SgdStep sgd, int step, ArrayView<float> losses)
+    /// <summary>The second moments, before the first step of a rule that keeps them.</summary>
+    private void PrepareState(OptimizerStep step)
+    {
+        if (step.HasSecondMoment)
+        {
+            _workspace.EnsureSecondMoment();
+        }
+    }
+
+    /// <summary>Snapshot of what the step changes, then the program's training step: launches only, no read back.</summary>
+    private void Step(int batch, OptimizerStep step, int stepIndex, ArrayView<float> losses)
     {
         int parameters = _architecture.ParameterCount;
         _copyWhileHealthy(_workspace.Stream, parameters, _workspace.Status, _workspace.Parameters, _workspace.ParametersSnapshot);
         _copyWhileHealthy(_workspace.Stream, parameters, _workspace.Status, _workspace.Momentum, _workspace.MomentumSnapshot);
-        _program.TrainStep(_workspace, batch, sgd, step, losses);
+        if (step.HasSecondMoment)
+        {
+            _copyWhileHealthy(_workspace.Stream, parameters, _workspace.Status, _workspace.SecondMoment, _workspace.SecondMomentSnapshot);
+        }
+
+        _program.TrainStep(_workspace, batch, step, stepIndex, losses);
     }
 
-    /// <summary>Reads the status; after a failed step, restores the snapshot and returns that step's index, else -1.</summary>
-    private int RestoreIfFailed()
+    /// <summary>Reads the status; after a failed step of <paramref name="step"/>'s rule, restores the snapshot and returns that step's index, else -1.</summary>
+    private int RestoreIfFailed(OptimizerStep step)
     {
         _workspace.Status.CopyToCPU(_status.AsSpan());
         if (_status[0] == 0)
@@ -175,6 +262,11 @@ internal sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
 
         _workspace.ParametersSnapshot.CopyTo(_workspace.Parameters);
         _workspace.MomentumSnapshot.CopyTo(_workspace.Momentum);
+        if (step.HasSecondMoment)
+        {
+            _workspace.SecondMomentSnapshot.CopyTo(_workspace.SecondMoment);
+        }
+
         _accelerator.Synchronize();
         return _status[0] - 1;
     }
@@ -183,6 +275,12 @@ internal sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
     {
         _workspace.EnsureCapacity(batch);
         _workspace.Input.SubView(0, inputs.Length).CopyFromCPU(inputs);
+        if (_workspace.StandardizesInput)
+        {
+            // The status may still mark a failed step, which would stop the kernel.
+            _workspace.Status.MemSetToZero();
+            _standardize(_workspace.Stream, inputs.Length, _workspace.Status, _workspace.Input, _workspace.InputMean, _workspace.InputDeviation, _architecture.InputSize);
+        }
         if (!labels.IsEmpty)
         {
             _workspace.Labels.SubView(0, labels.Length).CopyFromCPU(labels);

@@ -1,3 +1,4 @@
+using FusedNets.Generated;
 using ILGPU;
 using ILGPU.Runtime;
 using View = ILGPU.ArrayView<float>;
@@ -92,11 +93,11 @@ internal sealed class IlgpuProgram
 
     /// <summary>
     /// Every layer backward from the last layer's dz: each layer's dz for the layer below (from the parameters before
-    /// the step), then its parameters updated by <paramref name="sgd"/> (when <paramref name="update"/>); the input
-    /// gradient only when <paramref name="inputGradient"/>. An updated parameter that is not finite marks
-    /// <paramref name="step"/> failed in the status.
+    /// the step), then, with an <paramref name="optimizer"/> step, its parameters updated by it; the input gradient only
+    /// when <paramref name="inputGradient"/>. An updated parameter or moment that is not finite marks <paramref name="step"/>
+    /// failed in the status.
     /// </summary>
-    public void Backward(IlgpuWorkspace workspace, int batch, SgdStep sgd, bool update, bool inputGradient, int step)
+    public void Backward(IlgpuWorkspace workspace, int batch, OptimizerStep? optimizer, bool inputGradient, int step)
     {
         for (int l = _layers.Length - 1; l >= 0; l--)
         {
@@ -105,28 +106,41 @@ internal sealed class IlgpuProgram
                 _layers[l].Backward(workspace, batch);
             }
 
-            if (update)
+            if (optimizer is { } rule)
             {
-                _layers[l].Update(workspace, batch, sgd, step);
+                Update(l, workspace, batch, rule, step);
             }
         }
     }
 
-    /// <summary>One SGD step on the batch in the workspace: the fused step and the updates, or forward, loss and backward.</summary>
-    public void TrainStep(IlgpuWorkspace workspace, int batch, SgdStep sgd, int step, View losses)
+    /// <summary>One optimizer step on the batch in the workspace: the fused step and the updates, or forward, loss and backward.</summary>
+    public void TrainStep(IlgpuWorkspace workspace, int batch, OptimizerStep optimizer, int step, View losses)
     {
         if (_fusedStep is null)
         {
             Forward(workspace, batch);
             Loss(workspace, batch, step, losses);
-            Backward(workspace, batch, sgd, update: true, inputGradient: false, step);
+            Backward(workspace, batch, optimizer, inputGradient: false, step);
             return;
         }
 
         _fusedStep.Run(workspace, batch, step, losses);
         for (int l = _layers.Length - 1; l >= 0; l--)
         {
-            _layers[l].Update(workspace, batch, sgd, step);
+            Update(l, workspace, batch, optimizer, step);
         }
+    }
+
+    /// <summary>Layer <paramref name="layer"/>'s update, with the step's rule as its kernel's type argument.</summary>
+    private void Update(int layer, IlgpuWorkspace workspace, int batch, OptimizerStep optimizer, int step)
+    {
+        var update = new LayerUpdate(_layers[layer], workspace, batch, step);
+        optimizer.Apply(ref update);
+    }
+
+    private readonly struct LayerUpdate(IlgpuLayer layer, IlgpuWorkspace workspace, int batch, int step) : IUpdateRuleVisitor
+    {
+        public void Visit<TRule>(in TRule rule)
+            where TRule : struct, IUpdateRule => layer.Update(workspace, batch, rule, step);
     }
 }

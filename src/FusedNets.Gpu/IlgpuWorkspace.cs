@@ -4,7 +4,7 @@ using ILGPU.Runtime;
 namespace FusedNets.Gpu;
 
 /// <summary>
-/// The device buffers of one network on one accelerator. Parameters and momentum are flat vectors in the
+/// The device buffers of one network on one accelerator. Parameters and the optimizer's moments are flat vectors in the
 /// layout of <see cref="NetworkArchitecture"/>; per-batch buffers hold <see cref="Capacity"/> samples and
 /// grow when a larger batch arrives. What the forward saves for the backward: each layer's pre-activation
 /// z and activation y (the same values for a layer without activation, such as pooling). Values are sample-major,
@@ -19,8 +19,12 @@ internal sealed class IlgpuWorkspace : IDisposable
     private readonly MemoryBuffer1D<float, Stride1D.Dense>?[] _masks;
     private readonly MemoryBuffer1D<float, Stride1D.Dense> _parametersSnapshot;
     private readonly MemoryBuffer1D<float, Stride1D.Dense> _momentumSnapshot;
+    private MemoryBuffer1D<float, Stride1D.Dense>? _secondMoment;
+    private MemoryBuffer1D<float, Stride1D.Dense>? _secondMomentSnapshot;
     private readonly MemoryBuffer1D<int, Stride1D.Dense> _status;
     private readonly MemoryBuffer1D<int, Stride1D.Dense> _layerTable;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense>? _inputMean;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense>? _inputDeviation;
     private readonly List<MemoryBuffer> _batchBuffers = [];
     private readonly int[] _layerOffsets;
     private MemoryBuffer1D<float, Stride1D.Dense> _layerValues = null!;
@@ -62,6 +66,13 @@ internal sealed class IlgpuWorkspace : IDisposable
         }
 
         _layerTable = accelerator.Allocate1D(table);
+        if (architecture.StandardizesInput)
+        {
+            // The identity until the statistics are set.
+            _inputMean = accelerator.Allocate1D<float>(architecture.InputSize);
+            _inputMean.MemSetToZero();
+            _inputDeviation = accelerator.Allocate1D(Enumerable.Repeat(1f, architecture.InputSize).ToArray());
+        }
 
         EnsureCapacity(1);
     }
@@ -78,8 +89,17 @@ internal sealed class IlgpuWorkspace : IDisposable
     /// <summary>The whole parameter vector.</summary>
     public ArrayView<float> Parameters => _parameters.View;
 
-    /// <summary>The whole momentum vector.</summary>
+    /// <summary>The first moment of every parameter: SGD's velocity, Adam's m (exp_avg).</summary>
     public ArrayView<float> Momentum => _momentum.View;
+
+    /// <summary>Whether the second moments exist: only once a rule that keeps them (Adam) has asked (<see cref="EnsureSecondMoment"/>).</summary>
+    public bool HasSecondMoment => _secondMoment is not null;
+
+    /// <summary>The second moment of every parameter, Adam's v (exp_avg_sq).</summary>
+    public ArrayView<float> SecondMoment => (_secondMoment ?? throw new InvalidOperationException("No rule has kept a second moment yet.")).View;
+
+    /// <summary>The second moments as they were before the current step (or the failed one).</summary>
+    public ArrayView<float> SecondMomentSnapshot => (_secondMomentSnapshot ?? throw new InvalidOperationException("No rule has kept a second moment yet.")).View;
 
     /// <summary>The parameters as they were before the current step (or the failed one).</summary>
     public ArrayView<float> ParametersSnapshot => _parametersSnapshot.View;
@@ -90,7 +110,16 @@ internal sealed class IlgpuWorkspace : IDisposable
     /// <summary>0 while every step was finite, else 1 + the index of the first step that was not (see <see cref="KernelChecks"/>).</summary>
     public ArrayView<int> Status => _status.View;
 
-    /// <summary>x: (Capacity, InputSize).</summary>
+    /// <summary>Whether the network standardizes its input.</summary>
+    public bool StandardizesInput => _inputMean is not null;
+
+    /// <summary>Each input feature's mean, for a network that standardizes its input.</summary>
+    public ArrayView<float> InputMean => _inputMean!.View;
+
+    /// <summary>Each input feature's standard deviation, for a network that standardizes its input.</summary>
+    public ArrayView<float> InputDeviation => _inputDeviation!.View;
+
+    /// <summary>x: (Capacity, InputSize), standardized when the network standardizes its input.</summary>
     public ArrayView<float> Input => _input.View;
 
     /// <summary>dL/dx: (Capacity, InputSize).</summary>
@@ -111,11 +140,31 @@ internal sealed class IlgpuWorkspace : IDisposable
     /// <summary>The bias of layer <paramref name="layer"/>: one per output channel.</summary>
     public ArrayView<float> Bias(int layer) => Parameters.SubView(_architecture.BiasOffset(layer), BiasLength(layer));
 
-    /// <summary>The momentum of the weights, in their layout.</summary>
+    /// <summary>The first moment of the weights, in their layout.</summary>
     public ArrayView<float> WeightsMomentum(int layer) => Momentum.SubView(_architecture.WeightOffset(layer), _architecture.Layers[layer].WeightCount);
 
-    /// <summary>The momentum of the bias.</summary>
+    /// <summary>The first moment of the bias.</summary>
     public ArrayView<float> BiasMomentum(int layer) => Momentum.SubView(_architecture.BiasOffset(layer), BiasLength(layer));
+
+    /// <summary>
+    /// The second moment of the weights, in their layout. Before any rule kept one, the first moment stands in: an update
+    /// kernel takes both views, and a rule without a second moment never reads or writes it.
+    /// </summary>
+    public ArrayView<float> WeightsSecondMoment(int layer) => (HasSecondMoment ? SecondMoment : Momentum).SubView(_architecture.WeightOffset(layer), _architecture.Layers[layer].WeightCount);
+
+    /// <summary>The second moment of the bias (the first standing in, as for <see cref="WeightsSecondMoment"/>).</summary>
+    public ArrayView<float> BiasSecondMoment(int layer) => (HasSecondMoment ? SecondMoment : Momentum).SubView(_architecture.BiasOffset(layer), BiasLength(layer));
+
+    /// <summary>Allocates the second moments and their snapshot, zero, unless they exist.</summary>
+    public void EnsureSecondMoment()
+    {
+        if (_secondMoment is null)
+        {
+            _secondMoment = _accelerator.Allocate1D<float>(_architecture.ParameterCount);
+            _secondMoment.MemSetToZero();
+            _secondMomentSnapshot = _accelerator.Allocate1D<float>(_architecture.ParameterCount);
+        }
+    }
 
     /// <summary>The 0/1 mask of the weights, in their layout; only for masked layers.</summary>
     public ArrayView<float> Mask(int layer) => _masks[layer]?.View
@@ -180,8 +229,12 @@ internal sealed class IlgpuWorkspace : IDisposable
         _momentum.Dispose();
         _parametersSnapshot.Dispose();
         _momentumSnapshot.Dispose();
+        _secondMoment?.Dispose();
+        _secondMomentSnapshot?.Dispose();
         _status.Dispose();
         _layerTable.Dispose();
+        _inputMean?.Dispose();
+        _inputDeviation?.Dispose();
         foreach (MemoryBuffer1D<float, Stride1D.Dense>? mask in _masks)
         {
             mask?.Dispose();

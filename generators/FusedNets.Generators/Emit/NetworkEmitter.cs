@@ -122,7 +122,7 @@ internal static class NetworkEmitter
         code.Line("        global::System.Collections.Immutable.ImmutableArray.Create<global::FusedNets.LayerArchitecture>(");
         for (int l = 0; l < network.Layers.Count; l++)
         {
-            string separator = l == network.Layers.Count - 1 ? "))," : ",";
+            string separator = l < network.Layers.Count - 1 ? "," : network.Input.Standardize ? ")) { StandardizesInput = true }," : ")),";
             code.Line($"            {network.Layers[l].ArchitectureExpression()}{separator}");
         }
 
@@ -174,7 +174,8 @@ internal static class NetworkEmitter
             """);
         // base.: the runtime's list, even where the class declares a member called Layers of its own. Each property's
         // documentation states its shape, so that an editor shows it on hover.
-        code.Line($"/// <summary>The input: {ShapeText(network.Input.Shape)}.</summary>");
+        string standardized = !network.Input.Standardize ? "" : network.Input.IsImage ? ", standardized per channel" : ", standardized per feature";
+        code.Line($"/// <summary>The input: {ShapeText(network.Input.Shape)}{standardized}.</summary>");
         code.Line($"{Modifiers(network.InputModifiers)}partial global::FusedNets.Layer {Identifiers.Escape(network.InputName)} => base.Layers[0];");
         for (int l = 0; l < network.Layers.Count; l++)
         {

@@ -40,7 +40,8 @@ internal readonly record struct NetworkModel(
 /// <param name="Modifiers">The property's modifiers as written, but <c>partial</c> ("" for none): its implementation repeats them.</param>
 /// <param name="Shape">(size, 1, 1) for <c>[Input(size)]</c>; (channels, height, width) for an image.</param>
 /// <param name="IsImage">Declared with three sizes: spatial layers may follow it.</param>
-internal readonly record struct InputModel(string Name, string Modifiers, ShapeModel Shape, bool IsImage);
+/// <param name="Standardize"><c>Standardize = true</c>: the runtime standardizes each feature (each channel of an image).</param>
+internal readonly record struct InputModel(string Name, string Modifiers, ShapeModel Shape, bool IsImage, bool Standardize);
 
 /// <summary>A (channels, height, width) shape; a vector of n values is (n, 1, 1).</summary>
 internal readonly record struct ShapeModel(int Channels, int Height, int Width)

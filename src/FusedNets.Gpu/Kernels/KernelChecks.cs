@@ -1,3 +1,4 @@
+using FusedNets.Generated;
 using ILGPU;
 
 namespace FusedNets.Gpu;
@@ -26,6 +27,22 @@ internal static class KernelChecks
         }
     }
 
+    /// <summary>
+    /// Records <paramref name="step"/> as failed when a parameter's new <paramref name="value"/> or state is NaN or infinite.
+    /// A rule's non-finite moment does not always show in the value (Adam's m / √v is 0 for v = ∞), so each is checked;
+    /// the second moment only where the rule keeps one (the view stands in otherwise, see <see cref="IlgpuWorkspace.WeightsSecondMoment"/>).
+    /// </summary>
+    public static void FlagIfNotFinite<TRule>(ArrayView<int> status, int step, float value, float moment, float secondMoment)
+        where TRule : struct, IUpdateRule
+    {
+        FlagIfNotFinite(status, step, value);
+        FlagIfNotFinite(status, step, moment);
+        if (TRule.HasSecondMoment)
+        {
+            FlagIfNotFinite(status, step, secondMoment);
+        }
+    }
+
     /// <summary>Copies one element unless a step has failed: the snapshot then keeps the last good state.</summary>
     public static void CopyWhileHealthy(Index1D index, ArrayView<int> status, ArrayView<float> source, ArrayView<float> target)
     {
@@ -42,6 +59,30 @@ internal static class KernelChecks
         {
             int row = index / width;
             target[index] = source[(long)order[first + row] * width + (index - row * width)];
+        }
+    }
+
+    /// <summary>
+    /// Standardizes a batch of inputs in place, as it arrives: x = (x − mean[f]) / deviation[f] for feature f of each
+    /// sample (<see cref="NetworkArchitecture.StandardizesInput"/>), the operations the CPU engine applies.
+    /// </summary>
+    public static void Standardize(Index1D index, ArrayView<int> status, ArrayView<float> inputs, ArrayView<float> mean, ArrayView<float> deviation, int features)
+    {
+        if (status[0] == 0)
+        {
+            int feature = index % features;
+            inputs[index] = (inputs[index] - mean[feature]) / deviation[feature];
+        }
+    }
+
+    /// <summary><see cref="GatherRows"/> of input features, standardized as <see cref="Standardize"/> does on the way.</summary>
+    public static void GatherStandardizedRows(
+        Index1D index, ArrayView<int> status, ArrayView<float> source, ArrayView<int> order, ArrayView<float> target, int first, ArrayView<float> mean, ArrayView<float> deviation, int features)
+    {
+        if (status[0] == 0)
+        {
+            int row = index / features, feature = index - row * features;
+            target[index] = (source[(long)order[first + row] * features + feature] - mean[feature]) / deviation[feature];
         }
     }
 

@@ -1,3 +1,4 @@
+using FusedNets.Generated;
 using ILGPU;
 
 namespace FusedNets.Gpu;
@@ -33,8 +34,9 @@ internal abstract class IlgpuLayer(NetworkArchitecture network, int index)
     /// </summary>
     public abstract void Backward(IlgpuWorkspace workspace, int batch);
 
-    /// <summary>The parameter gradient fused with the SGD step; nothing for a layer without parameters.</summary>
-    public virtual void Update(IlgpuWorkspace workspace, int batch, SgdStep sgd, int step)
+    /// <summary>The parameter gradient fused with the optimizer step of <typeparamref name="TRule"/>; nothing for a layer without parameters.</summary>
+    public virtual void Update<TRule>(IlgpuWorkspace workspace, int batch, in TRule rule, int step)
+        where TRule : struct, IUpdateRule
     {
     }
 

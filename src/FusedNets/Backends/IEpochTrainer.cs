@@ -9,10 +9,11 @@ namespace FusedNets.Backends;
 internal interface IEpochTrainer
 {
     /// <summary>
-    /// One SGD step per batch of <paramref name="batchSize"/> samples, in <paramref name="order"/>; the last
-    /// batch may be smaller. Returns the mean loss over the samples. When a batch's loss or update is not
+    /// One optimizer step per batch of <paramref name="batchSize"/> samples, in <paramref name="order"/>; the last
+    /// batch may be smaller. The first batch takes <paramref name="first"/>, each later one the step after
+    /// (<see cref="OptimizerStep.Next"/>). Returns the mean loss over the samples. When a batch's loss or update is not
     /// finite, training stops there: <paramref name="failedBatch"/> is that batch's index (else -1), and the
-    /// parameters and momentum are those from before it.
+    /// parameters and moments are those from before it.
     /// </summary>
-    float TrainEpoch(Dataset data, ReadOnlySpan<int> order, int batchSize, SgdStep sgd, out int failedBatch);
+    float TrainEpoch(Dataset data, ReadOnlySpan<int> order, int batchSize, OptimizerStep first, out int failedBatch);
 }

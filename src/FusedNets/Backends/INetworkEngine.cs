@@ -2,7 +2,7 @@ namespace FusedNets.Backends;
 
 /// <summary>
 /// What a backend does for one network: run batches forward, take training steps, and hold the parameters
-/// and momentum buffers. <see cref="Network"/> validates every argument before calling in, so engines
+/// and the optimizer's state buffers. <see cref="Network"/> validates every argument before calling in, so engines
 /// assume well-formed spans (inputs: batch × InputSize, outputs: batch × OutputSize), labels in
 /// [0, OutputSize), finite inputs and targets, and one call at a time (Network serializes them).
 /// </summary>
@@ -21,20 +21,28 @@ internal interface INetworkEngine : IDisposable
     /// <summary>Runs <paramref name="batch"/> samples forward and writes the last layer's activations.</summary>
     void Predict(ReadOnlySpan<float> inputs, Span<float> outputs, int batch);
 
-    /// <summary>One SGD step on the batch; returns the batch's mean loss before the step.</summary>
+    /// <summary>One optimizer step on the batch, with <paramref name="step"/>'s rule; returns the batch's mean loss before the step.</summary>
     /// <remarks>
-    /// A step must never leave a non-finite value behind: when the loss or any updated parameter or momentum
-    /// is NaN or infinite, TrainBatch returns <see cref="float.NaN"/> and leaves parameters and momentum exactly
+    /// A step must never leave a non-finite value behind: when the loss or any updated parameter or moment
+    /// is NaN or infinite, TrainBatch returns <see cref="float.NaN"/> and leaves parameters and moments exactly
     /// as they were before the step (bit for bit). <see cref="Network"/> turns that into a
-    /// <see cref="TrainingDivergedException"/>.
+    /// <see cref="TrainingDivergedException"/>. The engine applies the rule to whatever its state buffers hold:
+    /// <see cref="Network"/> decides when they start afresh.
     /// </remarks>
-    float TrainBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch, SgdStep sgd);
+    float TrainBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch, OptimizerStep step);
 
     /// <summary>The loss's gradient with respect to the inputs (batch × InputSize), without changing parameters; returns the mean loss.</summary>
     float InputGradient(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch, Span<float> inputGradient);
 
     /// <summary>The per-sample losses of a batch (used by evaluation), written to <paramref name="losses"/>, and the outputs.</summary>
     void Evaluate(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch, Span<float> outputs, Span<float> losses);
+
+    /// <summary>
+    /// For a network that standardizes its input (<see cref="NetworkArchitecture.StandardizesInput"/>): each feature's
+    /// mean and standard deviation (InputSize each, a channel's repeated over its pixels). Until set, 0 and 1. Every entry
+    /// point then takes raw features, and the input gradient is with respect to them.
+    /// </summary>
+    void SetStandardization(ReadOnlySpan<float> mean, ReadOnlySpan<float> standardDeviation);
 
     /// <summary>
     /// Interval bound propagation (docs/research.md): bounds of the activations of layer <paramref name="layers"/> − 1
@@ -51,11 +59,11 @@ internal interface INetworkEngine : IDisposable
     void VectorJacobianProduct(ReadOnlySpan<float> inputs, ReadOnlySpan<float> outputGradient, int batch, Span<float> inputGradient);
 
     /// <summary>
-    /// One SGD step of certified training on a classifier's batch (<see cref="CertifiedStep"/>); returns the batch's mean
-    /// certified loss before the step, or <see cref="float.NaN"/> with nothing changed when the step goes non-finite, as
-    /// <see cref="TrainBatch"/>.
+    /// One optimizer step of certified training on a classifier's batch (<see cref="CertifiedStep"/>), with the rule of
+    /// <paramref name="step"/> as <see cref="TrainBatch"/> takes it; returns the batch's mean certified loss before the
+    /// step, or <see cref="float.NaN"/> with nothing changed when the step goes non-finite, as <see cref="TrainBatch"/>.
     /// </summary>
-    float TrainBatchCertified(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int batch, CertifiedStep step, SgdStep sgd) =>
+    float TrainBatchCertified(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int batch, CertifiedStep certified, OptimizerStep step) =>
         throw new NotSupportedException(
             $"Certified training runs on Backend.Cpu; Backend.{Backend} has no backward pass through interval bounds yet. Train on the CPU, then move the parameters.");
 
@@ -65,9 +73,15 @@ internal interface INetworkEngine : IDisposable
     /// <summary>Replaces the flat parameter vector; masked weights must already be zero.</summary>
     void WriteParameters(ReadOnlySpan<float> source);
 
-    /// <summary>Copies the SGD momentum buffers (same layout as the parameters) out.</summary>
+    /// <summary>Copies the first moments (SGD's velocity, Adam's exp_avg), in the layout of the parameters, out.</summary>
     void ReadMomentum(Span<float> destination);
 
-    /// <summary>Replaces the SGD momentum buffers.</summary>
+    /// <summary>Replaces the first moments.</summary>
     void WriteMomentum(ReadOnlySpan<float> source);
+
+    /// <summary>Copies the second moments (Adam's exp_avg_sq), in the layout of the parameters, out: zeros before any rule kept them.</summary>
+    void ReadSecondMoment(Span<float> destination);
+
+    /// <summary>Replaces the second moments.</summary>
+    void WriteSecondMoment(ReadOnlySpan<float> source);
 }

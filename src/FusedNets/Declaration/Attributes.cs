@@ -35,6 +35,14 @@ public sealed class InputAttribute : Attribute
         Width = width;
     }
 
+    /// <summary>
+    /// Standardize each feature (of an image, each channel) before the first layer: x' = (x − mean) / standard deviation,
+    /// with statistics that <see cref="Network.Fit"/> estimates from its training data before its first step, unless
+    /// <see cref="Network.Standardization"/> set them. <c>Predict</c>, <c>Evaluate</c> and <c>InputGradient</c> then take
+    /// raw features; the statistics are saved in model files and written into the ONNX export.
+    /// </summary>
+    public bool Standardize { get; set; }
+
     /// <summary>Floats per sample: channels × height × width.</summary>
     public int Size => Channels * Height * Width;
 

@@ -9,7 +9,8 @@ public abstract partial class Network
 {
     /// <summary>
     /// Writes the network as an ONNX model (opset 17) for ONNX Runtime and other ONNX readers: input "input"
-    /// [batch, InputSize] (an image input: [batch, C, H, W]), output "output" [batch, OutputSize]. The file is replaced atomically.
+    /// [batch, InputSize] (an image input: [batch, C, H, W]) of raw features, standardized in the graph when the network
+    /// standardizes (<see cref="Standardization"/>), output "output" [batch, OutputSize]. The file is replaced atomically.
     /// </summary>
     /// <param name="path">The file to write, conventionally ending in <c>.onnx</c>.</param>
     /// <param name="includeSoftmax">
@@ -31,7 +32,7 @@ public abstract partial class Network
         CheckSoftmaxOption(includeSoftmax);
         PrepareEngine();
         SyncHostParameters();
-        OnnxExporter.Build(Architecture, _parameters, includeSoftmax).WriteTo(stream);
+        OnnxExporter.Build(Architecture, _parameters, includeSoftmax, _standardization).WriteTo(stream);
     }
 
     private void CheckSoftmaxOption(bool includeSoftmax)

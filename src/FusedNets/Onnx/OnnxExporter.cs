@@ -4,7 +4,7 @@ namespace FusedNets.Onnx;
 
 /// <summary>
 /// Builds the ONNX model of a network: input "input" ([batch, InputSize] for a vector input, [batch, C, H, W] for
-/// an image), then per layer its kind's nodes for z = map(x) (a dense layer's Gemm keeps W [units, inputs] as in the
+/// an image), for a network that standardizes its input a Sub and a Div by its statistics, then per layer its kind's nodes for z = map(x) (a dense layer's Gemm keeps W [units, inputs] as in the
 /// model file) and its activation's nodes, then, when asked, a Softmax; the last node writes "output"
 /// [batch, OutputSize].
 /// </summary>
@@ -18,7 +18,7 @@ internal static class OnnxExporter
 
     public const string InputName = "input", OutputName = "output", BatchDimension = "batch";
 
-    public static ModelProto Build(NetworkArchitecture architecture, ReadOnlySpan<float> parameters, bool includeSoftmax)
+    public static ModelProto Build(NetworkArchitecture architecture, ReadOnlySpan<float> parameters, bool includeSoftmax, Standardization? standardization)
     {
         var graph = new OnnxGraph(new GraphProto { Name = architecture.Name });
         long[] inputShape = Shapes.IsVector(architecture.InputShape)
@@ -27,7 +27,7 @@ internal static class OnnxExporter
         graph.Proto.Input.Add(OnnxGraph.FloatTensor(InputName, BatchDimension, inputShape));
         graph.SetShape(InputName, inputShape);
 
-        string x = InputName;
+        string x = standardization is null ? InputName : Standardized(graph, architecture, standardization);
         for (int l = 0; l < architecture.Layers.Length; l++)
         {
             LayerArchitecture layer = architecture.Layers[l];
@@ -54,5 +54,20 @@ internal static class OnnxExporter
             DocString = $"{architecture.Name}: output is {(includeSoftmax ? "the softmax of the logits" : "the last layer's activations, as Predict returns them")}.",
             Graph = graph.Proto,
         };
+    }
+
+    /// <summary>
+    /// (input − mean) / std, as the engines compute it, before the first layer: the statistics [n] for a vector input,
+    /// [C, 1, 1] for an image, so that ONNX's broadcasting applies each channel's to its pixels.
+    /// </summary>
+    private static string Standardized(OnnxGraph graph, NetworkArchitecture architecture, Standardization standardization)
+    {
+        long[] dims = Shapes.IsVector(architecture.InputShape) ? [standardization.Mean.Count] : [standardization.Mean.Count, 1, 1];
+        string mean = graph.Initializer(architecture.InputName + ".mean", dims, [.. standardization.Mean]);
+        string deviation = graph.Initializer(architecture.InputName + ".std", dims, [.. standardization.StandardDeviation]);
+        string centered = architecture.InputName + ".centered", standardized = architecture.InputName + ".standardized";
+        graph.Elementwise("Sub", architecture.InputName + ".Sub", [InputName, mean], centered);
+        graph.Elementwise("Div", architecture.InputName + ".Div", [centered, deviation], standardized);
+        return standardized;
     }
 }

@@ -6,15 +6,26 @@ namespace FusedNets.Persistence;
 
 /// <summary>A network's state as read from a model file, in the flat parameter layout of <see cref="NetworkArchitecture"/>.</summary>
 /// <param name="Parameters">Every weight and bias.</param>
-/// <param name="Momentum">The SGD momentum buffers, when the file holds them.</param>
+/// <param name="Optimizer">The optimizer's state, when the file holds it.</param>
 /// <param name="Seed">The seed the saved network was created from, when the file says.</param>
-internal sealed record ModelState(float[] Parameters, float[]? Momentum, int? Seed);
+/// <param name="Standardization">The input's statistics, when the network standardizes and they were set.</param>
+internal sealed record ModelState(float[] Parameters, SavedOptimizerState? Optimizer, int? Seed, Standardization? Standardization);
+
+/// <summary>An optimizer's state in the flat parameter layout: SGD's velocity, or Adam's two moments and step count.</summary>
+/// <param name="Kind">What it holds; a file writes <see cref="OptimizerStateKind.None"/> (zeros) as SGD momentum.</param>
+/// <param name="Moment">SGD's velocity, Adam's exp_avg.</param>
+/// <param name="SecondMoment">Adam's exp_avg_sq; null for SGD.</param>
+/// <param name="Steps">The steps the state has taken: Adam's t (files save it for Adam only).</param>
+internal sealed record SavedOptimizerState(OptimizerStateKind Kind, float[] Moment, float[]? SecondMoment, long Steps);
 
 /// <summary>
 /// Maps a network to the tensors and metadata of a safetensors model file and back. Layer L's tensors are
 /// "L.weight" and "L.bias" in PyTorch's names and layouts (nn.Linear's [units, inputs], nn.Conv2d's
-/// [filters, channels, kernel, kernel]); the momentum buffers, when saved, are "L.weight.momentum" and "L.bias.momentum". The metadata describes the
-/// architecture so that loading can refuse a file saved from a different network.
+/// [filters, channels, kernel, kernel]). The optimizer's state, when saved, is SGD's "L.weight.momentum" and
+/// "L.bias.momentum", or Adam's "L.weight.exp_avg", "L.weight.exp_avg_sq" (and the bias's) in PyTorch's names with the
+/// step count in the metadata. A network that standardizes its input saves its statistics as "I.mean" and "I.std"
+/// ([channels]), I being the input's name. The metadata describes the architecture so that loading can refuse a file
+/// saved from a different network.
 /// </summary>
 internal static partial class ModelFile
 {
@@ -29,24 +40,41 @@ internal static partial class ModelFile
         public const string Input = "fusednets.input";
         public const string InputSize = "fusednets.input_size";
         public const string InputShape = "fusednets.input_shape";
+        public const string InputStandardized = "fusednets.input_standardized";
         public const string Layers = "fusednets.layers";
         public const string Seed = "fusednets.seed";
+        public const string OptimizerStep = "fusednets.optimizer.step";
 
         public static string Layer(string layer, string property) => $"fusednets.layer.{layer}.{property}";
     }
 
     private const string WeightSuffix = ".weight", BiasSuffix = ".bias", MomentumSuffix = ".momentum";
+    private const string ExpAvgSuffix = ".exp_avg", ExpAvgSqSuffix = ".exp_avg_sq";
+    private const string MeanSuffix = ".mean", StandardDeviationSuffix = ".std";
 
-    public static void Write(Stream stream, NetworkArchitecture architecture, int seed, float[] parameters, float[]? momentum)
+    public static void Write(Stream stream, NetworkArchitecture architecture, int seed, float[] parameters, SavedOptimizerState? optimizer, Standardization? standardization)
     {
         var tensors = new List<SafeTensor>();
-        AddLayerTensors(tensors, architecture, parameters, suffix: "");
-        if (momentum is not null)
+        Dictionary<string, string> metadata = Metadata(architecture, seed);
+        if (standardization is not null)
         {
-            AddLayerTensors(tensors, architecture, momentum, MomentumSuffix);
+            tensors.Add(new SafeTensor(architecture.InputName + MeanSuffix, [standardization.Mean.Count], [.. standardization.Mean]));
+            tensors.Add(new SafeTensor(architecture.InputName + StandardDeviationSuffix, [standardization.StandardDeviation.Count], [.. standardization.StandardDeviation]));
         }
 
-        SafeTensors.Write(stream, Metadata(architecture, seed), tensors);
+        AddLayerTensors(tensors, architecture, parameters, suffix: "");
+        if (optimizer is { Kind: OptimizerStateKind.AdamMoments, SecondMoment: { } secondMoment })
+        {
+            AddLayerTensors(tensors, architecture, optimizer.Moment, ExpAvgSuffix);
+            AddLayerTensors(tensors, architecture, secondMoment, ExpAvgSqSuffix);
+            metadata[Keys.OptimizerStep] = optimizer.Steps.ToString(CultureInfo.InvariantCulture);
+        }
+        else if (optimizer is not null)
+        {
+            AddLayerTensors(tensors, architecture, optimizer.Moment, MomentumSuffix);
+        }
+
+        SafeTensors.Write(stream, metadata, tensors);
     }
 
     private static void AddLayerTensors(List<SafeTensor> tensors, NetworkArchitecture architecture, float[] values, string suffix)
@@ -88,18 +116,37 @@ internal static partial class ModelFile
     {
         var tensors = contents.Tensors.ToDictionary(tensor => tensor.Name, StringComparer.Ordinal);
         int? seed = null;
+        Standardization? standardization = null;
+        SafeTensor[] statistics = [];
         SafeTensor[][] layers;
-        SafeTensor[][]? momentum = null;
+        SafeTensor[][][] optimizerTensors = [];
+        SavedOptimizerState? optimizer = null;
         LayerArchitecture[] parameterized = [.. architecture.Layers.Where(layer => layer.ParameterCount > 0)];
+        bool Holds(string suffix) => parameterized.Any(layer => tensors.ContainsKey(TensorName(layer, layer.Parameters[0]) + suffix));
 
         if (contents.Metadata.ContainsKey(Keys.FormatVersion))
         {
             CheckArchitecture(contents.Metadata, architecture);
             seed = int.TryParse(contents.Metadata.GetValueOrDefault(Keys.Seed), CultureInfo.InvariantCulture, out int saved) ? saved : null;
+            (standardization, statistics) = StandardizationOf(tensors, architecture);
             layers = ByName(tensors, architecture, "");
-            momentum = parameterized.Any(layer => tensors.ContainsKey(TensorName(layer, layer.Parameters[0]) + MomentumSuffix))
-                ? ByName(tensors, architecture, MomentumSuffix)
-                : null;
+            bool momentum = Holds(MomentumSuffix), adam = Holds(ExpAvgSuffix) || Holds(ExpAvgSqSuffix);
+            if (momentum && adam)
+            {
+                throw new InvalidDataException("The model file holds both SGD momentum ('.momentum') and Adam moments ('.exp_avg'): a network keeps one optimizer's state.");
+            }
+
+            if (momentum)
+            {
+                optimizerTensors = [ByName(tensors, architecture, MomentumSuffix)];
+                optimizer = new SavedOptimizerState(OptimizerStateKind.SgdMomentum, Flatten(optimizerTensors[0], architecture), null, 0);
+            }
+            else if (adam)
+            {
+                optimizerTensors = [ByName(tensors, architecture, ExpAvgSuffix), ByName(tensors, architecture, ExpAvgSqSuffix)];
+                optimizer = new SavedOptimizerState(
+                    OptimizerStateKind.AdamMoments, Flatten(optimizerTensors[0], architecture), Flatten(optimizerTensors[1], architecture), AdamSteps(contents.Metadata));
+            }
         }
         else if (parameterized.All(layer => layer.Parameters.All(tensor => tensors.ContainsKey(TensorName(layer, tensor)))))
         {
@@ -110,14 +157,56 @@ internal static partial class ModelFile
             layers = InNameOrder(contents.Tensors, architecture);
         }
 
-        var used = new HashSet<SafeTensor>(layers.Concat(momentum ?? []).SelectMany(layer => layer));
+        var used = new HashSet<SafeTensor>(layers.Concat(optimizerTensors.SelectMany(state => state)).SelectMany(layer => layer).Concat(statistics));
         if (contents.Tensors.FirstOrDefault(tensor => !used.Contains(tensor)) is { } extra)
         {
             throw new InvalidDataException($"The file holds tensor '{extra.Name}', which no layer of {architecture.Name} takes.");
         }
 
-        return new ModelState(Flatten(layers, architecture), momentum is null ? null : Flatten(momentum, architecture), seed);
+        return new ModelState(Flatten(layers, architecture), optimizer, seed, standardization);
     }
+
+    /// <summary>The input's statistics, when the file holds both: one mean and standard deviation per channel.</summary>
+    private static (Standardization? Statistics, SafeTensor[] Tensors) StandardizationOf(Dictionary<string, SafeTensor> tensors, NetworkArchitecture architecture)
+    {
+        string meanName = architecture.InputName + MeanSuffix, deviationName = architecture.InputName + StandardDeviationSuffix;
+        bool hasMean = tensors.TryGetValue(meanName, out SafeTensor? mean), hasDeviation = tensors.TryGetValue(deviationName, out SafeTensor? deviation);
+        if (!hasMean && !hasDeviation)
+        {
+            return (null, []);
+        }
+
+        if (mean is null || deviation is null)
+        {
+            throw new InvalidDataException($"The model file holds '{(mean ?? deviation)!.Name}' but not '{(mean is null ? meanName : deviationName)}'.");
+        }
+
+        int channels = architecture.InputShape.Channels;
+        foreach (SafeTensor tensor in new[] { mean, deviation })
+        {
+            if (tensor.Shape is not [int length] || length != channels)
+            {
+                throw new InvalidDataException($"Tensor '{tensor.Name}' has shape {tensor.ShapeText} in the file, but {architecture.Name}'s input needs [{channels}].");
+            }
+        }
+
+        try
+        {
+            return (new Standardization(mean.Values, deviation.Values), [mean, deviation]);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"The model file's input statistics are not usable: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Adam's step count t, which a file with Adam moments must give: the bias corrections of the next step depend on it.</summary>
+    private static long AdamSteps(IReadOnlyDictionary<string, string> metadata) =>
+        metadata.TryGetValue(Keys.OptimizerStep, out string? text)
+            ? long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out long steps)
+                ? steps
+                : throw new InvalidDataException($"The model file's '{Keys.OptimizerStep}' is '{text}', not a step count.")
+            : throw new InvalidDataException($"The model file holds Adam moments but no '{Keys.OptimizerStep}': Adam's next step depends on its step count.");
 
     private static string TensorName(LayerArchitecture layer, ParameterTensor tensor) => layer.Name + "." + tensor.Name;
 
@@ -133,6 +222,11 @@ internal static partial class ModelFile
             [Keys.Layers] = string.Join(",", architecture.Layers.Select(layer => layer.Name)),
             [Keys.Seed] = Invariant(seed),
         };
+        if (architecture.StandardizesInput)
+        {
+            metadata[Keys.InputStandardized] = "true";
+        }
+
         if (!Shapes.IsVector(architecture.InputShape))
         {
             metadata[Keys.InputShape] = ShapeText(architecture.InputShape);
@@ -186,6 +280,8 @@ internal static partial class ModelFile
         Compare("the input has", Get(Keys.InputSize), Invariant(architecture.InputSize), " features");
         string fileShape = metadata.GetValueOrDefault(Keys.InputShape) ?? ShapeText(Shapes.Vector(architecture.InputSize));
         Compare("the input has shape", ReadableShape(fileShape), Shapes.Text(architecture.InputShape));
+        static string Standardized(bool standardized) => standardized ? "standardized" : "not standardized";
+        Compare("the input is", Standardized(metadata.GetValueOrDefault(Keys.InputStandardized) == "true"), Standardized(architecture.StandardizesInput));
         string[] fileLayers = Get(Keys.Layers).Split(',');
         for (int l = 0; l < Math.Max(fileLayers.Length, architecture.Layers.Length); l++)
         {

@@ -20,6 +20,6 @@ internal sealed partial class ReferenceNetwork
             dy = LayerBackward(l, saved[l], dy, batch, unused);
         }
 
-        return dy;
+        return ToRawGradient(dy);
     }
 }

@@ -98,7 +98,7 @@ internal sealed partial class ReferenceNetwork
             (dyLower, dyUpper) = LayerIntervalBackward(l, saved[l], dyLower, dyUpper, batch, dparameters);
         }
 
-        return new ReferenceIntervalGradients(loss, dparameters, dyLower, dyUpper);
+        return new ReferenceIntervalGradients(loss, dparameters, ToRawGradient(dyLower), ToRawGradient(dyUpper));
     }
 
     /// <summary>
@@ -124,7 +124,7 @@ internal sealed partial class ReferenceNetwork
     private IntervalValues[] RunIntervalForward(ReadOnlySpan<double> lower, ReadOnlySpan<double> upper, int batch)
     {
         var saved = new IntervalValues[_architecture.Layers.Length];
-        double[] xLower = lower.ToArray(), xUpper = upper.ToArray();
+        double[] xLower = Standardized(lower), xUpper = Standardized(upper); // increasing: deviation > 0
         for (int l = 0; l < saved.Length; l++)
         {
             LayerArchitecture layer = _architecture.Layers[l];

@@ -1,8 +1,10 @@
+using FusedNets.Generated;
+
 namespace FusedNets.Reference;
 
 /// <summary>
 /// A network of a given <see cref="NetworkArchitecture"/> computed in double precision with plain loops:
-/// forward, loss, backward and the SGD step. It is the oracle that every backend is tested against, and it is
+/// forward, loss, backward and the optimizer step (SGD, Adam, AdamW). It is the oracle that every backend is tested against, and it is
 /// tested itself against finite differences, so it is written to be obviously right rather than fast.
 /// </summary>
 /// <remarks>
@@ -15,7 +17,7 @@ internal sealed partial class ReferenceNetwork
     private readonly float[]?[] _masks;
     private readonly ReferenceLoss _loss;
 
-    /// <summary>Starts from a copy of <paramref name="parameters"/>, with masked weights set to zero, and zero momentum.</summary>
+    /// <summary>Starts from a copy of <paramref name="parameters"/>, with masked weights set to zero, and zero optimizer state.</summary>
     /// <param name="architecture">The layers and the loss.</param>
     /// <param name="parameters">The flat parameter vector, laid out as <see cref="NetworkArchitecture"/> describes.</param>
     /// <param name="masks">For each layer, null, or its weight tensor's mask as 1s (kept) and 0s, in the tensor's layout.</param>
@@ -65,6 +67,7 @@ internal sealed partial class ReferenceNetwork
         }
 
         Momentum = new double[parameters.Length];
+        SecondMoment = new double[parameters.Length];
     }
 
     public NetworkArchitecture Architecture => _architecture;
@@ -72,8 +75,17 @@ internal sealed partial class ReferenceNetwork
     /// <summary>The flat parameter vector (see <see cref="NetworkArchitecture"/>); tests may edit it in place.</summary>
     public double[] Parameters { get; }
 
-    /// <summary>The SGD momentum buffers, laid out like <see cref="Parameters"/>; zero until the first step.</summary>
+    /// <summary>SGD's velocity or Adam's first moment m (exp_avg), laid out like <see cref="Parameters"/>; zero until the first step.</summary>
     public double[] Momentum { get; }
+
+    /// <summary>Adam's second moment v (exp_avg_sq), laid out like <see cref="Parameters"/>; zero until the first Adam step.</summary>
+    public double[] SecondMoment { get; }
+
+    /// <summary>
+    /// For an architecture that standardizes its input: the statistics, per channel. Every method then takes raw inputs,
+    /// x' = (x − mean) / deviation before the first layer, and gives the input gradient with respect to them. Null: none.
+    /// </summary>
+    public Standardization? Standardization { get; set; }
 
     /// <summary>The last layer's activations for <paramref name="batch"/> samples: (B, OutputSize).</summary>
     public double[] Forward(ReadOnlySpan<double> inputs, int batch)
@@ -108,15 +120,20 @@ internal sealed partial class ReferenceNetwork
             dy = LayerBackward(l, saved[l], dy, batch, dparameters);
         }
 
-        return new ReferenceGradients(loss, dparameters, dy);
+        return new ReferenceGradients(loss, dparameters, ToRawGradient(dy));
     }
 
     /// <summary>
-    /// One SGD step with PyTorch's rule, given the loss gradient. For weights g = gradient + weightDecay * w,
-    /// for biases g = gradient; then v = momentum * v + g and w -= learningRate * (nesterov ? g + momentum * v : v).
-    /// Masked weights and their momentum are left exactly as they are (zero), whatever the gradient says.
+    /// One optimizer step, given the loss gradient. Masked weights and their state are left exactly as they are (zero),
+    /// whatever the gradient says. Weight decay applies to weights, not biases.
+    /// <list type="bullet">
+    /// <item>SGD, PyTorch's rule: g = gradient (+ weightDecay * w for weights); v = momentum * v + g;
+    /// w -= learningRate * (nesterov ? g + momentum * v : v).</item>
+    /// <item>Adam and AdamW, the algorithm of PyTorch's documentation (<c>torch.optim.Adam</c>, <c>torch.optim.AdamW</c>),
+    /// with the hyperparameters as the decimals they were written as: see <see cref="AdamUpdate"/>.</item>
+    /// </list>
     /// </summary>
-    public void Step(ReadOnlySpan<double> gradient, SgdStep sgd)
+    public void Step(ReadOnlySpan<double> gradient, OptimizerStep step)
     {
         if (gradient.Length != _architecture.ParameterCount)
         {
@@ -137,31 +154,95 @@ internal sealed partial class ReferenceNetwork
                         continue;
                     }
 
-                    Update(p, weight ? gradient[p] + sgd.WeightDecay * Parameters[p] : gradient[p], sgd);
+                    if (step.StateKind == OptimizerStateKind.AdamMoments)
+                    {
+                        AdamUpdate(p, gradient[p], weight, step.Adam);
+                    }
+                    else
+                    {
+                        SgdUpdate(p, weight ? gradient[p] + step.Sgd.WeightDecay * Parameters[p] : gradient[p], step.Sgd);
+                    }
                 }
             }
         }
     }
 
     /// <summary><see cref="Gradients"/> then <see cref="Step"/>; returns the batch's mean loss before the step.</summary>
-    public double TrainBatch(ReadOnlySpan<double> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<double> targets, int batch, SgdStep sgd)
+    public double TrainBatch(ReadOnlySpan<double> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<double> targets, int batch, OptimizerStep step)
     {
         ReferenceGradients gradients = Gradients(inputs, labels, targets, batch);
-        Step(gradients.Parameters, sgd);
+        Step(gradients.Parameters, step);
         return gradients.Loss;
     }
 
-    private void Update(int p, double g, SgdStep sgd)
+    private void SgdUpdate(int p, double g, SgdStep sgd)
     {
         double momentum = sgd.Momentum;
         Momentum[p] = momentum * Momentum[p] + g;
         Parameters[p] -= sgd.LearningRate * (sgd.Nesterov != 0 ? g + momentum * Momentum[p] : Momentum[p]);
     }
 
+    /// <summary>
+    /// Step t of Adam, as PyTorch documents it (γ the rate, λ the weight decay; weights only):
+    /// <code>
+    ///   Adam:  g = gradient + λ θ                 AdamW: θ = θ − γ λ θ, g = gradient
+    ///   m = β1 m + (1 − β1) g,   v = β2 v + (1 − β2) g²
+    ///   m̂ = m / (1 − β1^t),      v̂ = v / (1 − β2^t)
+    ///   θ = θ − γ m̂ / (√v̂ + ε)
+    /// </code>
+    /// </summary>
+    private void AdamUpdate(int p, double gradient, bool weight, AdamStep adam)
+    {
+        double rate = Optimizer.AsWritten(adam.LearningRate), beta1 = Optimizer.AsWritten(adam.Beta1), beta2 = Optimizer.AsWritten(adam.Beta2);
+        double epsilon = Optimizer.AsWritten(adam.Epsilon), decay = weight ? Optimizer.AsWritten(adam.WeightDecay) : 0;
+        double g = gradient;
+        if (adam.Decoupled != 0)
+        {
+            Parameters[p] -= rate * decay * Parameters[p];
+        }
+        else
+        {
+            g += decay * Parameters[p];
+        }
+
+        Momentum[p] = beta1 * Momentum[p] + (1 - beta1) * g;
+        SecondMoment[p] = beta2 * SecondMoment[p] + (1 - beta2) * g * g;
+        double firstUnbiased = Momentum[p] / (1 - Math.Pow(beta1, adam.Step));
+        double secondUnbiased = SecondMoment[p] / (1 - Math.Pow(beta2, adam.Step));
+        Parameters[p] -= rate * firstUnbiased / (Math.Sqrt(secondUnbiased) + epsilon);
+    }
+
+    /// <summary>The first layer's input: a copy of <paramref name="inputs"/>, x' = (x − mean) / deviation where the network standardizes.</summary>
+    private double[] Standardized(ReadOnlySpan<double> inputs)
+    {
+        double[] x = inputs.ToArray();
+        for (int i = 0; Standardization is { } statistics && i < x.Length; i++)
+        {
+            int channel = ChannelOf(i, statistics);
+            x[i] = (x[i] - statistics.Mean[channel]) / statistics.StandardDeviation[channel];
+        }
+
+        return x;
+    }
+
+    /// <summary>A gradient with respect to the first layer's input, in place, as one with respect to the raw input: x' = (x − mean) / deviation, so dL/dx = dL/dx' / deviation.</summary>
+    private double[] ToRawGradient(double[] gradient)
+    {
+        for (int i = 0; Standardization is { } statistics && i < gradient.Length; i++)
+        {
+            gradient[i] /= statistics.StandardDeviation[ChannelOf(i, statistics)];
+        }
+
+        return gradient;
+    }
+
+    private int ChannelOf(int input, Standardization statistics) => input % _architecture.InputSize / (_architecture.InputSize / statistics.Mean.Count);
+
     private LayerValues[] RunForward(ReadOnlySpan<double> inputs, int batch)
     {
         var saved = new LayerValues[_architecture.Layers.Length];
-        double[] x = inputs.ToArray();
+        double[] x = Standardized(inputs);
+
         for (int l = 0; l < saved.Length; l++)
         {
             saved[l] = LayerForward(l, x, batch);

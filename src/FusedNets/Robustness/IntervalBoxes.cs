@@ -16,4 +16,33 @@ internal static class IntervalBoxes
             upper[i] = epsilon == 0 ? x : MathF.Min(MathF.BitIncrement(x + epsilon), clipMax);
         }
     }
+
+    /// <summary>
+    /// Boxes of raw features (n × features, sample-major) as boxes of the standardized features a network with
+    /// <see cref="NetworkArchitecture.StandardizesInput"/> computes from them, x' = (x − mean) / deviation at both ends:
+    /// the map increases (deviation &gt; 0), and so does each of its float roundings, so the ends computed as the forward
+    /// pass computes them bound every x' it computes from the box. <paramref name="outward"/> then moves each end four
+    /// floats further out, so that it bounds the exact x' as well: the two roundings err by less than 3u |x'| (u = 2⁻²⁴),
+    /// and four steps away from a float cover at least 4u of its magnitude, or all that underflow loses near zero.
+    /// Certified training bounds without it, as it bounds layers without their margins.
+    /// </summary>
+    public static void Standardize(
+        ReadOnlySpan<float> lower, ReadOnlySpan<float> upper, ReadOnlySpan<float> mean, ReadOnlySpan<float> deviation, bool outward,
+        Span<float> standardizedLower, Span<float> standardizedUpper)
+    {
+        int features = mean.Length;
+        for (int i = 0; i < lower.Length; i++)
+        {
+            int feature = i % features;
+            float lo = (lower[i] - mean[feature]) / deviation[feature], hi = (upper[i] - mean[feature]) / deviation[feature];
+            for (int step = 0; outward && step < 4; step++)
+            {
+                lo = MathF.BitDecrement(lo);
+                hi = MathF.BitIncrement(hi);
+            }
+
+            standardizedLower[i] = lo;
+            standardizedUpper[i] = hi;
+        }
+    }
 }

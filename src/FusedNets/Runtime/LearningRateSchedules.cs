@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace FusedNets;
 
 /// <summary>
@@ -35,8 +33,7 @@ public abstract class LearningRateSchedule
     /// The optimizer's rate as the decimal number it was written as (0.05f as 0.05, not 0.0500000007…): PyTorch
     /// computes its rates in double from the decimal values given, so the rates round to the same floats.
     /// </summary>
-    private protected static double AsWritten(float learningRate) =>
-        double.Parse(learningRate.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+    private protected static double AsWritten(float learningRate) => Optimizer.AsWritten(learningRate);
 
     private sealed class SequentialSchedule : LearningRateSchedule
     {

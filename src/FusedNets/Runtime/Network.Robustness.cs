@@ -1,4 +1,5 @@
 using FusedNets.Data;
+using FusedNets.Persistence;
 
 namespace FusedNets;
 
@@ -16,7 +17,8 @@ public abstract partial class Network
     /// gives for any input in the box on any backend, and the output in exact arithmetic. Each is widened by a proven
     /// margin, not by outward rounding: the rounding error of computing it plus the largest error any float forward pass
     /// can make on the same layer, whatever the order of its sums (docs/research.md derives the margins). The engines
-    /// compute them batched, in kernels shaped like the forward pass's.
+    /// compute them batched, in kernels shaped like the forward pass's. A network that standardizes its input
+    /// (<see cref="Standardization"/>) takes boxes of raw features, as it takes every input.
     /// </remarks>
     public void IntervalBounds(ReadOnlySpan<float> lower, ReadOnlySpan<float> upper, Span<float> outputLower, Span<float> outputUpper)
     {
@@ -36,13 +38,21 @@ public abstract partial class Network
         }
     }
 
-    /// <summary>Bounds of the activations of layer <paramref name="layers"/> − 1 over the boxes (the boxes themselves for 0), for certification's elision.</summary>
+    /// <summary>Bounds of the activations of layer <paramref name="layers"/> − 1 over the boxes (the first layer's input for 0: the boxes, standardized where the network standardizes), for certification's elision.</summary>
     internal void LayerBounds(ReadOnlySpan<float> lower, ReadOnlySpan<float> upper, int layers, Span<float> outputLower, Span<float> outputUpper)
     {
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             int batch = CheckBoxes(lower, upper);
+            if (layers == 0 && Architecture.StandardizesInput)
+            {
+                // The first layer's input is the standardized box, outward as the engines bound it (IntervalBoxes.Standardize).
+                (float[] mean, float[] deviation) = StandardizationPerFeature();
+                IntervalBoxes.Standardize(lower, upper, mean, deviation, outward: true, outputLower, outputUpper);
+                return;
+            }
+
             if (layers == 0)
             {
                 lower.CopyTo(outputLower);
@@ -75,20 +85,38 @@ public abstract partial class Network
         }
     }
 
-    /// <summary>One step of certified training on a batch already checked; a step that goes non-finite throws, dropped.</summary>
-    private float TrainStepCertified(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, CertifiedStep certified, SgdStep step, int epoch, int batchNumber)
+    /// <summary>
+    /// One step of certified training on a batch already checked, the next of the network's optimizer state, as
+    /// <see cref="TrainStep"/> takes it; a step that goes non-finite throws, dropped with the state it would have started.
+    /// </summary>
+    private float TrainStepCertified(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, CertifiedStep certified, Optimizer optimizer, float learningRate, int epoch, int batchNumber)
     {
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             int batch = CheckBatch(inputs, labels, default);
             PrepareEngine();
-            float loss = _engine.TrainBatchCertified(inputs, labels, batch, certified, step);
+            SavedOptimizerState? previous = StartOptimizerState(optimizer);
+            float loss = float.NaN;
+            try
+            {
+                loss = _engine.TrainBatchCertified(inputs, labels, batch, certified, optimizer.ToStep(learningRate, _optimizerSteps + 1));
+            }
+            finally
+            {
+                // A dropped step, or an engine that does not train this way, leaves the state it found.
+                if (float.IsNaN(loss) && previous is not null)
+                {
+                    WriteOptimizerState(previous);
+                }
+            }
+
             if (float.IsNaN(loss))
             {
                 throw new TrainingDivergedException(epoch, batchNumber, LossBeforeStep(inputs, labels, default, batch));
             }
 
+            _optimizerSteps++;
             _hostParametersStale = true;
             return loss;
         }
@@ -98,7 +126,7 @@ public abstract partial class Network
     /// One epoch of robust training, batch by batch: certified training's steps with the ε and κ of each step's place in
     /// the run, or ordinary steps on PGD examples of each batch. Returns the sum of the samples' losses.
     /// </summary>
-    private double TrainEpochRobustly(RobustTraining training, Dataset data, int[] order, BatchBuffer batches, SgdStep step, int epoch, ProgressClock progress)
+    private double TrainEpochRobustly(RobustTraining training, Dataset data, int[] order, BatchBuffer batches, Optimizer optimizer, float learningRate, int epoch, ProgressClock progress)
     {
         long batchesPerEpoch = (data.Count + batches.Capacity - 1) / batches.Capacity;
         double lossSum = 0;
@@ -117,8 +145,8 @@ public abstract partial class Network
                 case CertifiedTraining certified:
                     (float epsilon, float kappa) = certified.At(globalStep);
                     loss = epsilon == 0
-                        ? TrainStep(batches.Inputs, batches.Labels, default, step, epoch, batchNumber)
-                        : TrainStepCertified(batches.Inputs, batches.Labels, new CertifiedStep(epsilon, kappa, certified.ClipMin, certified.ClipMax), step, epoch, batchNumber);
+                        ? TrainStep(batches.Inputs, batches.Labels, default, optimizer, learningRate, epoch, batchNumber)
+                        : TrainStepCertified(batches.Inputs, batches.Labels, new CertifiedStep(epsilon, kappa, certified.ClipMin, certified.ClipMax), optimizer, learningRate, epoch, batchNumber);
                     break;
                 case AdversarialTraining pgd:
                     if (adversarial.Length < batches.Inputs.Length)
@@ -128,7 +156,7 @@ public abstract partial class Network
 
                     Span<float> examples = adversarial.AsSpan(0, batches.Inputs.Length);
                     Robustness.Pgd(this, batches.Inputs, batches.Labels, pgd.Epsilon, pgd.Steps, pgd.StepSize, examples, HashCode.Combine(pgd.Seed, globalStep), pgd.ClipMin, pgd.ClipMax);
-                    loss = TrainStep(examples, batches.Labels, default, step, epoch, batchNumber);
+                    loss = TrainStep(examples, batches.Labels, default, optimizer, learningRate, epoch, batchNumber);
                     break;
                 default:
                     throw new ArgumentException($"Unknown robust training {training}.", nameof(training));

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using FusedNets.Backends;
 using FusedNets.Data;
+using FusedNets.Persistence;
 
 namespace FusedNets;
 
@@ -36,7 +37,7 @@ public abstract partial class Network
     /// <param name="validation">Evaluated after every epoch, outside the timed training, into <see cref="EpochReport.ValidationLoss"/> and <see cref="EpochReport.ValidationAccuracy"/>.</param>
     /// <param name="patience">
     /// Early stopping, with <paramref name="validation"/>: training ends once the validation loss has not gone below its
-    /// lowest for this many epochs in a row, and the network is left with the parameters and momentum it had after its
+    /// lowest for this many epochs in a row, and the network is left with the parameters and optimizer state it had after its
     /// best epoch (the first with the lowest validation loss), also when the run ends without stopping early.
     /// Null: every epoch is trained and the network keeps its last parameters.
     /// </param>
@@ -53,7 +54,8 @@ public abstract partial class Network
     /// <remarks>
     /// The whole data set (and validation set) is checked before the first step (feature and target counts, labels
     /// in range, every value finite), as are the schedule's rates, so bad data leaves the network untouched. The
-    /// data must not change while Fit runs.
+    /// data must not change while Fit runs. A network declared with <c>[Input(..., Standardize = true)]</c> and no
+    /// <see cref="Standardization"/> yet has it estimated from <paramref name="data"/> before the first step.
     /// </remarks>
     /// <exception cref="TrainingDivergedException">A step went non-finite; the network keeps the last good step.</exception>
     public IReadOnlyList<EpochReport> Fit(
@@ -95,6 +97,7 @@ public abstract partial class Network
             }
         }
 
+        EstimateStandardizationIfUnset(data);
         batchSize = Math.Min(batchSize, data.Count);
         var batches = new BatchBuffer(data, batchSize);
         var order = new int[data.Count];
@@ -104,12 +107,11 @@ public abstract partial class Network
         for (int epoch = firstEpoch; epoch <= lastEpoch; epoch++)
         {
             float learningRate = LearningRateOf(epoch, optimizer, schedule);
-            SgdStep step = optimizer.ToStep(learningRate);
             ShuffledOrder(order, shuffleSeed, epoch);
             var progress = new ProgressClock(epoch, lastEpoch, data.Count, onProgress, ProgressInterval);
-            double lossSum = robustTraining is not null ? TrainEpochRobustly(robustTraining, data, order, batches, step, epoch, progress)
-                : _engine is IEpochTrainer trainer ? TrainEpochOnEngine(trainer, data, order, batchSize, step, epoch, progress)
-                : TrainEpochInBatches(data, order, batches, step, epoch, progress);
+            double lossSum = robustTraining is not null ? TrainEpochRobustly(robustTraining, data, order, batches, optimizer, learningRate, epoch, progress)
+                : _engine is IEpochTrainer trainer ? TrainEpochOnEngine(trainer, data, order, batchSize, optimizer, learningRate, epoch, progress)
+                : TrainEpochInBatches(data, order, batches, optimizer, learningRate, epoch, progress);
             TimeSpan elapsed = progress.Elapsed;
 
             Evaluation? validated = validation is null ? null : EvaluateDuringFit(validation);
@@ -150,7 +152,7 @@ public abstract partial class Network
     }
 
     /// <summary>One epoch, one host-side batch at a time; returns the sum of the samples' losses.</summary>
-    private double TrainEpochInBatches(Dataset data, int[] order, BatchBuffer batches, SgdStep step, int epoch, ProgressClock progress)
+    private double TrainEpochInBatches(Dataset data, int[] order, BatchBuffer batches, Optimizer optimizer, float learningRate, int epoch, ProgressClock progress)
     {
         double lossSum = 0;
         int batchNumber = 0;
@@ -158,7 +160,7 @@ public abstract partial class Network
         {
             int batch = batches.Gather(order.AsSpan(first, Math.Min(batches.Capacity, data.Count - first)));
             batchNumber++;
-            float loss = TrainStep(batches.Inputs, batches.Labels, batches.Targets, step, epoch, batchNumber);
+            float loss = TrainStep(batches.Inputs, batches.Labels, batches.Targets, optimizer, learningRate, epoch, batchNumber);
             lossSum += (double)loss * batch;
             progress.Trained(first + batch, lossSum);
         }
@@ -167,15 +169,22 @@ public abstract partial class Network
     }
 
     /// <summary>One epoch in one engine call; a diverged batch throws with the parameters from before it. Returns the sum of the samples' losses.</summary>
-    private double TrainEpochOnEngine(IEpochTrainer trainer, Dataset data, int[] order, int batchSize, SgdStep step, int epoch, ProgressClock progress)
+    private double TrainEpochOnEngine(IEpochTrainer trainer, Dataset data, int[] order, int batchSize, Optimizer optimizer, float learningRate, int epoch, ProgressClock progress)
     {
         float loss;
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             PrepareEngine();
-            loss = trainer.TrainEpoch(data, order, batchSize, step, out int failedBatch);
+            SavedOptimizerState? previous = StartOptimizerState(optimizer);
+            loss = trainer.TrainEpoch(data, order, batchSize, optimizer.ToStep(learningRate, _optimizerSteps + 1), out int failedBatch);
+            _optimizerSteps += failedBatch >= 0 ? failedBatch : (order.Length + batchSize - 1) / batchSize;
             _hostParametersStale = true;
+            if (failedBatch == 0 && previous is not null)
+            {
+                WriteOptimizerState(previous);
+            }
+
             if (failedBatch >= 0)
             {
                 int first = failedBatch * batchSize;
@@ -330,7 +339,7 @@ public abstract partial class Network
     }
 
     /// <summary>
-    /// Watches the validation loss: remembers the parameters and momentum after the best epoch, says when
+    /// Watches the validation loss: remembers the parameters and optimizer state after the best epoch, says when
     /// <c>patience</c> epochs have passed without improvement, and goes back to the best at the end.
     /// </summary>
     private sealed class EarlyStopping(Network network, int patience)

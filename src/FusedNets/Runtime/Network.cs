@@ -1,5 +1,6 @@
 using FusedNets.Backends;
 using FusedNets.Generated;
+using FusedNets.Persistence;
 
 namespace FusedNets;
 
@@ -34,6 +35,10 @@ public abstract partial class Network : IDisposable
     private bool _hostParametersStale;
     private bool _hostParametersEdited;
     private bool _disposed;
+
+    // What the engine's optimizer state buffers hold, and how many steps made it: Adam's t.
+    private OptimizerStateKind _optimizerState;
+    private long _optimizerSteps;
 
     /// <summary>Creates the network's parameters from <paramref name="seed"/> on <paramref name="backend"/>.</summary>
     protected Network(NetworkDefinition definition, int seed, Backend backend)
@@ -161,7 +166,7 @@ public abstract partial class Network : IDisposable
     }
 
     /// <summary>One optimizer step at its learning rate; the generated <c>TrainBatch</c> overload of the network's loss calls this.</summary>
-    /// <exception cref="TrainingDivergedException">The step went non-finite and was dropped: parameters and momentum are unchanged.</exception>
+    /// <exception cref="TrainingDivergedException">The step went non-finite and was dropped: parameters and optimizer state are unchanged.</exception>
     protected internal float TrainBatchCore(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, Optimizer optimizer)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -169,29 +174,64 @@ public abstract partial class Network : IDisposable
         CheckBatch(inputs, labels, targets);
         CheckFinite(inputs, nameof(inputs), "input");
         CheckFinite(targets, nameof(targets), "target");
-        return TrainStep(inputs, labels, targets, optimizer.ToStep(optimizer.LearningRate), epoch: null, batchNumber: null);
+        CheckStandardizationIsSet();
+        return TrainStep(inputs, labels, targets, optimizer, optimizer.LearningRate, epoch: null, batchNumber: null);
     }
 
     /// <summary>
-    /// One step on a batch whose values are already known to be finite. Labels are checked again here: they
-    /// index memory in the engines, and checking a batch of them costs nothing next to the step.
+    /// One step on a batch whose values are already known to be finite, the next of the network's optimizer state. Labels
+    /// are checked again here: they index memory in the engines, and checking a batch of them costs nothing next to the step.
     /// </summary>
-    private float TrainStep(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, SgdStep step, int? epoch, int? batchNumber)
+    private float TrainStep(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, Optimizer optimizer, float learningRate, int? epoch, int? batchNumber)
     {
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             int batch = CheckBatch(inputs, labels, targets);
             PrepareEngine();
-            float loss = _engine.TrainBatch(inputs, labels, targets, batch, step);
+            SavedOptimizerState? previous = StartOptimizerState(optimizer);
+            float loss = _engine.TrainBatch(inputs, labels, targets, batch, optimizer.ToStep(learningRate, _optimizerSteps + 1));
             if (float.IsNaN(loss))
             {
+                if (previous is not null)
+                {
+                    WriteOptimizerState(previous);
+                }
+
                 throw new TrainingDivergedException(epoch, batchNumber, LossBeforeStep(inputs, labels, targets, batch));
             }
 
+            _optimizerSteps++;
             _hostParametersStale = true;
             return loss;
         }
+    }
+
+    /// <summary>
+    /// Before a step of <paramref name="optimizer"/>: unless the engine's state buffers already hold its kind of state,
+    /// starts that state afresh (zero moments, no steps), as a new PyTorch optimizer would. SGD's velocity means nothing
+    /// to Adam, nor Adam's moments to SGD (<see cref="Optimizer"/>). Returns the state it replaced, for a first step that
+    /// diverges to put back, or null when it replaced nothing.
+    /// </summary>
+    private SavedOptimizerState? StartOptimizerState(Optimizer optimizer)
+    {
+        OptimizerStateKind kind = optimizer.StateKind;
+        if (kind == _optimizerState)
+        {
+            return null;
+        }
+
+        SavedOptimizerState previous = ReadOptimizerState();
+        var zeros = new float[Architecture.ParameterCount];
+        _engine.WriteMomentum(zeros);
+        if (kind == OptimizerStateKind.AdamMoments)
+        {
+            _engine.WriteSecondMoment(zeros);
+        }
+
+        _optimizerState = kind;
+        _optimizerSteps = 0;
+        return previous;
     }
 
     /// <summary>The batch's mean loss under the current parameters: what a diverged step started from.</summary>
@@ -246,8 +286,8 @@ public abstract partial class Network : IDisposable
     }
 
     /// <summary>
-    /// Copies the parameters and the optimizer's state (the momentum) into <paramref name="state"/>: all that
-    /// decides how training goes on from here.
+    /// Copies the parameters and the optimizer's state (its kind, moments and step count) into <paramref name="state"/>:
+    /// all that decides how training goes on from here.
     /// </summary>
     private void CaptureTrainingState(TrainingState state)
     {
@@ -257,6 +297,12 @@ public abstract partial class Network : IDisposable
             SyncHostParameters();
             _parameters.CopyTo(state.Parameters, 0);
             _engine.ReadMomentum(state.Momentum);
+            if (_optimizerState == OptimizerStateKind.AdamMoments)
+            {
+                _engine.ReadSecondMoment(state.SecondMoment);
+            }
+
+            (state.Kind, state.Steps) = (_optimizerState, _optimizerSteps);
         }
     }
 
@@ -269,17 +315,32 @@ public abstract partial class Network : IDisposable
             state.Parameters.CopyTo(_parameters, 0);
             _engine.WriteParameters(_parameters);
             _engine.WriteMomentum(state.Momentum);
+            if (state.Kind == OptimizerStateKind.AdamMoments)
+            {
+                _engine.WriteSecondMoment(state.SecondMoment);
+            }
+
+            (_optimizerState, _optimizerSteps) = (state.Kind, state.Steps);
             _hostParametersStale = false;
             _hostParametersEdited = false;
         }
     }
 
-    /// <summary>The parameters and momentum at one point of training, in the flat parameter layout.</summary>
+    /// <summary>The parameters and optimizer state at one point of training, in the flat parameter layout.</summary>
     private sealed class TrainingState(int parameterCount)
     {
         public float[] Parameters { get; } = new float[parameterCount];
 
         public float[] Momentum { get; } = new float[parameterCount];
+
+        /// <summary>Adam's second moment; allocated when first needed.</summary>
+        public float[] SecondMoment => _secondMoment ??= new float[Parameters.Length];
+
+        public OptimizerStateKind Kind { get; set; }
+
+        public long Steps { get; set; }
+
+        private float[]? _secondMoment;
     }
 
     /// <summary>Pushes parameter edits made through <see cref="Layer"/> spans, re-applying the masks.</summary>

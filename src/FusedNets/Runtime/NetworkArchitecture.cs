@@ -77,6 +77,12 @@ public sealed class NetworkArchitecture
     /// <summary>Floats per input sample: the size of <see cref="InputShape"/>.</summary>
     public int InputSize { get; }
 
+    /// <summary>
+    /// Whether the network standardizes its input before the first layer (<c>[Input(..., Standardize = true)]</c>): each of
+    /// the <see cref="InputShape"/>'s channels (a vector's features) by its own mean and standard deviation.
+    /// </summary>
+    public bool StandardizesInput { get; init; }
+
     public int OutputSize { get; }
 
     public int ParameterCount { get; }

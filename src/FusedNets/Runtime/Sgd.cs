@@ -1,3 +1,7 @@
+using System.ComponentModel;
+using System.Runtime.CompilerServices;
+using FusedNets.Generated;
+
 namespace FusedNets;
 
 /// <summary>
@@ -37,9 +41,12 @@ public sealed class Sgd : Optimizer
     public float WeightDecay { get; }
 
     /// <summary>The hyperparameters as the value type that kernels take.</summary>
-    public SgdStep ToStep() => ToStep(LearningRate);
+    public SgdStep ToStep() => new(LearningRate, Momentum, WeightDecay, Nesterov ? 1 : 0);
 
-    internal override SgdStep ToStep(float learningRate) => new(learningRate, Momentum, WeightDecay, Nesterov ? 1 : 0);
+    internal override OptimizerStep ToStep(float learningRate, long count) =>
+        new(new SgdStep(learningRate, Momentum, WeightDecay, Nesterov ? 1 : 0), this, learningRate, count);
+
+    internal override OptimizerStateKind StateKind => OptimizerStateKind.SgdMomentum;
 
     public override string ToString() => FormattableString.Invariant(
         $"Sgd(lr={LearningRate}, momentum={Momentum}, nesterov={Nesterov}, weightDecay={WeightDecay})");
@@ -47,9 +54,9 @@ public sealed class Sgd : Optimizer
 
 /// <summary>
 /// One SGD step's hyperparameters, passed by value into kernels, and the update rule itself: the one place
-/// every backend takes it from.
+/// every backend takes it from (see <see cref="IUpdateRule"/>). Its state is one velocity per parameter.
 /// </summary>
-public readonly struct SgdStep
+public readonly struct SgdStep : IUpdateRule
 {
     public readonly float LearningRate;
     public readonly float Momentum;
@@ -70,16 +77,47 @@ public readonly struct SgdStep
     /// Updates one weight from its loss gradient: adds weight decay, then momentum.
     /// Returns the new weight and leaves the new velocity in <paramref name="velocity"/>.
     /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public float UpdateWeight(float weight, ref float velocity, float gradient) =>
         UpdateBias(weight, ref velocity, gradient + WeightDecay * weight);
 
     /// <summary>Updates one bias from its loss gradient: momentum without weight decay.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public float UpdateBias(float bias, ref float velocity, float gradient)
     {
         velocity = Momentum * velocity + gradient;
         float step = Nesterov != 0 ? gradient + Momentum * velocity : velocity;
         return bias - LearningRate * step;
+    }
+
+    /// <summary>Whether SGD keeps a second moment: it does not.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public static bool HasSecondMoment => false;
+
+    /// <summary><see cref="UpdateWeight(float, ref float, float)"/>, as <see cref="IUpdateRule"/> calls it; SGD has no second moment.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public float UpdateWeight(float weight, ref float moment, ref float secondMoment, float gradient) => UpdateWeight(weight, ref moment, gradient);
+
+    /// <summary><see cref="UpdateBias(float, ref float, float)"/>, as <see cref="IUpdateRule"/> calls it; SGD has no second moment.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public float UpdateBias(float bias, ref float moment, ref float secondMoment, float gradient) => UpdateBias(bias, ref moment, gradient);
+
+    /// <summary>
+    /// <see cref="UpdateWeight(float, ref float, float)"/> on every lane at once: the same operations in the same order
+    /// (no fused multiply-adds), so each lane's result is bit for bit the scalar rule's, which a test checks.
+    /// </summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public TVector UpdateWeight<TVector, TOps>(TVector weight, ref TVector moment, ref TVector secondMoment, TVector gradient)
+        where TVector : unmanaged
+        where TOps : IVectorOps<TVector>
+    {
+        TVector momentum = TOps.Broadcast(Momentum);
+        gradient = TOps.Add(gradient, TOps.Multiply(TOps.Broadcast(WeightDecay), weight));
+        moment = TOps.Add(TOps.Multiply(momentum, moment), gradient);
+        TVector step = Nesterov != 0 ? TOps.Add(gradient, TOps.Multiply(momentum, moment)) : moment;
+        return TOps.Subtract(weight, TOps.Multiply(TOps.Broadcast(LearningRate), step));
     }
 }

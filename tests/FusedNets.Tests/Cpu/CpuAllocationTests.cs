@@ -116,6 +116,69 @@ public class CpuAllocationTests
         Assert.True(float.IsFinite(sink));
     }
 
+    [Fact]
+    public void Adam_steps_of_a_dense_and_a_conv_net_allocate_nothing_after_warm_up()
+    {
+        // Each step makes its value (bias corrections from the decimals of the hyperparameters) and hands the rule to
+        // the kernels as a type argument: neither may allocate.
+        using var network = new MnistMlp(seed: 1, Backend.Cpu);
+        TestBatch batch = TestArchitectures.RandomBatch(network.Architecture, 16, seed: 2);
+        var adam = new Adam(0.001f, weightDecay: 0.01f);
+        NetworkArchitecture lenet = CpuConvolutionTests.LeNet(LayerMask.Random(0.5, 1));
+        TestBatch images = TestArchitectures.RandomBatch(lenet, 8, seed: 1);
+        using CpuEngine engine = CpuEngineTests.CreateEngine(lenet, new CpuEngineOptions { Threads = 2, ParallelFlops = 0 }, seed: 1);
+        var adamW = new AdamW(0.001f);
+        long step = 0;
+        float sink = 0;
+
+        void RunEverything()
+        {
+            for (int i = 0; i < 5; i++)
+            {
+                sink += network.TrainBatch(batch.Inputs, batch.Labels, adam);
+                sink += engine.TrainBatch(images.Inputs, images.Labels, images.Targets, images.Size, adamW.ToStep(adamW.LearningRate, ++step));
+            }
+        }
+
+        RunEverything();
+        Thread.Sleep(20);
+        RunEverything();
+        Thread.Sleep(20);
+
+        Assert.Equal(0, QuietestAllocation(RunEverything));
+        Assert.True(float.IsFinite(sink));
+    }
+
+    [Fact]
+    public void A_standardizing_network_trains_predicts_and_backpropagates_without_allocating_after_warm_up()
+    {
+        using var network = new Training.StandardizedClassifier(seed: 1, Backend.Cpu);
+        TestBatch batch = TestArchitectures.RandomBatch(network.Architecture, 24, seed: 2);
+        network.Standardization = new Standardization([1f, 2f, 3f, 4f, 5f], [0.5f, 1f, 2f, 4f, 8f]);
+        var sample = Training.StandardizedClassifier.Input.From(batch.Inputs.AsSpan(0, 5));
+        var gradient = new float[batch.Inputs.Length];
+        var sgd = new Sgd(0.01f, momentum: 0.9f);
+        float sink = 0;
+
+        void RunEverything()
+        {
+            for (int step = 0; step < 20; step++)
+            {
+                sink += network.TrainBatch(batch.Inputs, batch.Labels, sgd);
+                sink += network.Predict(sample)[0];
+                sink += network.InputGradient(batch.Inputs, batch.Labels, gradient);
+            }
+        }
+
+        RunEverything();
+        Thread.Sleep(20);
+        RunEverything();
+        Thread.Sleep(20);
+
+        Assert.Equal(0, QuietestAllocation(RunEverything));
+        Assert.True(float.IsFinite(sink));
+    }
+
     /// <summary>
     /// The bytes allocated by the quietest of ten runs of <paramref name="run"/>. The counter is process-wide, and
     /// threads of the test host and of other engines (ILGPU's simulator among them) allocate now and then: a

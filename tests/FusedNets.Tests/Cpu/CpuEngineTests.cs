@@ -21,7 +21,7 @@ public class CpuEngineTests
     public static TheoryData<string> EveryEngineSetup() => [.. Setups.Keys];
 
     /// <summary>Every vector width, on one thread and on three (more than the machine may have, to split even tiny layers).</summary>
-    private static readonly ImmutableDictionary<string, CpuEngineOptions> Setups = new Dictionary<string, CpuEngineOptions>
+    internal static readonly ImmutableDictionary<string, CpuEngineOptions> Setups = new Dictionary<string, CpuEngineOptions>
     {
         ["Avx512, 1 thread"] = new() { Width = VectorWidth.Vector512, Threads = 1 },
         ["Avx512, 3 threads"] = new() { Width = VectorWidth.Vector512, Threads = 3, ParallelFlops = 0 },

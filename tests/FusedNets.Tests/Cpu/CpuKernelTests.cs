@@ -28,7 +28,6 @@ public class CpuKernelTests
     [Fact]
     public void The_vector_sgd_update_equals_SgdStep_UpdateWeight_bit_for_bit()
     {
-        var random = new Random(4);
         foreach (SgdStep sgd in new[]
         {
             new Sgd(0.1f).ToStep(),
@@ -36,19 +35,59 @@ public class CpuKernelTests
             new Sgd(0.3f, momentum: 0.7f, nesterov: true, weightDecay: 0.05f).ToStep(),
         })
         {
-            for (int trial = 0; trial < 200; trial++)
+            AssertVectorRuleMatchesScalar(sgd, seed: 4);
+        }
+    }
+
+    [Fact]
+    public void The_vector_adam_update_equals_AdamStep_UpdateWeight_bit_for_bit_at_every_width()
+    {
+        foreach (Optimizer adam in new Optimizer[]
+        {
+            new Adam(),
+            new Adam(0.01f, beta1: 0.8f, beta2: 0.99f, epsilon: 1e-6f, weightDecay: 0.1f),
+            new AdamW(0.003f, weightDecay: 0.2f),
+        })
+        {
+            foreach (long step in new long[] { 1, 2, 17, 5000 })
             {
-                float weight = (float)(random.NextDouble() * 4 - 2);
-                float velocity = (float)(random.NextDouble() * 2 - 1);
-                float gradient = (float)(random.NextDouble() * 2 - 1);
+                AssertVectorRuleMatchesScalar(adam.ToStep(adam.LearningRate, step).Adam, seed: (int)step);
+            }
+        }
+    }
 
-                float expectedVelocity = velocity;
-                float expected = sgd.UpdateWeight(weight, ref expectedVelocity, gradient);
+    /// <summary>Random weights, moments and gradients (second moments at least 0, as they always are) through both forms of the rule.</summary>
+    private static void AssertVectorRuleMatchesScalar<TRule>(TRule rule, int seed)
+        where TRule : struct, IUpdateRule
+    {
+        var random = new Random(seed);
+        for (int trial = 0; trial < 200; trial++)
+        {
+            float weight = (float)(random.NextDouble() * 4 - 2);
+            float moment = (float)(random.NextDouble() * 2 - 1);
+            float secondMoment = (float)(random.NextDouble() * random.NextDouble());
+            float gradient = (float)(random.NextDouble() * 2 - 1) * (trial % 3 == 0 ? 1e-4f : 1);
 
-                Vector512<float> vectorVelocity = Vector512.Create(velocity);
-                Vector512<float> actual = UpdateEpilogue.UpdateWeight<Vector512<float>, Vector512Ops>(sgd, Vector512.Create(weight), ref vectorVelocity, Vector512.Create(gradient));
-                Assert.Equal(Vector512.Create(expected), actual);
-                Assert.Equal(Vector512.Create(expectedVelocity), vectorVelocity);
+            (float expectedMoment, float expectedSecondMoment) = (moment, secondMoment);
+            float expected = rule.UpdateWeight(weight, ref expectedMoment, ref expectedSecondMoment, gradient);
+
+            (Vector512<float> moments512, Vector512<float> secondMoments512) = (Vector512.Create(moment), Vector512.Create(secondMoment));
+            Vector512<float> actual512 = rule.UpdateWeight<Vector512<float>, Vector512Ops>(Vector512.Create(weight), ref moments512, ref secondMoments512, Vector512.Create(gradient));
+            (Vector256<float> moments256, Vector256<float> secondMoments256) = (Vector256.Create(moment), Vector256.Create(secondMoment));
+            Vector256<float> actual256 = rule.UpdateWeight<Vector256<float>, Vector256Ops>(Vector256.Create(weight), ref moments256, ref secondMoments256, Vector256.Create(gradient));
+            (float momentScalar, float secondMomentScalar) = (moment, secondMoment);
+            float actualScalar = rule.UpdateWeight<float, ScalarOps>(weight, ref momentScalar, ref secondMomentScalar, gradient);
+
+            Assert.Equal(Vector512.Create(expected), actual512);
+            Assert.Equal(Vector512.Create(expectedMoment), moments512);
+            Assert.Equal(Vector256.Create(expected), actual256);
+            Assert.Equal(Vector256.Create(expectedMoment), moments256);
+            Assert.Equal((expected, expectedMoment), (actualScalar, momentScalar));
+            if (TRule.HasSecondMoment)
+            {
+                Assert.Equal(Vector512.Create(expectedSecondMoment), secondMoments512);
+                Assert.Equal(Vector256.Create(expectedSecondMoment), secondMoments256);
+                Assert.Equal(expectedSecondMoment, secondMomentScalar);
             }
         }
     }

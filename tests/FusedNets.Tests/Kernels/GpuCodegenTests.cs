@@ -79,14 +79,38 @@ public sealed class GpuCodegenTests : IDisposable
     }
 
     [Fact]
-    public void A_dense_network_launches_a_forward_backward_and_update_kernel_per_layer_and_a_loss_kernel()
+    public void The_engines_own_kernels_compile_to_ptx_and_opencl_c()
+    {
+        // The snapshot copy and the batch gathers, standardizing ones included, which the engine launches beside the schedule.
+        KernelInstance[] kernels = [.. new[]
+            {
+                nameof(KernelChecks.CopyWhileHealthy), nameof(KernelChecks.GatherRows), nameof(KernelChecks.GatherLabels),
+                nameof(KernelChecks.Standardize), nameof(KernelChecks.GatherStandardizedRows),
+            }.Select(name => KernelInstance.Of(typeof(KernelChecks), name, [], specialization: null))];
+        var failures = new List<string>();
+        using var ptx = new PTXBackend(_context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, nvvmAPI: null);
+        var capabilities = new CLCapabilityContext(float16: false, float64: true, genericAddressSpace: true, int64_Atomics: true, subGroups: false);
+        using var openCL = new CLBackend(_context, capabilities, CLDeviceVendor.Other, CLCVersion.CL20);
+        foreach (KernelInstance kernel in kernels)
+        {
+            Compile(() => ((PTXCompiledKernel)SpecializedCompiler.Compile(ptx, kernel)).PTXAssembly, $"{kernel} for SM_90", failures);
+            Compile(() => ((CLCompiledKernel)SpecializedCompiler.Compile(openCL, kernel)).Source, $"{kernel} in OpenCL C", failures);
+        }
+
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+    }
+
+    [Fact]
+    public void A_dense_network_launches_a_forward_backward_and_update_kernel_per_layer_and_optimizer_and_a_loss_kernel()
     {
         string[] kernels = [.. KernelsOf(nameof(WideRegressor)).Select(kernel => kernel.ToString())];
 
         Assert.Equal(
             [
-                "DenseKernels.Forward<TanhKernel, Tile8>", "DenseKernels.Backward<IdentityKernel, Tile8>", "DenseKernels.Update<Unmasked, Tile8>",
-                "DenseKernels.Forward<IdentityKernel, Tile8>", "DenseKernels.Backward<TanhKernel, Tile8>", "DenseKernels.Update<Unmasked, Tile8>",
+                "DenseKernels.Forward<TanhKernel, Tile8>", "DenseKernels.Backward<IdentityKernel, Tile8>",
+                "DenseKernels.Update<Unmasked, Tile8, SgdStep>", "DenseKernels.Update<Unmasked, Tile8, AdamStep>",
+                "DenseKernels.Forward<IdentityKernel, Tile8>", "DenseKernels.Backward<TanhKernel, Tile8>",
+                "DenseKernels.Update<Unmasked, Tile8, SgdStep>", "DenseKernels.Update<Unmasked, Tile8, AdamStep>",
                 "LossKernels.Loss<GpuMeanSquaredError, IdentityKernel>",
             ],
             kernels);
@@ -109,7 +133,8 @@ public sealed class GpuCodegenTests : IDisposable
         // Below a convolution lies the input or a pooling layer, neither with an activation.
         Assert.Contains("Conv2DKernels.Forward<ReluKernel>", kernels);
         Assert.Contains("Conv2DKernels.Backward<IdentityKernel>", kernels);
-        Assert.Contains("Conv2DKernels.Update<Unmasked>", kernels);
+        Assert.Contains("Conv2DKernels.Update<Unmasked, SgdStep>", kernels);
+        Assert.Contains("Conv2DKernels.Update<Unmasked, AdamStep>", kernels);
         Assert.Contains("MaxPool2DKernels.Forward", kernels);
         Assert.Contains("MaxPool2DKernels.Backward<ReluKernel>", kernels);
         Assert.Contains("AvgPool2DKernels.Forward", kernels);

@@ -1,4 +1,5 @@
 using FusedNets.Data;
+using FusedNets.Persistence;
 using FusedNets.Tests.Networks;
 
 namespace FusedNets.Tests.Persistence;
@@ -41,6 +42,85 @@ public class ResumeTrainingTests
 
         Assert.Equal(ModelFileTests.Bits(ModelFileTests.Parameters(oneGo)), ModelFileTests.Bits(ModelFileTests.Parameters(resumed)));
         Assert.Equal((3, 3), (reports[0].Epoch, reports[0].Epochs));
+    }
+
+    [Theory]
+    [MemberData(nameof(Networks))]
+    public void Training_resumed_from_a_saved_model_with_Adams_state_matches_training_in_one_go(string network, Backend backend)
+    {
+        var adamW = new AdamW(0.01f, weightDecay: 0.05f);
+        using Network oneGo = TestNetworkCatalog.Create(network, backend);
+        Dataset data = RandomData(oneGo.Architecture);
+        oneGo.Fit(data, adamW, epochs: 3, BatchSize, ShuffleSeed);
+
+        using Network firstPart = TestNetworkCatalog.Create(network, backend);
+        firstPart.Fit(data, adamW, epochs: 2, BatchSize, ShuffleSeed);
+        using Network resumed = TestNetworkCatalog.Load(network, new MemoryStream(ModelFileTests.SaveToBytes(firstPart, includeMomentum: true)), backend);
+        resumed.Fit(data, adamW, epochs: 1, BatchSize, ShuffleSeed, firstEpoch: 3);
+
+        Assert.Equal(ModelFileTests.SaveToBytes(oneGo, includeMomentum: true), ModelFileTests.SaveToBytes(resumed, includeMomentum: true));
+    }
+
+    [Fact]
+    public void Adams_state_is_saved_as_PyTorchs_exp_avg_and_exp_avg_sq_with_the_step_count()
+    {
+        using var net = new MaskedClassifier(seed: 1, Backend.Cpu);
+        net.Fit(RandomData(MaskedClassifier.Definition), new Adam(), epochs: 2, BatchSize, ShuffleSeed);
+
+        SafeTensorsContents file = SafeTensors.Read(new MemoryStream(ModelFileTests.SaveToBytes(net, includeMomentum: true)));
+
+        string[] parameters = ["Local.weight", "Local.bias", "Sparse.weight", "Sparse.bias", "Logits.weight", "Logits.bias"];
+        Assert.Equal(
+            [.. parameters, .. parameters.Select(name => name + ".exp_avg"), .. parameters.Select(name => name + ".exp_avg_sq")],
+            file.Tensors.Select(tensor => tensor.Name));
+        Assert.Equal("14", file.Metadata["fusednets.optimizer.step"]); // 2 epochs of 7 batches
+        Assert.All(file.Tensors.Where(tensor => tensor.Name.EndsWith("exp_avg_sq", StringComparison.Ordinal)), tensor => Assert.All(tensor.Values, v => Assert.True(v >= 0)));
+    }
+
+    [Fact]
+    public void A_file_with_SGD_momentum_trains_on_with_Adam_from_fresh_moments()
+    {
+        Dataset data = RandomData(MaskedClassifier.Definition);
+        using var sgdTrained = new MaskedClassifier(seed: 1, Backend.Cpu);
+        sgdTrained.Fit(data, Sgd, epochs: 1, BatchSize, ShuffleSeed);
+        using var withMomentum = MaskedClassifier.Load(new MemoryStream(ModelFileTests.SaveToBytes(sgdTrained, includeMomentum: true)), Backend.Cpu);
+        using var withoutMomentum = MaskedClassifier.Load(new MemoryStream(ModelFileTests.SaveToBytes(sgdTrained)), Backend.Cpu);
+
+        withMomentum.Fit(data, new Adam(0.01f), epochs: 1, BatchSize, ShuffleSeed, firstEpoch: 2);
+        withoutMomentum.Fit(data, new Adam(0.01f), epochs: 1, BatchSize, ShuffleSeed, firstEpoch: 2);
+
+        Assert.Equal(ModelFileTests.SaveToBytes(withoutMomentum, includeMomentum: true), ModelFileTests.SaveToBytes(withMomentum, includeMomentum: true));
+    }
+
+    [Theory]
+    [InlineData("no step count", "The model file holds Adam moments but no 'fusednets.optimizer.step': Adam's next step depends on its step count.")]
+    [InlineData("a step count that is no number", "The model file's 'fusednets.optimizer.step' is 'many', not a step count.")]
+    [InlineData("SGD momentum too", "The model file holds both SGD momentum ('.momentum') and Adam moments ('.exp_avg'): a network keeps one optimizer's state.")]
+    public void A_file_with_Adam_moments_is_refused_when_its_state_is_incomplete_or_ambiguous(string flaw, string message)
+    {
+        using var net = new MaskedClassifier(seed: 1, Backend.Cpu);
+        net.Fit(RandomData(MaskedClassifier.Definition), new Adam(), epochs: 1, BatchSize, ShuffleSeed);
+        SafeTensorsContents file = SafeTensors.Read(new MemoryStream(ModelFileTests.SaveToBytes(net, includeMomentum: true)));
+        var metadata = new Dictionary<string, string>(file.Metadata);
+        var tensors = file.Tensors.ToList();
+        switch (flaw)
+        {
+            case "no step count":
+                metadata.Remove("fusednets.optimizer.step");
+                break;
+            case "a step count that is no number":
+                metadata["fusednets.optimizer.step"] = "many";
+                break;
+            default:
+                tensors.AddRange(file.Tensors.Where(t => !t.Name.Contains("exp_avg", StringComparison.Ordinal)).Select(t => t with { Name = t.Name + ".momentum" }));
+                break;
+        }
+
+        using var stream = new MemoryStream();
+        SafeTensors.Write(stream, metadata, tensors);
+
+        var error = Assert.Throws<InvalidDataException>(() => MaskedClassifier.Load(new MemoryStream(stream.ToArray()), Backend.Cpu));
+        Assert.Equal(message, error.Message);
     }
 
     [Fact]

@@ -186,6 +186,6 @@ internal static class ReferenceNetworkTestExtensions
     public static ReferenceGradients Gradients(this ReferenceNetwork network, TestBatch batch) =>
         network.Gradients(batch.InputsAsDouble, batch.Labels, batch.TargetsAsDouble, batch.Size);
 
-    public static double TrainBatch(this ReferenceNetwork network, TestBatch batch, SgdStep sgd) =>
-        network.TrainBatch(batch.InputsAsDouble, batch.Labels, batch.TargetsAsDouble, batch.Size, sgd);
+    public static double TrainBatch(this ReferenceNetwork network, TestBatch batch, OptimizerStep step) =>
+        network.TrainBatch(batch.InputsAsDouble, batch.Labels, batch.TargetsAsDouble, batch.Size, step);
 }

@@ -95,6 +95,92 @@ public class CertifiedTrainingStepTests
         }
     }
 
+    public static TheoryData<string, string> AdamOnEveryNetworkAtEverySetup()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (string network in new[] { "Mlp, Relu (elided)", "Masked Mlp", "ConvNet, Gelu" })
+        {
+            foreach (string setup in Setups.Keys.Order())
+            {
+                data.Add(network, setup);
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(AdamOnEveryNetworkAtEverySetup))]
+    public void Certified_steps_with_adam_and_adamw_match_the_reference(string network, string setup)
+    {
+        // The step's rule comes from the optimizer, as in ordinary training: Adam's bias corrections count its steps.
+        foreach (Optimizer optimizer in new Optimizer[] { new Adam(0.01f, weightDecay: 0.01f), new AdamW(0.01f) })
+        {
+            NetworkArchitecture architecture = Networks[network]();
+            using var engine = new CpuEngine(architecture, TestArchitectures.Masks(architecture), Setups[setup]);
+            engine.WriteParameters(TestArchitectures.RandomParameters(architecture, seed: 43));
+            ReferenceNetwork reference = TestArchitectures.RandomReference(architecture, seed: 43);
+            CertifiedStep[] steps = [new(0.1f, 0.4f, float.NegativeInfinity, float.PositiveInfinity), new(0.05f, 0f, -1, 1), new(0.2f, 1f, float.NegativeInfinity, float.PositiveInfinity)];
+            for (int s = 0; s < steps.Length; s++)
+            {
+                TestBatch batch = TestArchitectures.RandomBatch(architecture, 6 + 5 * s, seed: 60 + s);
+                OptimizerStep step = optimizer.ToStep(optimizer.LearningRate, s + 1);
+                float loss = engine.TrainBatchCertified(batch.Inputs, batch.Labels, batch.Size, steps[s], step);
+
+                var lower = new float[batch.Inputs.Length];
+                var upper = new float[batch.Inputs.Length];
+                IntervalBoxes.Around(batch.Inputs, steps[s].Epsilon, steps[s].ClipMin, steps[s].ClipMax, lower, upper);
+                ReferenceGradients expected = reference.CertifiedGradients(batch.InputsAsDouble, Widen(lower), Widen(upper), batch.Labels, batch.Size, steps[s].Kappa);
+                reference.Step(expected.Parameters, step);
+                AssertClose(expected.Loss, loss, $"{optimizer}: loss of step {s}");
+            }
+
+            var parameters = new float[architecture.ParameterCount];
+            var secondMoment = new float[architecture.ParameterCount];
+            engine.ReadParameters(parameters);
+            engine.ReadSecondMoment(secondMoment);
+            for (int p = 0; p < parameters.Length; p++)
+            {
+                AssertClose(reference.Parameters[p], parameters[p], $"{optimizer}: parameter {p} after {steps.Length} steps");
+                AssertClose(reference.SecondMoment[p], secondMoment[p], $"{optimizer}: second moment {p} after {steps.Length} steps");
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("Avx512, 3 threads")]
+    [InlineData("Scalar, 1 thread")]
+    public void A_network_that_standardizes_bounds_boxes_of_raw_features_in_certified_steps(string setup)
+    {
+        // ε and the clip range are in raw features; the reference standardizes both ends of the boxes in double.
+        NetworkArchitecture architecture = Training.StandardizedClassifier.Definition;
+        var statistics = new Standardization([0.5f, -2f, 1000f, 0.001f, 0f], [2f, 0.25f, 300f, 0.0005f, 1f]);
+        using var engine = new CpuEngine(architecture, TestArchitectures.Masks(architecture), Setups[setup]);
+        ((INetworkEngine)engine).SetStandardization([.. statistics.Mean], [.. statistics.StandardDeviation]);
+        engine.WriteParameters(TestArchitectures.RandomParameters(architecture, seed: 47));
+        ReferenceNetwork reference = TestArchitectures.RandomReference(architecture, seed: 47);
+        reference.Standardization = statistics;
+        float[] inputs = [.. Enumerable.Range(0, 8 * 5).Select(i => statistics.Mean[i % 5] + (i % 7 - 3) * 0.5f * statistics.StandardDeviation[i % 5])];
+        int[] labels = [.. Enumerable.Range(0, 8).Select(s => s % 3)];
+        var certified = new CertifiedStep(0.3f, 0.25f, float.NegativeInfinity, float.PositiveInfinity);
+        OptimizerStep step = new Adam(0.01f).ToStep(0.01f, 1);
+
+        float loss = engine.TrainBatchCertified(inputs, labels, 8, certified, step);
+
+        var lower = new float[inputs.Length];
+        var upper = new float[inputs.Length];
+        IntervalBoxes.Around(inputs, certified.Epsilon, certified.ClipMin, certified.ClipMax, lower, upper);
+        ReferenceGradients expected = reference.CertifiedGradients(Widen(inputs), Widen(lower), Widen(upper), labels, 8, certified.Kappa);
+        reference.Step(expected.Parameters, step);
+        AssertClose(expected.Loss, loss, "loss");
+        var parameters = new float[architecture.ParameterCount];
+        engine.ReadParameters(parameters);
+        for (int p = 0; p < parameters.Length; p++)
+        {
+            AssertClose(reference.Parameters[p], parameters[p], $"parameter {p}");
+        }
+    }
+
     [Fact]
     public void A_certified_step_that_goes_non_finite_is_dropped()
     {

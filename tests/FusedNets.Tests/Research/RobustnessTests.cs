@@ -186,6 +186,46 @@ public class RobustnessTests
         Assert.Contains("Backend.Cpu", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("Adam")]
+    [InlineData("AdamW")]
+    public void Certified_and_adversarial_training_with_adam_lower_their_loss_on_the_cpu(string name)
+    {
+        Dataset train = Digits.Value.Train.Select([.. Enumerable.Range(0, 256)]);
+        Optimizer Optimizer() => name == "Adam" ? new Adam(0.003f) : new AdamW(0.003f);
+        RobustTraining[] trainings = [new CertifiedTraining(0.05f, rampSteps: 0, clipMin: 0, clipMax: 1), new AdversarialTraining(0.05f, steps: 3, clipMin: 0, clipMax: 1)];
+        foreach (RobustTraining training in trainings)
+        {
+            // No ramp: every epoch trains on the same loss, so the first and last epochs' losses compare.
+            using var network = new DigitsClassifier(seed: 0, Backend.Cpu);
+            IReadOnlyList<EpochReport> reports = network.Fit(train, Optimizer(), epochs: 6, batchSize: 32, robustTraining: training);
+
+            Assert.True(reports[^1].Loss < 0.7f * reports[0].Loss, $"{training} with {name}: loss {reports[0].Loss} in epoch 1, {reports[^1].Loss} in epoch 6");
+        }
+    }
+
+    [Fact]
+    public void Certified_training_on_a_gpu_backend_leaves_the_optimizer_state_it_found()
+    {
+        // The engine refuses after the network has started Adam's state afresh: the SGD velocity must come back.
+        using var network = new DigitsClassifier(seed: 0, Backend.IlgpuCpu);
+        Dataset train = Digits.Value.Train.Select([.. Enumerable.Range(0, 32)]);
+        network.Fit(train, new Sgd(0.05f, momentum: 0.9f), epochs: 1);
+        string before = Path.GetTempFileName(), after = Path.GetTempFileName();
+        try
+        {
+            network.Save(before, includeMomentum: true);
+            Assert.Throws<NotSupportedException>(() => network.Fit(train, new Adam(0.01f), epochs: 1, robustTraining: new CertifiedTraining(0.1f, rampSteps: 0)));
+            network.Save(after, includeMomentum: true);
+            Assert.Equal(File.ReadAllBytes(before), File.ReadAllBytes(after));
+        }
+        finally
+        {
+            File.Delete(before);
+            File.Delete(after);
+        }
+    }
+
     [Fact]
     public void The_ramps_follow_gowal_et_al()
     {

@@ -128,25 +128,30 @@ internal static class Conv2DKernels
         dzBelow[index] = sum * TBelow.Derivative(zBelow[index], yBelow[index]);
     }
 
-    // Backward of z to W and b, fused with the SGD step. One group of ReductionThreads per weight, then one per bias:
+    // Backward of z to W and b, fused with the optimizer step of TRule. One group of ReductionThreads per weight, then one
+    // per bias:
     //   dW[f, c, i, j] = Σ_{s, oy, ox} dz[s, f, oy, ox] x[s, c, oy·S + i − P, ox·S + j − P],   db[f] = Σ_{s, oy, ox} dz[s, f, oy, ox].
     // Each thread sums a strided share of the B·OH·OW positions; the group adds the shares in a fixed tree in shared
-    // memory, and its first thread applies SGD. vw and vb: the momentum of W and b; mask: (F, C, K, K), 1 where W trains
+    // memory, and its first thread applies the rule. mw and mb: the first moments of W and b (SGD's velocity, Adam's m);
+    // vw and vb: their second moments (Adam's v, untouched by a rule without one); mask: (F, C, K, K), 1 where W trains
     // (read only when TMask is Masked).
-    public static void Update<TMask>(
+    public static void Update<TMask, TRule>(
         ArrayView<int> status,
         ArrayView<float> x,
         ArrayView<float> dz,
         ArrayView<float> w,
         ArrayView<float> b,
+        ArrayView<float> mw,
+        ArrayView<float> mb,
         ArrayView<float> vw,
         ArrayView<float> vb,
         ArrayView<float> mask,
-        SgdStep sgd,
+        TRule rule,
         SpecializedValue<Conv2DShape> shape,
         int batch,
         int step)
         where TMask : struct, IMaskMode
+        where TRule : struct, IUpdateRule
     {
         if (KernelChecks.StepFailedInGroup(status))
         {
@@ -186,8 +191,8 @@ internal static class Conv2DKernels
 
         if (isBias)
         {
-            b[f] = sgd.UpdateBias(b[f], ref vb[f], gradient);
-            KernelChecks.FlagIfNotFinite(status, step, b[f]);
+            b[f] = rule.UpdateBias(b[f], ref mb[f], ref vb[f], gradient);
+            KernelChecks.FlagIfNotFinite<TRule>(status, step, b[f], mb[f], vb[f]);
             return;
         }
 
@@ -196,8 +201,8 @@ internal static class Conv2DKernels
             gradient *= mask[weight];
         }
 
-        w[weight] = sgd.UpdateWeight(w[weight], ref vw[weight], gradient);
-        KernelChecks.FlagIfNotFinite(status, step, w[weight]);
+        w[weight] = rule.UpdateWeight(w[weight], ref mw[weight], ref vw[weight], gradient);
+        KernelChecks.FlagIfNotFinite<TRule>(status, step, w[weight], mw[weight], vw[weight]);
     }
 
     // Interval bound propagation (docs/research.md), one thread per output as the forward: over the window's taps inside

@@ -1,3 +1,4 @@
+using FusedNets.Generated;
 using ILGPU;
 using ILGPU.Runtime;
 using View = ILGPU.ArrayView<float>;
@@ -7,10 +8,10 @@ namespace FusedNets.Gpu;
 /// <summary>A convolution's launches (<see cref="Conv2DKernels"/>): a thread per output, a thread per input, a group per parameter.</summary>
 internal sealed class Conv2DLayer : IlgpuLayer
 {
-    private readonly KernelInstance _forwardKernel, _backwardKernel, _updateKernel;
+    private readonly KernelInstance _forwardKernel, _backwardKernel;
+    private readonly UpdateKernels _update;
     private readonly Action<AcceleratorStream, Index1D, ArrayView<int>, View, View, View, View, View, SpecializedValue<Conv2DShape>> _forward;
     private readonly Action<AcceleratorStream, Index1D, ArrayView<int>, View, View, View, View, View, SpecializedValue<Conv2DShape>> _backward;
-    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<int>, View, View, View, View, View, View, View, SgdStep, SpecializedValue<Conv2DShape>, int, int> _update;
     private readonly KernelInstance _intervalKernel;
     private Action<AcceleratorStream, Index1D, View, View, View, View, View, View, IntervalRule, float, float, SpecializedValue<Conv2DShape>>? _interval;
     private readonly SpecializedValue<Conv2DShape> _shape;
@@ -24,14 +25,13 @@ internal sealed class Conv2DLayer : IlgpuLayer
         _masked = masked;
         _forwardKernel = KernelInstance.Of(typeof(Conv2DKernels), nameof(Conv2DKernels.Forward), [KernelTypes.Of(layer.Activation)], _shape);
         _backwardKernel = KernelInstance.Of(typeof(Conv2DKernels), nameof(Conv2DKernels.Backward), [KernelTypes.Of(BelowActivation)], _shape);
-        _updateKernel = KernelInstance.Of(typeof(Conv2DKernels), nameof(Conv2DKernels.Update), [KernelTypes.MaskMode(masked)], _shape);
+        _update = new UpdateKernels(kernels, typeof(Conv2DKernels), nameof(Conv2DKernels.Update), [KernelTypes.MaskMode(masked)], _shape);
         _intervalKernel = KernelInstance.Of(typeof(Conv2DKernels), nameof(Conv2DKernels.IntervalForward), [KernelTypes.Of(layer.Activation)], _shape);
         kernels.Load(_forwardKernel, out _forward);
         kernels.Load(_backwardKernel, out _backward);
-        kernels.Load(_updateKernel, out _update);
     }
 
-    public override IEnumerable<KernelInstance> Kernels => [_forwardKernel, _backwardKernel, _updateKernel];
+    public override IEnumerable<KernelInstance> Kernels => [_forwardKernel, _backwardKernel, .. _update.All];
 
     public override void Forward(IlgpuWorkspace workspace, int batch) =>
         _forward(workspace.Stream, batch * Architecture.Units, workspace.Status,
@@ -44,16 +44,18 @@ internal sealed class Conv2DLayer : IlgpuLayer
             workspace.Weights(Index), workspace.Delta(Index), zBelow, yBelow, DX(workspace), _shape);
     }
 
-    public override void Update(IlgpuWorkspace workspace, int batch, SgdStep sgd, int step)
+    public override void Update<TRule>(IlgpuWorkspace workspace, int batch, in TRule rule, int step)
     {
         View weights = workspace.Weights(Index);
 
         // An unmasked update reads no mask (Unmasked): the weights stand in for the parameter.
         View mask = _masked ? workspace.Mask(Index) : weights;
         var groups = new KernelConfig(Architecture.ParameterCount, Conv2DKernels.ReductionThreads);
-        _update(workspace.Stream, groups, workspace.Status,
-            X(workspace), workspace.Delta(Index), weights, workspace.Bias(Index), workspace.WeightsMomentum(Index), workspace.BiasMomentum(Index), mask,
-            sgd, _shape, batch, step);
+        _update.Launcher<TRule, Action<AcceleratorStream, KernelConfig, ArrayView<int>, View, View, View, View, View, View, View, View, View, TRule, SpecializedValue<Conv2DShape>, int, int>>()(
+            workspace.Stream, groups, workspace.Status,
+            X(workspace), workspace.Delta(Index), weights, workspace.Bias(Index),
+            workspace.WeightsMomentum(Index), workspace.BiasMomentum(Index), workspace.WeightsSecondMoment(Index), workspace.BiasSecondMoment(Index), mask,
+            rule, _shape, batch, step);
     }
 
     public override KernelInstance IntervalKernel => _intervalKernel;

@@ -117,26 +117,30 @@ internal static class DenseKernels
         }
     }
 
-    // Backward of z = W x + b to W and b, fused with the SGD step; no gradient tensor is stored.
+    // Backward of z = W x + b to W and b, fused with the optimizer step of TRule; no gradient tensor is stored.
     // dW (Out, In) = dzᵀ (Out, B) x (B, In), thread (row, column) = (output, input); db[o] = Σ_s dz[s, o], summed by the
     // column-0 threads of the first column of groups from the dz tiles they already hold.
-    // vw and vb: the momentum of W and b; mask: (Out, In), 1 where W trains and 0 where it stays zero (read only when
+    // mw and mb: the first moments of W and b (SGD's velocity, Adam's m); vw and vb: their second moments (Adam's v,
+    // untouched by a rule without one); mask: (Out, In), 1 where W trains and 0 where it stays zero (read only when
     // TMask is Masked).
-    public static void Update<TMask, TTile>(
+    public static void Update<TMask, TTile, TRule>(
         ArrayView<int> status,
         ArrayView<float> x,
         ArrayView<float> dz,
         ArrayView<float> w,
         ArrayView<float> b,
+        ArrayView<float> mw,
+        ArrayView<float> mb,
         ArrayView<float> vw,
         ArrayView<float> vb,
         ArrayView<float> mask,
-        SgdStep sgd,
+        TRule rule,
         SpecializedValue<DenseShape> shape,
         int batch,
         int step)
         where TMask : struct, IMaskMode
         where TTile : struct, ITileSize
+        where TRule : struct, IUpdateRule
     {
         if (KernelChecks.StepFailedInGroup(status))
         {
@@ -174,14 +178,14 @@ internal static class DenseKernels
                 dw *= mask[at];
             }
 
-            w[at] = sgd.UpdateWeight(w[at], ref vw[at], dw);
-            KernelChecks.FlagIfNotFinite(status, step, w[at]);
+            w[at] = rule.UpdateWeight(w[at], ref mw[at], ref vw[at], dw);
+            KernelChecks.FlagIfNotFinite<TRule>(status, step, w[at], mw[at], vw[at]);
         }
 
         if (sumsBias && output < units)
         {
-            b[output] = sgd.UpdateBias(b[output], ref vb[output], db);
-            KernelChecks.FlagIfNotFinite(status, step, b[output]);
+            b[output] = rule.UpdateBias(b[output], ref mb[output], ref vb[output], db);
+            KernelChecks.FlagIfNotFinite<TRule>(status, step, b[output], mb[output], vb[output]);
         }
     }
 

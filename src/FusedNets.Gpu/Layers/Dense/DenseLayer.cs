@@ -1,3 +1,4 @@
+using FusedNets.Generated;
 using ILGPU;
 using ILGPU.Runtime;
 using View = ILGPU.ArrayView<float>;
@@ -7,10 +8,10 @@ namespace FusedNets.Gpu;
 /// <summary>A dense layer's launches: one tiled kernel per phase (<see cref="DenseKernels"/>).</summary>
 internal sealed class DenseLayer : IlgpuLayer
 {
-    private readonly KernelInstance _forwardKernel, _backwardKernel, _updateKernel;
+    private readonly KernelInstance _forwardKernel, _backwardKernel;
+    private readonly UpdateKernels _update;
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<int>, View, View, View, View, View, SpecializedValue<DenseShape>, int> _forward;
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<int>, View, View, View, View, View, SpecializedValue<DenseShape>, int> _backward;
-    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<int>, View, View, View, View, View, View, View, SgdStep, SpecializedValue<DenseShape>, int, int> _update;
     private readonly KernelInstance _intervalKernel;
     private Action<AcceleratorStream, KernelConfig, View, View, View, View, View, View, IntervalRule, float, float, SpecializedValue<DenseShape>, int>? _interval;
     private readonly SpecializedValue<DenseShape> _shape;
@@ -27,14 +28,13 @@ internal sealed class DenseLayer : IlgpuLayer
         Type tile = KernelTypes.Tile(_tile);
         _forwardKernel = KernelInstance.Of(typeof(DenseKernels), nameof(DenseKernels.Forward), [KernelTypes.Of(layer.Activation), tile], _shape);
         _backwardKernel = KernelInstance.Of(typeof(DenseKernels), nameof(DenseKernels.Backward), [KernelTypes.Of(BelowActivation), tile], _shape);
-        _updateKernel = KernelInstance.Of(typeof(DenseKernels), nameof(DenseKernels.Update), [KernelTypes.MaskMode(masked), tile], _shape);
+        _update = new UpdateKernels(kernels, typeof(DenseKernels), nameof(DenseKernels.Update), [KernelTypes.MaskMode(masked), tile], _shape);
         _intervalKernel = KernelInstance.Of(typeof(DenseKernels), nameof(DenseKernels.IntervalForward), [KernelTypes.Of(layer.Activation), tile], _shape);
         kernels.Load(_forwardKernel, out _forward);
         kernels.Load(_backwardKernel, out _backward);
-        kernels.Load(_updateKernel, out _update);
     }
 
-    public override IEnumerable<KernelInstance> Kernels => [_forwardKernel, _backwardKernel, _updateKernel];
+    public override IEnumerable<KernelInstance> Kernels => [_forwardKernel, _backwardKernel, .. _update.All];
 
     public override void Forward(IlgpuWorkspace workspace, int batch) =>
         _forward(workspace.Stream, Tiles(Architecture.Units, batch, _tile), workspace.Status,
@@ -47,15 +47,17 @@ internal sealed class DenseLayer : IlgpuLayer
             workspace.Weights(Index), workspace.Delta(Index), zBelow, yBelow, DX(workspace), _shape, batch);
     }
 
-    public override void Update(IlgpuWorkspace workspace, int batch, SgdStep sgd, int step)
+    public override void Update<TRule>(IlgpuWorkspace workspace, int batch, in TRule rule, int step)
     {
         View weights = workspace.Weights(Index);
 
         // An unmasked update reads no mask (Unmasked): the weights stand in for the parameter.
         View mask = _masked ? workspace.Mask(Index) : weights;
-        _update(workspace.Stream, Tiles(Architecture.Inputs, Architecture.Units, _tile), workspace.Status,
-            X(workspace), workspace.Delta(Index), weights, workspace.Bias(Index), workspace.WeightsMomentum(Index), workspace.BiasMomentum(Index), mask,
-            sgd, _shape, batch, step);
+        _update.Launcher<TRule, Action<AcceleratorStream, KernelConfig, ArrayView<int>, View, View, View, View, View, View, View, View, View, TRule, SpecializedValue<DenseShape>, int, int>>()(
+            workspace.Stream, Tiles(Architecture.Inputs, Architecture.Units, _tile), workspace.Status,
+            X(workspace), workspace.Delta(Index), weights, workspace.Bias(Index),
+            workspace.WeightsMomentum(Index), workspace.BiasMomentum(Index), workspace.WeightsSecondMoment(Index), workspace.BiasSecondMoment(Index), mask,
+            rule, _shape, batch, step);
     }
 
     public override KernelInstance IntervalKernel => _intervalKernel;

@@ -5,7 +5,7 @@ namespace FusedNets.Backends.Cpu;
 
 /// <summary>
 /// <see cref="Backend.Cpu"/>: dense and convolutional layers as register-blocked SIMD products on all cores, with bias and
-/// activation fused into the forward, the activation derivative into the backward and SGD into the weight
+/// activation fused into the forward, the activation derivative into the backward and the optimizer step into the weight
 /// gradient. The vector width is chosen once, here: AVX-512 where accelerated, else 256-bit, else scalar.
 /// </summary>
 internal sealed class CpuEngine : INetworkEngine
@@ -44,8 +44,8 @@ internal sealed class CpuEngine : INetworkEngine
 
     public void Predict(ReadOnlySpan<float> inputs, Span<float> outputs, int batch) => _pipeline.Predict(inputs, outputs, batch);
 
-    public float TrainBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch, SgdStep sgd) =>
-        _pipeline.TrainBatch(inputs, labels, targets, batch, sgd);
+    public float TrainBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch, OptimizerStep step) =>
+        _pipeline.TrainBatch(inputs, labels, targets, batch, step);
 
     public float InputGradient(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch, Span<float> inputGradient) =>
         _pipeline.InputGradient(inputs, labels, targets, batch, inputGradient);
@@ -53,14 +53,16 @@ internal sealed class CpuEngine : INetworkEngine
     public void Evaluate(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch, Span<float> outputs, Span<float> losses) =>
         _pipeline.Evaluate(inputs, labels, targets, batch, outputs, losses);
 
+    public void SetStandardization(ReadOnlySpan<float> mean, ReadOnlySpan<float> standardDeviation) => _pipeline.SetStandardization(mean, standardDeviation);
+
     public void IntervalBounds(ReadOnlySpan<float> lower, ReadOnlySpan<float> upper, int batch, int layers, Span<float> outputLower, Span<float> outputUpper) =>
         _pipeline.IntervalBounds(lower, upper, batch, layers, outputLower, outputUpper);
 
     public void VectorJacobianProduct(ReadOnlySpan<float> inputs, ReadOnlySpan<float> outputGradient, int batch, Span<float> inputGradient) =>
         _pipeline.VectorJacobianProduct(inputs, outputGradient, batch, inputGradient);
 
-    public float TrainBatchCertified(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int batch, CertifiedStep step, SgdStep sgd) =>
-        _pipeline.TrainBatchCertified(inputs, labels, batch, step, sgd);
+    public float TrainBatchCertified(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int batch, CertifiedStep certified, OptimizerStep step) =>
+        _pipeline.TrainBatchCertified(inputs, labels, batch, certified, step);
 
     public void ReadParameters(Span<float> destination) => _pipeline.ReadParameters(destination);
 
@@ -69,6 +71,10 @@ internal sealed class CpuEngine : INetworkEngine
     public void ReadMomentum(Span<float> destination) => _pipeline.ReadMomentum(destination);
 
     public void WriteMomentum(ReadOnlySpan<float> source) => _pipeline.WriteMomentum(source);
+
+    public void ReadSecondMoment(Span<float> destination) => _pipeline.ReadSecondMoment(destination);
+
+    public void WriteSecondMoment(ReadOnlySpan<float> source) => _pipeline.WriteSecondMoment(source);
 
     public void Dispose() => _pipeline.Dispose();
 }

@@ -28,6 +28,12 @@ internal abstract unsafe class CpuLayer<TVector, TOps>(int index, LayerArchitect
 
     public LayerArchitecture Architecture { get; } = architecture;
 
+    /// <summary>
+    /// Whether this layer (the first) reads the network's input standardized: feature-major only, since the caller's
+    /// batch is then not what it reads.
+    /// </summary>
+    public bool ReadsStandardizedInput { get; set; }
+
     /// <summary>The layer's weights and bias, or null for a layer without parameters.</summary>
     public abstract CpuWeights? Weights { get; }
 
@@ -53,8 +59,13 @@ internal abstract unsafe class CpuLayer<TVector, TOps>(int index, LayerArchitect
     /// <summary>Backward data of the first layer: dL/dx into the workspace's input gradient, for this thread's share.</summary>
     public abstract void BackwardToInputs(CpuPipeline<TVector, TOps> cpu, int thread);
 
-    /// <summary>The parameter gradient fused with the optimizer step, for this thread's share; writes the next parameter buffers.</summary>
-    public virtual void Update(CpuPipeline<TVector, TOps> cpu, int thread)
+    /// <summary>
+    /// The parameter gradient fused with the optimizer step of <typeparamref name="TRule"/>, for this thread's share; writes
+    /// the next parameter buffers. Generic, so each rule runs in loops of its own; the one virtual call per layer and step
+    /// costs nothing beside the step.
+    /// </summary>
+    public virtual void Update<TRule>(CpuPipeline<TVector, TOps> cpu, int thread, in TRule rule)
+        where TRule : struct, IUpdateRule
     {
     }
 

@@ -12,7 +12,7 @@ namespace FusedNets.Generated;
 //   loss         the interval loss on each sample's logit differences and dμ, dρ of the last bounds it read,
 //                through the last layer itself where it is elided (then a second phase: its weight gradient)
 //   backward l   the kind's IntervalBackward to the layer below, and its IntervalGradient            for l = L'-1..0
-//   step         SGD from the gradients, into the next parameter buffers
+//   step         the optimizer's rule from the gradients, into the next parameter and state buffers
 // Certified training's batch holds each sample twice: as the point itself (its box of radius 0, whose interval loss
 // is the ordinary loss, since the bounds of logit differences over a point are the differences themselves) weighted
 // κ / B, and as its ε-box weighted (1 − κ) / B. One pass then gives the gradient of the whole mixed loss.
@@ -42,6 +42,15 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps>
 
     void INetworkEngine.IntervalBounds(ReadOnlySpan<float> lower, ReadOnlySpan<float> upper, int batch, int layers, Span<float> outputLower, Span<float> outputUpper)
     {
+        if (StandardizesInput)
+        {
+            // The boxes of the features the first layer reads, outward so they hold the exact ones too (IntervalBoxes.Standardize).
+            EnsureBoxCapacity(lower.Length);
+            IntervalBoxes.Standardize(lower, upper, StandardizationMean, StandardizationDeviation, outward: true, _boxLower, _boxUpper);
+            upper = _boxUpper.AsSpan(0, upper.Length);
+            lower = _boxLower.AsSpan(0, lower.Length);
+        }
+
         fixed (float* lowerPointer = lower, upperPointer = upper, outputLowerPointer = outputLower, outputUpperPointer = outputUpper)
         {
             _intervalOutputLower = outputLowerPointer;
@@ -51,16 +60,12 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps>
         }
     }
 
-    float INetworkEngine.TrainBatchCertified(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int batch, CertifiedStep step, SgdStep sgd)
+    float INetworkEngine.TrainBatchCertified(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int batch, CertifiedStep certified, OptimizerStep step)
     {
         // The points, weighted κ / B, then their boxes, weighted (1 − κ) / B; without the points when κ is 0.
         int inputSize = _architecture.InputSize;
-        int copies = step.Kappa == 0 ? 1 : 2, boxes = copies * batch;
-        if (_boxLower.Length < boxes * inputSize)
-        {
-            _boxLower = new float[boxes * inputSize];
-            _boxUpper = new float[boxes * inputSize];
-        }
+        int copies = certified.Kappa == 0 ? 1 : 2, boxes = copies * batch;
+        EnsureBoxCapacity(boxes * inputSize);
 
         EnsureIntervalCapacity(boxes, training: true);
         CpuIntervalWorkspace intervals = Intervals;
@@ -68,13 +73,27 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps>
         {
             bool points = copies == 2 && copy == 0;
             Span<float> lower = _boxLower.AsSpan(copy * batch * inputSize, batch * inputSize), upper = _boxUpper.AsSpan(copy * batch * inputSize, batch * inputSize);
-            IntervalBoxes.Around(inputs, points ? 0 : step.Epsilon, step.ClipMin, step.ClipMax, lower, upper);
+            IntervalBoxes.Around(inputs, points ? 0 : certified.Epsilon, certified.ClipMin, certified.ClipMax, lower, upper);
+            if (StandardizesInput)
+            {
+                // ε and the clip range are in raw features; the layers read standardized ones.
+                IntervalBoxes.Standardize(lower, upper, StandardizationMean, StandardizationDeviation, outward: false, lower, upper);
+            }
+
             labels.CopyTo(intervals.Labels.AsSpan(copy * batch));
-            intervals.LossWeights.AsSpan(copy * batch, batch).Fill((points ? step.Kappa : 1 - step.Kappa) / batch);
+            intervals.LossWeights.AsSpan(copy * batch, batch).Fill((points ? certified.Kappa : 1 - certified.Kappa) / batch);
+        }
+
+        if (step.HasSecondMoment)
+        {
+            foreach (CpuLayer<TVector, TOps> layer in _layers)
+            {
+                layer.Weights?.EnsureSecondMoments();
+            }
         }
 
         _nonFinite.AsSpan().Clear();
-        Sgd = sgd;
+        Step = step;
         fixed (float* lower = _boxLower, upper = _boxUpper)
         {
             RunIntervalPass(lower, upper, boxes, _layers.Length, training: true);
@@ -99,10 +118,19 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps>
 
         foreach (CpuLayer<TVector, TOps> layer in _layers)
         {
-            layer.Weights?.Flip();
+            layer.Weights?.Flip(step.HasSecondMoment);
         }
 
         return (float)loss;
+    }
+
+    private void EnsureBoxCapacity(int values)
+    {
+        if (_boxLower.Length < values)
+        {
+            _boxLower = new float[values];
+            _boxUpper = new float[values];
+        }
     }
 
     /// <summary>The workspace for at least <paramref name="batch"/> samples, and the layers' own scratch, with what their gradient reads once a pass trains.</summary>
@@ -471,12 +499,19 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps>
     }
 
     /// <summary>
-    /// SGD on this thread's rows of every layer from the workspace's gradients, into the next parameter buffers, with the
-    /// scalar rule every engine shares (<see cref="SgdStep"/>); masked weights get no gradient, so they stay zero.
+    /// The step's rule (<see cref="IUpdateRule"/>) on this thread's rows of every layer from the workspace's gradients, into
+    /// the next parameter and state buffers, with the scalar rule every engine shares; masked weights get no gradient, so
+    /// they stay zero.
     /// </summary>
     private void StepFromGradients(int thread)
     {
-        SgdStep sgd = Sgd;
+        var update = new IntervalUpdate(this, thread);
+        Step.Apply(ref update);
+    }
+
+    private void StepFromGradients<TRule>(in TRule rule, int thread)
+        where TRule : struct, IUpdateRule
+    {
         float nonFinite = 0;
         for (int l = 0; l < _layers.Length; l++)
         {
@@ -485,6 +520,10 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps>
                 continue;
             }
 
+            var weightState = new CpuUpdates.ScalarState<TRule>(
+                rule, weights.Weights, weights.WeightMoments, weights.WeightSecondMoments, weights.NextWeights, weights.NextWeightMoments, weights.NextWeightSecondMoments);
+            var biasState = new CpuUpdates.ScalarState<TRule>(
+                rule, weights.Bias, weights.BiasMoments, weights.BiasSecondMoments, weights.NextBias, weights.NextBiasMoments, weights.NextBiasSecondMoments);
             float* gradients = Intervals.WeightGradients[l].Pointer, biasGradients = Intervals.BiasGradients[l].Pointer;
             float* mask = weights.Mask is null ? null : weights.Mask.Pointer;
             (int startRow, int endRow) = ShareRows(weights.Units, thread);
@@ -492,21 +531,20 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps>
             {
                 for (nint at = (nint)row * weights.WeightStride, last = at + weights.Inputs; at < last; at++)
                 {
-                    float gradient = mask == null ? gradients[at] : gradients[at] * mask[at];
-                    float velocity = weights.WeightVelocities.Pointer[at];
-                    weights.NextWeights.Pointer[at] = sgd.UpdateWeight(weights.Weights.Pointer[at], ref velocity, gradient);
-                    weights.NextWeightVelocities.Pointer[at] = velocity;
-                    nonFinite += weights.NextWeights.Pointer[at] * 0 + velocity * 0;
+                    nonFinite += weightState.UpdateWeight(at, mask == null ? gradients[at] : gradients[at] * mask[at]);
                 }
 
-                float biasVelocity = weights.BiasVelocities.Pointer[row];
-                weights.NextBias.Pointer[row] = sgd.UpdateBias(weights.Bias.Pointer[row], ref biasVelocity, biasGradients[row]);
-                weights.NextBiasVelocities.Pointer[row] = biasVelocity;
-                nonFinite += weights.NextBias.Pointer[row] * 0 + biasVelocity * 0;
+                nonFinite += biasState.UpdateBias(row, biasGradients[row]);
             }
         }
 
         *NonFiniteSlot(thread) += nonFinite;
+    }
+
+    private readonly struct IntervalUpdate(CpuPipeline<TVector, TOps> cpu, int thread) : IUpdateRuleVisitor
+    {
+        public void Visit<TRule>(in TRule rule)
+            where TRule : struct, IUpdateRule => cpu.StepFromGradients(rule, thread);
     }
 
     private readonly struct IntervalForwardVisitor(CpuPipeline<TVector, TOps> cpu, int layer, int thread) : IActivationVisitor

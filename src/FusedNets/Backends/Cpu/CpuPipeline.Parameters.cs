@@ -46,7 +46,7 @@ public sealed partial class CpuPipeline<TVector, TOps>
         {
             if (_layers[l].Weights is { } weights)
             {
-                weights.Write(weights.WeightVelocities, weights.BiasVelocities, destination[_architecture.ParameterOffset(l)..]);
+                weights.Write(weights.WeightMoments, weights.BiasMoments, destination[_architecture.ParameterOffset(l)..]);
             }
         }
     }
@@ -57,7 +57,38 @@ public sealed partial class CpuPipeline<TVector, TOps>
         {
             if (_layers[l].Weights is { } weights)
             {
-                weights.Read(source[_architecture.ParameterOffset(l)..], weights.WeightVelocities, weights.BiasVelocities);
+                weights.Read(source[_architecture.ParameterOffset(l)..], weights.WeightMoments, weights.BiasMoments);
+            }
+        }
+    }
+
+    void INetworkEngine.ReadSecondMoment(Span<float> destination)
+    {
+        for (int l = 0; l < _layers.Length; l++)
+        {
+            if (_layers[l].Weights is { } weights)
+            {
+                Span<float> layer = destination.Slice(_architecture.ParameterOffset(l), _layers[l].Architecture.ParameterCount);
+                if (weights.HasSecondMoments)
+                {
+                    weights.Write(weights.WeightSecondMoments, weights.BiasSecondMoments, layer);
+                }
+                else
+                {
+                    layer.Clear();
+                }
+            }
+        }
+    }
+
+    void INetworkEngine.WriteSecondMoment(ReadOnlySpan<float> source)
+    {
+        for (int l = 0; l < _layers.Length; l++)
+        {
+            if (_layers[l].Weights is { } weights)
+            {
+                weights.EnsureSecondMoments();
+                weights.Read(source[_architecture.ParameterOffset(l)..], weights.WeightSecondMoments, weights.BiasSecondMoments);
             }
         }
     }

@@ -16,8 +16,9 @@ namespace FusedNets.Generated;
 ///   backward l   delta of layer l-1 from layer l (its parameters before the step),
 ///                and the optimizer step of layer l+1 (layer 0's too, at l = 0)            for l = L-1..0
 /// </code>
-/// The step writes each layer's next parameter buffers; a step whose loss or any new parameter or velocity is
-/// not finite is dropped by not flipping to them (<see cref="CpuWeights"/>), so it leaves no trace. Each phase
+/// The step writes each layer's next parameter buffers; a step whose loss or any new parameter or moment is
+/// not finite is dropped by not flipping to them (<see cref="CpuWeights"/>), so it leaves no trace. The step's
+/// rule (<see cref="IUpdateRule"/>) reaches the layers as a type argument (<see cref="LayerUpdate"/>). Each phase
 /// splits its outputs over the threads by index, and each output element is one fixed chain of operations, so
 /// results do not depend on the thread count or on timing.
 /// </summary>
@@ -41,6 +42,10 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps> : INetworkEngine
     private WorkerPool? _pool;
     private CpuWorkspace? _workspace;
 
+    // The standardization of the input (see CpuPipeline.Standardization.cs), and the one sample in flight standardized;
+    // null for a network that does not standardize.
+    private readonly AlignedBuffer? _inputMean, _inputDeviation, _standardizedSample;
+
     // The pass in flight: written by the calling thread before the pass, read by every thread during it.
     private Pass _pass;
     private float* _singleSampleInput;
@@ -60,6 +65,12 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps> : INetworkEngine
         }
 
         StreamingUpdates = parameterBytes > StreamingUpdateBytes;
+        if (architecture.StandardizesInput)
+        {
+            (_inputMean, _inputDeviation) = IdentityStandardization(architecture.InputSize);
+            _standardizedSample = new AlignedBuffer(_inputMean.Length);
+            _layers[0].ReadsStandardizedInput = true;
+        }
 
         // Layer l's output, in whole vectors; the sample itself is read where the caller keeps it.
         _singleSample = new AlignedBuffer[_layers.Length];
@@ -129,7 +140,8 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps> : INetworkEngine
     /// <summary>The caller's targets, sample-major (Batch, OutputSize).</summary>
     internal float* Targets { get; private set; }
 
-    internal SgdStep Sgd { get; private set; }
+    /// <summary>The optimizer step of a training pass.</summary>
+    internal OptimizerStep Step { get; private set; }
 
     /// <summary>Whether the update writes the next parameter buffers with streaming stores (see <see cref="StreamingUpdateBytes"/>).</summary>
     internal bool StreamingUpdates { get; }
@@ -174,10 +186,18 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps> : INetworkEngine
         RunPass(Pass.WriteOutputs, inputs, default, default, outputs, default, batch, default);
     }
 
-    float INetworkEngine.TrainBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch, SgdStep sgd)
+    float INetworkEngine.TrainBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch, OptimizerStep step)
     {
+        if (step.HasSecondMoment)
+        {
+            foreach (CpuLayer<TVector, TOps> layer in _layers)
+            {
+                layer.Weights?.EnsureSecondMoments();
+            }
+        }
+
         _nonFinite.AsSpan().Clear();
-        RunPass(Pass.Loss | Pass.Update, inputs, labels, targets, default, default, batch, sgd);
+        RunPass(Pass.Loss | Pass.Update, inputs, labels, targets, default, default, batch, step);
         float loss = MeanLoss(batch);
         float nonFinite = 0;
         foreach (float slot in _nonFinite.AsSpan())
@@ -187,12 +207,12 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps> : INetworkEngine
 
         if (!float.IsFinite(loss) || nonFinite != 0)
         {
-            return float.NaN; // the step's buffers are dropped: parameters and momentum stay as they were
+            return float.NaN; // the step's buffers are dropped: parameters and moments stay as they were
         }
 
         foreach (CpuLayer<TVector, TOps> layer in _layers)
         {
-            layer.Weights?.Flip();
+            layer.Weights?.Flip(step.HasSecondMoment);
         }
 
         return loss;
@@ -257,7 +277,7 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps> : INetworkEngine
         PassThreads = _trainFlopsPerSample / 3 >= _options.ParallelFlops ? _options.Threads : 1;
         fixed (float* input = inputs)
         {
-            _singleSampleInput = input;
+            _singleSampleInput = StandardizesInput ? StandardizeSample(input) : input;
             if (PassThreads > 1)
             {
                 _pool ??= new WorkerPool(_options.Threads);
@@ -276,7 +296,7 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps> : INetworkEngine
 
     // ---- Batched passes ----
 
-    private void RunPass(Pass pass, ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, Span<float> outputs, Span<float> inputGradient, int batch, SgdStep sgd)
+    private void RunPass(Pass pass, ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, Span<float> outputs, Span<float> inputGradient, int batch, OptimizerStep step)
     {
         if (_workspace is null || _workspace.Capacity < batch)
         {
@@ -304,7 +324,7 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps> : INetworkEngine
             Targets = targetPointer;
             _outputs = outputPointer;
             _inputGradient = inputGradientPointer;
-            Sgd = sgd;
+            Step = step;
             if (threads > 1)
             {
                 _pool ??= new WorkerPool(threads);
@@ -373,12 +393,12 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps> : INetworkEngine
 
             if (update && l < Last)
             {
-                _layers[l + 1].Update(this, thread);
+                Update(l + 1, thread);
             }
 
             if (update && l == 0)
             {
-                _layers[0].Update(this, thread);
+                Update(0, thread);
             }
 
             Synchronize();
@@ -389,7 +409,24 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps> : INetworkEngine
             (int first, int end) = Share(Batch, 1, thread);
             int inputSize = _architecture.InputSize;
             Transposes.Transpose(Workspace.InputGradientColumns.Pointer + first, Stride, _inputGradient + first * inputSize, inputSize, inputSize, end - first);
+            if (StandardizesInput)
+            {
+                UnstandardizeGradient(_inputGradient, first, end);
+            }
         }
+    }
+
+    /// <summary>Layer <paramref name="layer"/>'s update for this thread's share, with the pass's rule as a type argument.</summary>
+    private void Update(int layer, int thread)
+    {
+        var update = new LayerUpdate(_layers[layer], this, thread);
+        Step.Apply(ref update);
+    }
+
+    private readonly struct LayerUpdate(CpuLayer<TVector, TOps> layer, CpuPipeline<TVector, TOps> cpu, int thread) : IUpdateRuleVisitor
+    {
+        public void Visit<TRule>(in TRule rule)
+            where TRule : struct, IUpdateRule => layer.Update(cpu, thread, rule);
     }
 
     private void Synchronize()
@@ -406,6 +443,11 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps> : INetworkEngine
         (int first, int end) = Share(inputSize, 1, thread);
         float* columns = Workspace.InputColumns.Pointer;
         Transposes.Transpose(Inputs + first, inputSize, columns + first * Stride, Stride, Batch, end - first);
+        if (StandardizesInput)
+        {
+            StandardizeColumns(columns, first, end); // this thread's rows, still in its cache
+        }
+
         for (int feature = first; feature < end; feature++)
         {
             // Padding samples are zeros, so they stay finite all the way through the network.

@@ -2,18 +2,20 @@ namespace FusedNets.Backends.Cpu;
 
 /// <summary>
 /// A layer's weight matrix and bias as the CPU kernels keep them: W row-major [Units, WeightStride], each row
-/// padded with zeros to whole vectors so every kernel reads full vectors; the bias, the momentum buffers in
-/// the same layout, and the mask (1 = trains) for a masked layer. A dense layer's W is its [units, inputs]
+/// padded with zeros to whole vectors so every kernel reads full vectors; the bias, the optimizer's state in the same
+/// layout (the moments: SGD's velocity or Adam's first moment, and Adam's second moment), and the mask (1 = trains)
+/// for a masked layer. A dense layer's W is its [units, inputs]
 /// matrix; a convolution's is its [filters, channels · kernel · kernel] matrix, the same numbers as PyTorch's
 /// [filters, channels, kernel, kernel] tensor.
 /// </summary>
 /// <remarks>
 /// Padding weights stay exactly zero: the inputs they multiply are zero padding too, so their gradient,
-/// velocity and weight decay are all zero.
+/// moments and weight decay are all zero.
 /// <para>
-/// Parameters and momentum are double-buffered: a training step reads the current buffers and writes the
+/// Parameters and moments are double-buffered: a training step reads the current buffers and writes the
 /// next ones, and <see cref="Flip"/> makes the step's result current only once the whole step is known to be
-/// finite. A diverged step is thereby dropped without a copy or an extra pass over memory.
+/// finite. A diverged step is thereby dropped without a copy or an extra pass over memory. The second moments
+/// exist only once a rule that keeps them (Adam) has asked for them (<see cref="EnsureSecondMoments"/>).
 /// </para>
 /// </remarks>
 internal sealed unsafe class CpuWeights
@@ -28,13 +30,13 @@ internal sealed unsafe class CpuWeights
         Inputs = inputs;
         WeightStride = CpuLayout.PaddedStride(Inputs, width);
         Weights = new AlignedBuffer((long)Units * WeightStride);
-        WeightVelocities = new AlignedBuffer(Weights.Length);
+        WeightMoments = new AlignedBuffer(Weights.Length);
         Bias = new AlignedBuffer(CpuLayout.RoundUp(Units, width));
-        BiasVelocities = new AlignedBuffer(Bias.Length);
+        BiasMoments = new AlignedBuffer(Bias.Length);
         NextWeights = new AlignedBuffer(Weights.Length);
-        NextWeightVelocities = new AlignedBuffer(Weights.Length);
+        NextWeightMoments = new AlignedBuffer(Weights.Length);
         NextBias = new AlignedBuffer(Bias.Length);
-        NextBiasVelocities = new AlignedBuffer(Bias.Length);
+        NextBiasMoments = new AlignedBuffer(Bias.Length);
         PredictPanels = new AlignedBuffer(MatrixVector.PackedLength(Units, Inputs, width));
         if (mask is not null)
         {
@@ -53,20 +55,33 @@ internal sealed unsafe class CpuWeights
 
     public AlignedBuffer Weights { get; private set; }
 
-    public AlignedBuffer WeightVelocities { get; private set; }
+    /// <summary>The first moment of W: SGD's velocity, Adam's m (exp_avg).</summary>
+    public AlignedBuffer WeightMoments { get; private set; }
 
     public AlignedBuffer Bias { get; private set; }
 
-    public AlignedBuffer BiasVelocities { get; private set; }
+    public AlignedBuffer BiasMoments { get; private set; }
 
     /// <summary>Where a training step writes W; current after <see cref="Flip"/>. Masked and padding weights are zero in both.</summary>
     public AlignedBuffer NextWeights { get; private set; }
 
-    public AlignedBuffer NextWeightVelocities { get; private set; }
+    public AlignedBuffer NextWeightMoments { get; private set; }
 
     public AlignedBuffer NextBias { get; private set; }
 
-    public AlignedBuffer NextBiasVelocities { get; private set; }
+    public AlignedBuffer NextBiasMoments { get; private set; }
+
+    /// <summary>The second moment of W, Adam's v (exp_avg_sq); empty until <see cref="EnsureSecondMoments"/>.</summary>
+    public AlignedBuffer WeightSecondMoments { get; private set; } = new(0);
+
+    public AlignedBuffer BiasSecondMoments { get; private set; } = new(0);
+
+    public AlignedBuffer NextWeightSecondMoments { get; private set; } = new(0);
+
+    public AlignedBuffer NextBiasSecondMoments { get; private set; } = new(0);
+
+    /// <summary>Whether the second moments exist.</summary>
+    public bool HasSecondMoments => WeightSecondMoments.Length > 0;
 
     /// <summary>1 where a weight trains, 0 where it is fixed at zero; null for a dense layer.</summary>
     public AlignedBuffer? Mask { get; }
@@ -82,17 +97,37 @@ internal sealed unsafe class CpuWeights
 
     public bool PredictPanelsStale { get; set; } = true;
 
-    /// <summary>The bytes a training step streams through: W, its velocity, and the next two.</summary>
+    /// <summary>The bytes an SGD step streams through: W, its velocity, and the next two.</summary>
     public long Bytes => 4L * sizeof(float) * WeightStride * Units;
 
-    /// <summary>Makes the buffers the last training step wrote the current ones.</summary>
-    public void Flip()
+    /// <summary>Allocates the second moments, zero, unless they exist: on the caller's thread, before the first step that keeps them.</summary>
+    public void EnsureSecondMoments()
+    {
+        if (!HasSecondMoments)
+        {
+            WeightSecondMoments = new AlignedBuffer(Weights.Length);
+            NextWeightSecondMoments = new AlignedBuffer(Weights.Length);
+            BiasSecondMoments = new AlignedBuffer(Bias.Length);
+            NextBiasSecondMoments = new AlignedBuffer(Bias.Length);
+        }
+    }
+
+    /// <summary>
+    /// Makes the buffers the last training step wrote the current ones: parameters and moments, and the second moments
+    /// when its rule wrote them (<paramref name="secondMoments"/>; else their current buffers are still the current ones).
+    /// </summary>
+    public void Flip(bool secondMoments)
     {
         PredictPanelsStale = true;
         (Weights, NextWeights) = (NextWeights, Weights);
-        (WeightVelocities, NextWeightVelocities) = (NextWeightVelocities, WeightVelocities);
+        (WeightMoments, NextWeightMoments) = (NextWeightMoments, WeightMoments);
         (Bias, NextBias) = (NextBias, Bias);
-        (BiasVelocities, NextBiasVelocities) = (NextBiasVelocities, BiasVelocities);
+        (BiasMoments, NextBiasMoments) = (NextBiasMoments, BiasMoments);
+        if (secondMoments)
+        {
+            (WeightSecondMoments, NextWeightSecondMoments) = (NextWeightSecondMoments, WeightSecondMoments);
+            (BiasSecondMoments, NextBiasSecondMoments) = (NextBiasSecondMoments, BiasSecondMoments);
+        }
     }
 
     /// <summary>Reads this layer's weights then bias from the flat layout (<see cref="NetworkArchitecture"/>).</summary>

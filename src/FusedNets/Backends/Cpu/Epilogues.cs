@@ -7,7 +7,8 @@ namespace FusedNets.Backends.Cpu;
 // registers. Shapes, with P the batch padded to whole vectors:
 //   forward:        zᵀ = W xᵀ + b,  yᵀ = f(zᵀ)           zᵀ, yᵀ: (Units, P)
 //   backward data:  dzᵀ_below = (Wᵀ dzᵀ) ⊙ f'(z, y)_below  dzᵀ_below: (Inputs, P)
-//   weight update:  dW = dzᵀ x, then W, V updated by SGD    dW: (Units, Inputs padded), never stored
+//   weight update:  dW = dzᵀ x, then W and its moments      dW: (Units, Inputs padded), never stored
+//                   updated by the optimizer's rule
 
 /// <summary>Forward: z = (W x) + b, y = f(z); saves z and y, which the backward's derivative reads.</summary>
 internal readonly unsafe struct ForwardEpilogue<TActivation> : ITileEpilogue
@@ -122,42 +123,52 @@ internal readonly unsafe struct StoreEpilogue : ITileEpilogue
 }
 
 /// <summary>
-/// The weight gradient dW = dzᵀ x fused with the SGD step: each tile's gradients go straight from
-/// registers into the update of W and its velocity, so the gradient never round-trips through memory.
-/// Masked weights get a zero gradient, so with zero weight and velocity they stay exactly zero.
+/// The weight gradient dW = dzᵀ x fused with the optimizer step of <typeparamref name="TRule"/>: each tile's gradients go
+/// straight from registers into the update of W and its moments, so the gradient never round-trips through memory.
+/// Masked weights get a zero gradient, so with zero weight and moments they stay exactly zero under every rule.
 /// </summary>
 /// <remarks>
-/// The step reads the current W and V and writes the layer's next buffers, so a step found non-finite can be
-/// dropped. Finding it costs no pass of its own: every new weight and velocity times zero (0 when finite, NaN
+/// The step reads the current W and moments and writes the layer's next buffers, so a step found non-finite can be
+/// dropped. Finding it costs no pass of its own: every new weight and moment times zero (0 when finite, NaN
 /// otherwise) is added into this thread's <c>nonFinite</c> vector, which therefore stays exactly zero unless
-/// some value of the step is NaN or infinite.
+/// some value of the step is NaN or infinite. A rule without a second moment never touches those buffers: the JIT
+/// drops the branches on <see cref="IUpdateRule.HasSecondMoment"/>, a constant of the rule's type.
+/// <para>
+/// Not a readonly struct: the tile kernel holds it by reference, and the rule, a field of unknown readonly-ness, is
+/// then called without being copied for every vector.
+/// </para>
 /// </remarks>
-internal readonly unsafe struct UpdateEpilogue : ITileEpilogue
+internal unsafe struct UpdateEpilogue<TRule> : ITileEpilogue
+    where TRule : struct, IUpdateRule
 {
     private readonly float* _weights;
-    private readonly float* _velocities;
+    private readonly float* _moments;
+    private readonly float* _secondMoments;
     private readonly float* _nextWeights;
-    private readonly float* _nextVelocities;
+    private readonly float* _nextMoments;
+    private readonly float* _nextSecondMoments;
     private readonly float* _mask;
     private readonly float* _nonFinite;
     private readonly nint _stride;
-    private readonly SgdStep _sgd;
+    private TRule _rule;
     private readonly bool _streaming;
 
     // mask: 1 where a weight trains and 0 where it is fixed at zero, in the weights' layout; null for a dense layer.
     // nonFinite: one vector, this thread's own, that the caller zeroed.
     // streaming: write the next buffers around the caches, for parameters too large to stay cached until the next step.
-    public UpdateEpilogue(float* weights, float* velocities, float* nextWeights, float* nextVelocities, float* mask, float* nonFinite, nint stride, SgdStep sgd, bool streaming)
+    public UpdateEpilogue(CpuWeights weights, float* nonFinite, TRule rule, bool streaming)
     {
-        _streaming = streaming;
-        _weights = weights;
-        _velocities = velocities;
-        _nextWeights = nextWeights;
-        _nextVelocities = nextVelocities;
-        _mask = mask;
+        _weights = weights.Weights.Pointer;
+        _moments = weights.WeightMoments.Pointer;
+        _secondMoments = weights.WeightSecondMoments.Pointer;
+        _nextWeights = weights.NextWeights.Pointer;
+        _nextMoments = weights.NextWeightMoments.Pointer;
+        _nextSecondMoments = weights.NextWeightSecondMoments.Pointer;
+        _mask = weights.Mask is null ? null : weights.Mask.Pointer;
         _nonFinite = nonFinite;
-        _stride = stride;
-        _sgd = sgd;
+        _stride = weights.WeightStride;
+        _rule = rule;
+        _streaming = streaming;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -174,7 +185,7 @@ internal readonly unsafe struct UpdateEpilogue : ITileEpilogue
         TOps.Store(_nonFinite, TOps.Add(TOps.Load(_nonFinite), nonFinite));
     }
 
-    /// <summary>Updates one vector of weights; returns zeros if the new weights and velocities are finite, else some NaN.</summary>
+    /// <summary>Updates one vector of weights; returns zeros if the new weights and moments are finite, else some NaN.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private TVector Finish<TVector, TOps>(nint offset, TVector gradient)
         where TVector : unmanaged
@@ -185,36 +196,34 @@ internal readonly unsafe struct UpdateEpilogue : ITileEpilogue
             gradient = TOps.Multiply(gradient, TOps.Load(_mask + offset));
         }
 
-        TVector velocity = TOps.Load(_velocities + offset);
-        TVector weight = UpdateWeight<TVector, TOps>(_sgd, TOps.Load(_weights + offset), ref velocity, gradient);
-        if (_streaming)
-        {
-            TOps.StoreNonTemporal(_nextVelocities + offset, velocity);
-            TOps.StoreNonTemporal(_nextWeights + offset, weight);
-        }
-        else
-        {
-            TOps.Store(_nextVelocities + offset, velocity);
-            TOps.Store(_nextWeights + offset, weight);
-        }
+        TVector moment = TOps.Load(_moments + offset);
+        TVector secondMoment = TRule.HasSecondMoment ? TOps.Load(_secondMoments + offset) : default;
+        TVector weight = _rule.UpdateWeight<TVector, TOps>(TOps.Load(_weights + offset), ref moment, ref secondMoment, gradient);
+        Store<TVector, TOps>(_nextMoments + offset, moment);
+        Store<TVector, TOps>(_nextWeights + offset, weight);
         TVector zero = TOps.Broadcast(0f);
-        return TOps.Add(TOps.Multiply(weight, zero), TOps.Multiply(velocity, zero));
+        TVector nonFinite = TOps.Add(TOps.Multiply(weight, zero), TOps.Multiply(moment, zero));
+        if (TRule.HasSecondMoment)
+        {
+            Store<TVector, TOps>(_nextSecondMoments + offset, secondMoment);
+            nonFinite = TOps.Add(nonFinite, TOps.Multiply(secondMoment, zero));
+        }
+
+        return nonFinite;
     }
 
-    /// <summary>
-    /// <see cref="SgdStep.UpdateWeight"/> on every lane at once: the same operations in the same order
-    /// (no fused multiply-adds), so each lane's result is bit for bit the scalar rule's, which a test checks.
-    /// The scalar rule is the definition; this is its vector transcription, kept beside its only caller.
-    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static TVector UpdateWeight<TVector, TOps>(in SgdStep sgd, TVector weight, ref TVector velocity, TVector gradient)
+    private void Store<TVector, TOps>(float* destination, TVector value)
         where TVector : unmanaged
         where TOps : IVectorOps<TVector>
     {
-        TVector momentum = TOps.Broadcast(sgd.Momentum);
-        gradient = TOps.Add(gradient, TOps.Multiply(TOps.Broadcast(sgd.WeightDecay), weight));
-        velocity = TOps.Add(TOps.Multiply(momentum, velocity), gradient);
-        TVector step = sgd.Nesterov != 0 ? TOps.Add(gradient, TOps.Multiply(momentum, velocity)) : velocity;
-        return TOps.Subtract(weight, TOps.Multiply(TOps.Broadcast(sgd.LearningRate), step));
+        if (_streaming)
+        {
+            TOps.StoreNonTemporal(destination, value);
+        }
+        else
+        {
+            TOps.Store(destination, value);
+        }
     }
 }

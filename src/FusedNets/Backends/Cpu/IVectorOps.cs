@@ -37,6 +37,12 @@ public unsafe interface IVectorOps<TVector>
 
     static abstract TVector Multiply(TVector a, TVector b);
 
+    /// <summary>a / b, correctly rounded as IEEE 754 requires, so every width gives the scalar quotient's bits.</summary>
+    static abstract TVector Divide(TVector a, TVector b);
+
+    /// <summary>The square root, correctly rounded as IEEE 754 requires, so every width gives the scalar root's bits.</summary>
+    static abstract TVector Sqrt(TVector value);
+
     /// <summary>Lane-wise <c>condition &gt; 0 ? ifPositive : otherwise</c>, NaN and -0 taking <paramref name="otherwise"/> as in C#.</summary>
     static abstract TVector WherePositive(TVector condition, TVector ifPositive, TVector otherwise);
 

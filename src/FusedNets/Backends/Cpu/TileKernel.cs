@@ -82,7 +82,7 @@ internal static unsafe class TileKernel
 
     /// <summary>
     /// <see cref="Product"/> with row blocks outside and column blocks inside, for the weight update, whose
-    /// epilogue reads and writes W and its velocity: each row block then walks its rows of W front to back,
+    /// epilogue reads and writes W and its moments: each row block then walks its rows of W front to back,
     /// streams the prefetcher follows, where column blocks outside would jump a whole row between tiles.
     /// A (a few rows of deltas) stays in L1 and B (the batch's inputs) in L2. Same sums, same order.
     /// </summary>

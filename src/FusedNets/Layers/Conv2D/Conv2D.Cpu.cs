@@ -38,7 +38,7 @@ public static class Conv2DCpu
 /// <code>
 ///   forward:   z[f, p, :] = Σ_{c, i, j inside} W[f, c, i, j] x[c, q, :] + b[f],  y = f(z)   x: (C·H·W, P), z, y: (F·OH·OW, P)
 ///   backward:  dx[c, q, :] = Σ_{f, i, j: q = tap(p, i, j)} W[f, c, i, j] dz[f, p, :], × f'_below  dx: (C·H·W, P)
-///   update:    dW[f, c, i, j] = Σ_p Σ_s dz[f, p, s] x[c, tap(p, i, j), s],  db[f] = Σ_p Σ_s dz[f, p, s], then SGD
+///   update:    dW[f, c, i, j] = Σ_p Σ_s dz[f, p, s] x[c, tap(p, i, j), s],  db[f] = Σ_p Σ_s dz[f, p, s], then the optimizer step
 /// </code>
 /// </summary>
 /// <remarks>
@@ -46,7 +46,7 @@ public static class Conv2DCpu
 /// map, so padding is free and a strided backward never multiplies the zeros a dilated copy of dz would hold; each
 /// output is one chain in tap order, fused with its epilogue (bias and activation, or the layer below's derivative).
 /// The update (<see cref="ConvolutionGradientKernel"/>) sums every position of every sample into registers and hands
-/// each weight's gradient straight to the SGD step; it reads the input through a zero-padded copy, written during
+/// each weight's gradient straight to the optimizer step; it reads the input through a zero-padded copy, written during
 /// the training forward (by row, a phase before the update reads it), so its inner loop has no bounds to check.
 /// One sample runs with vectors along the output positions instead (see <see cref="Predict"/>).
 /// </remarks>
@@ -242,11 +242,11 @@ internal sealed unsafe class Conv2DCpuLayer<TVector, TOps> : CpuLayer<TVector, T
         return first > last ? (0, 0, 0) : (first, (last - first) / _stride + 1, (row - first) / _stride);
     }
 
-    // ---- Weight gradient and SGD step ----
+    // ---- Weight gradient and optimizer step ----
     // Forward: z[f, p] = Σ W[f, c, i, j] x[c, tap(p, i, j)] + b[f].
     // dW[f, c, i, j] = Σ_p Σ_s dz[f, p, s] x[c, tap(p, i, j), s],  db[f] = Σ_p Σ_s dz[f, p, s]  (padding samples have dz = 0)
 
-    public override void Update(CpuPipeline<TVector, TOps> cpu, int thread)
+    public override void Update<TRule>(CpuPipeline<TVector, TOps> cpu, int thread, in TRule rule)
     {
         float* delta = cpu.Workspace.Deltas[Index].Pointer;
         float* input = _padding > 0 ? _paddedInput.Pointer : cpu.InputOf(Index);
@@ -267,11 +267,11 @@ internal sealed unsafe class Conv2DCpuLayer<TVector, TOps> : CpuLayer<TVector, T
             }
 
             ConvolutionGradientKernel.Tile<TVector, TOps>(filters, tileTaps, delta + firstFilter * deltaRow, deltaRow, tapInputs, walk, sums);
-            CpuUpdates.Block(cpu, _weights, sums, ConvolutionGradientKernel.MaxColumns, firstFilter, filters, firstTap, tileTaps, thread);
+            CpuUpdates.Block(cpu, _weights, rule, sums, ConvolutionGradientKernel.MaxColumns, firstFilter, filters, firstTap, tileTaps, thread);
         }
 
         (int firstBias, int endBias) = cpu.Share(_filters, 1, thread);
-        CpuUpdates.Bias(cpu, _weights, delta, deltaRow, (int)deltaRow, firstBias, endBias, thread);
+        CpuUpdates.Bias(cpu, _weights, rule, delta, deltaRow, (int)deltaRow, firstBias, endBias, thread);
     }
 
     // ---- Interval bound propagation ----

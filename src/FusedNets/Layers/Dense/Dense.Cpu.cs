@@ -36,7 +36,8 @@ public static class DenseCpu
 /// <code>
 ///   forward:   zᵀ = W xᵀ + b, yᵀ = f(zᵀ)                    xᵀ: (Inputs, P), W: (Units, WeightStride), zᵀ, yᵀ: (Units, P)
 ///   backward:  dzᵀ_below = (Wᵀ dzᵀ) ⊙ f'(z, y)_below        dzᵀ: (Units, P), dzᵀ_below: (Inputs, P)
-///   update:    dW = dzᵀ x summed over the batch, then SGD    x sample-major: (Batch, WeightStride)
+///   update:    dW = dzᵀ x summed over the batch, then the     x sample-major: (Batch, WeightStride)
+///              optimizer's rule
 /// </code>
 /// </summary>
 internal sealed unsafe class DenseCpuLayer<TVector, TOps> : CpuLayer<TVector, TOps>
@@ -60,8 +61,9 @@ internal sealed unsafe class DenseCpuLayer<TVector, TOps> : CpuLayer<TVector, TO
 
     public override void EnsureCapacity(int capacity, int stride)
     {
-        // The first layer's update reads the caller's batch where it lies when its rows have no padding.
-        _inputsAreRows = Index == 0 && _weights.WeightStride == _weights.Inputs;
+        // The first layer's update reads the caller's batch where it lies when its rows have no padding, unless it reads
+        // the batch standardized.
+        _inputsAreRows = Index == 0 && !ReadsStandardizedInput && _weights.WeightStride == _weights.Inputs;
         _inputRows = _weights.Sparse is not null || _inputsAreRows
             ? new AlignedBuffer(0)
             : new AlignedBuffer((long)capacity * _weights.WeightStride);
@@ -104,13 +106,13 @@ internal sealed unsafe class DenseCpuLayer<TVector, TOps> : CpuLayer<TVector, TO
 
     /// <summary>
     /// This thread's share of the sample-major copy of the input that the weight gradient reads: the previous layer's
-    /// y transposed (each thread the rows it wrote in the previous phase), or the first layer's batch copied into
-    /// padded rows.
+    /// y (or the standardized batch) transposed, each thread the rows it wrote in the previous phase, or the first layer's
+    /// batch copied into padded rows.
     /// </summary>
     private void CopyInputRows(CpuPipeline<TVector, TOps> cpu, int thread)
     {
         nint rowStride = _weights.WeightStride;
-        if (Index > 0)
+        if (Index > 0 || ReadsStandardizedInput)
         {
             (int start, int end) = cpu.ShareRows(_weights.Inputs, thread);
             Transposes.Transpose(cpu.InputOf(Index) + start * cpu.Stride, cpu.Stride, _inputRows.Pointer + start, rowStride, end - start, cpu.Batch);
@@ -163,25 +165,25 @@ internal sealed unsafe class DenseCpuLayer<TVector, TOps> : CpuLayer<TVector, TO
         TileKernel.Product<TVector, TOps, TEpilogue>(operands, start, end, stride / TOps.Count, ref epilogue);
     }
 
-    // ---- Weight gradient and SGD step ----
+    // ---- Weight gradient and optimizer step ----
     // Forward: z = W x + b.  dW = deltaᵀ x (summed over the batch),  db = Σ_b delta
     // dW: (Units, WeightStride), consumed tile by tile by the update; x sample-major (Batch, WeightStride).
 
-    public override void Update(CpuPipeline<TVector, TOps> cpu, int thread)
+    public override void Update<TRule>(CpuPipeline<TVector, TOps> cpu, int thread, in TRule rule)
     {
         (int start, int end) = cpu.ShareRows(_weights.Units, thread);
         float* delta = cpu.Workspace.Deltas[Index].Pointer;
         if (_weights.Sparse is { } sparse)
         {
-            CpuUpdates.Sparse(cpu, _weights, sparse, cpu.InputOf(Index), delta, start, end, thread);
+            CpuUpdates.Sparse(cpu, _weights, rule, sparse, cpu.InputOf(Index), delta, start, end, thread);
         }
         else
         {
             float* inputRows = _inputsAreRows ? cpu.Inputs : _inputRows.Pointer;
-            CpuUpdates.Dense(cpu, _weights, delta, cpu.Stride, inputRows, cpu.Batch, start, end, thread);
+            CpuUpdates.Dense(cpu, _weights, rule, delta, cpu.Stride, inputRows, cpu.Batch, start, end, thread);
         }
 
-        CpuUpdates.Bias(cpu, _weights, delta, cpu.Stride, cpu.Batch, start, end, thread);
+        CpuUpdates.Bias(cpu, _weights, rule, delta, cpu.Stride, cpu.Batch, start, end, thread);
     }
 
     // ---- Interval bound propagation ----
