@@ -32,7 +32,8 @@ internal static class NetworkEmitter
         new GeneratedMember("InputGradient", "method"),
         new GeneratedMember("CpuProgram", "nested type"),
         new GeneratedMember("CpuKernels", "nested type"),
-        new GeneratedMember("IlgpuKernels", "nested type"));
+        new GeneratedMember("IlgpuKernels", "nested type"),
+        new GeneratedMember("PdeProgram", "nested type"));
 
     public static string Emit(NetworkModel network)
     {
@@ -57,6 +58,10 @@ internal static class NetworkEmitter
             EmitConstructorAndLayers(code, network);
             EmitTypedEntryPoints(code, network);
             CpuKernelEmitter.Emit(code, network);
+            if (network.IsPhysicsInformed)
+            {
+                PdeEmitter.Emit(code, network);
+            }
         }
 
         return code.ToString();
@@ -64,7 +69,7 @@ internal static class NetworkEmitter
 
     private static string Summary(NetworkModel network) =>
         $"{network.Input.Shape} → " + string.Join(" → ", network.Layers.Select(layer => $"{layer.Declaration} {layer.OutputShape}"))
-        + $", trained with {network.Loss}.";
+        + $", trained with {network.Loss}" + (network.IsPhysicsInformed ? PdeEmitter.Summary(network) : "") + ".";
 
     private static void EmitConstants(CodeWriter code, NetworkModel network)
     {
@@ -126,7 +131,12 @@ internal static class NetworkEmitter
             code.Line($"            {network.Layers[l].ArchitectureExpression()}{separator}");
         }
 
-        code.Line("    new CpuProgram());");
+        code.Line(network.IsPhysicsInformed ? "    new CpuProgram()," : "    new CpuProgram());");
+        if (network.IsPhysicsInformed)
+        {
+            code.Line("    new PdeProgram());");
+        }
+
         code.Line();
     }
 

@@ -75,6 +75,9 @@ internal sealed class ReferenceNetwork
     /// <summary>The SGD momentum buffers, laid out like <see cref="Parameters"/>; zero until the first step.</summary>
     public double[] Momentum { get; }
 
+    /// <summary>Layer <paramref name="layer"/>'s weight mask (1 kept, 0 fixed at zero), or null.</summary>
+    public float[]? MaskOf(int layer) => _masks[layer];
+
     /// <summary>The last layer's activations for <paramref name="batch"/> samples: (B, OutputSize).</summary>
     public double[] Forward(ReadOnlySpan<double> inputs, int batch)
     {
