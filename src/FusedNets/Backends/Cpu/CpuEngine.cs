@@ -8,7 +8,7 @@ namespace FusedNets.Backends.Cpu;
 /// activation fused into the forward, the activation derivative into the backward and SGD into the weight
 /// gradient. The vector width is chosen once, here: AVX-512 where accelerated, else 256-bit, else scalar.
 /// </summary>
-internal sealed class CpuEngine : INetworkEngine
+internal sealed class CpuEngine : INetworkEngine, IPdeEngineSource
 {
     private readonly INetworkEngine _pipeline;
 
@@ -60,6 +60,8 @@ internal sealed class CpuEngine : INetworkEngine
     public void ReadMomentum(Span<float> destination) => _pipeline.ReadMomentum(destination);
 
     public void WriteMomentum(ReadOnlySpan<float> source) => _pipeline.WriteMomentum(source);
+
+    public IPdeEngine Pde(PdeProgram program) => ((IPdeEngineSource)_pipeline).Pde(program);
 
     public void Dispose() => _pipeline.Dispose();
 }
