@@ -141,36 +141,7 @@ public class CpuPdeTests
 
     private static void AssertMatchesReference(NetworkArchitecture architecture, string equation, CpuEngineOptions options, int[] counts)
     {
-        PdeProgram program = PdeCases.Program(equation);
-        ReferencePde reference = PdeCases.Reference(equation, architecture, seed: 4);
         using CpuEngine engine = CpuEngineTests.CreateEngine(architecture, options, seed: 4);
-        IPdeEngine pde = engine.Pde(program);
-        PdeBatch batch = PdeCases.Batch(equation, seed: 6, counts);
-        int inputs = batch.Inputs;
-
-        for (int t = 0; t < batch.Terms.Length; t++)
-        {
-            PdeTerm term = batch.Terms[t];
-            int n = batch.Count(t), first = term.ReadsFirstDerivatives ? inputs : 0, second = term.SecondDerivativeCount;
-            float[] values = new float[n], firsts = new float[n * first], seconds = new float[n * second];
-            pde.Derivatives(batch, t, values, firsts, seconds);
-            for (int s = 0; s < n; s++)
-            {
-                (double u, double[] du, double[] d2u) = reference.Derivatives(term, batch.Points(t).Slice(s * inputs, inputs));
-                CpuEngineTests.AssertClose([u, .. du, .. d2u], [values[s], .. firsts.AsSpan(s * first, first), .. seconds.AsSpan(s * second, second)], 1e-4);
-            }
-        }
-
-        var expectedLosses = new double[batch.Terms.Length];
-        (double expectedLoss, double[] expectedGradient) = reference.Gradients(batch, expectedLosses);
-        var losses = new double[batch.Terms.Length];
-        var gradient = new float[architecture.ParameterCount];
-        float loss = pde.Gradient(batch, gradient, losses);
-
-        Assert.True(Math.Abs(loss - expectedLoss) <= 1e-4 * (1 + Math.Abs(expectedLoss)), $"loss {loss}, reference {expectedLoss}");
-        CpuEngineTests.AssertClose(expectedLosses, [.. losses.Select(value => (float)value)], 1e-4);
-        double scale = Math.Max(1, expectedGradient.Max(Math.Abs));
-        CpuEngineTests.AssertClose([.. expectedGradient.Select(value => value / scale)], [.. gradient.Select(value => (float)(value / scale))], 1e-4);
-        Assert.Equal(loss, pde.Loss(batch, losses));
+        PdeCases.AssertEngineMatchesReference(engine.Pde(PdeCases.Program(equation)), PdeCases.Reference(equation, architecture, seed: 4), PdeCases.Batch(equation, seed: 6, counts));
     }
 }

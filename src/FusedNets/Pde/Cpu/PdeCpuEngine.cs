@@ -306,9 +306,11 @@ internal sealed unsafe class PdeCpuEngine<TVector, TOps> : IPdeEngine
             float scale = 2 * _batch.Weight(t) / term.Count;
             try
             {
+                var outputs = new ReadOnlySpan<float>(y, _columns.Columns);
+                var outputSeeds = new Span<float>(seeds, _columns.Columns);
                 for (int s = first; s < end; s++)
                 {
-                    _sampleLosses[t][s] = Evaluate(t, term, s, y, seeds, scale, state);
+                    _sampleLosses[t][s] = PdeResidual.Evaluate(_batch, t, term, s, outputs, outputSeeds, scale, state.Residual);
                 }
             }
             catch (Exception exception)
@@ -330,41 +332,6 @@ internal sealed unsafe class PdeCpuEngine<TVector, TOps> : IPdeEngine
             var output = new OutputVisitor(this, term, thread, first, vectorEnd);
             Activations.Dispatch(_architecture.Layers[Last].Activation, ref output);
         }
-    }
-
-    /// <summary>Term <paramref name="t"/>'s residual at point <paramref name="s"/>; writes its seeds, returns r².</summary>
-    private float Evaluate(int t, TermColumns term, int s, float* y, float* seeds, float scale, ThreadState state)
-    {
-        int first = term.FirstDerivatives, second = term.SecondDerivatives;
-        Tape<float> tape = Tape<float>.Current;
-        tape.Begin(1 + first + second);
-        for (int i = 0; i < first; i++)
-        {
-            state.First[i] = Tape<float>.Leaf(1 + i, y[term.First(i) + s]);
-        }
-
-        for (int k = 0; k < second; k++)
-        {
-            state.Second[k] = Tape<float>.Leaf(1 + first + k, y[term.Second(k) + s]);
-        }
-
-        ReadOnlySpan<float> x = _batch.Points(t).Slice(s * Inputs, Inputs);
-        Variable<float> r = _program.Evaluate(t, x, Tape<float>.Leaf(0, y[term.Value + s]), state.First.AsSpan(0, first), state.Second.AsSpan(0, second));
-        Span<float> partials = state.Partials.AsSpan(0, 1 + first + second);
-        tape.Gradient(r, partials);
-        float seed = scale * r.Primal;
-        seeds[term.Value + s] = seed * partials[0];
-        for (int i = 0; i < first; i++)
-        {
-            seeds[term.First(i) + s] = seed * partials[1 + i];
-        }
-
-        for (int k = 0; k < second; k++)
-        {
-            seeds[term.Second(k) + s] = seed * partials[1 + first + k];
-        }
-
-        return r.Primal * r.Primal;
     }
 
     private void OutputBackward<TActivation>(TermColumns term, int thread, int start, int end)
@@ -520,11 +487,7 @@ internal sealed unsafe class PdeCpuEngine<TVector, TOps> : IPdeEngine
     {
         public AlignedBuffer Scratch { get; set; } = new(0);
 
-        public Variable<float>[] First { get; } = new Variable<float>[inputs];
-
-        public Variable<float>[] Second { get; } = new Variable<float>[Math.Max(1, program.Terms.Max(term => term.SecondDerivativeCount))];
-
-        public float[] Partials { get; } = new float[1 + inputs + Math.Max(1, program.Terms.Max(term => term.SecondDerivativeCount))];
+        public PdeResidual.Scratch Residual { get; } = new(inputs, program);
     }
 
     private readonly struct ForwardVisitor(PdeCpuEngine<TVector, TOps> engine, int layer, int thread) : IActivationVisitor
