@@ -32,8 +32,11 @@ internal static class NetworkEmitter
         new GeneratedMember("InputGradient", "method"),
         new GeneratedMember("CpuProgram", "nested type"),
         new GeneratedMember("CpuKernels", "nested type"),
-        new GeneratedMember("IlgpuKernels", "nested type"),
-        new GeneratedMember("PdeProgram", "nested type"));
+        new GeneratedMember("IlgpuKernels", "nested type"));
+
+    /// <summary>What <see cref="Emit"/> declares besides <see cref="GeneratedMembers"/> in a network with a <c>[Residual]</c> method.</summary>
+    public static readonly ImmutableArray<GeneratedMember> PhysicsInformedMembers = ImmutableArray.Create(
+        new GeneratedMember("PdeProgram", "nested type", "every physics-informed network"));
 
     public static string Emit(NetworkModel network)
     {
@@ -243,7 +246,8 @@ internal static class NetworkEmitter
 /// <summary>A member that the emitter declares in every network class.</summary>
 /// <param name="Name">Its name.</param>
 /// <param name="Kind">What it is, as a diagnostic names it: constant, nested type, field, property or method.</param>
-internal readonly record struct GeneratedMember(string Name, string Kind)
+/// <param name="Networks">Which networks have it, as a diagnostic says it.</param>
+internal readonly record struct GeneratedMember(string Name, string Kind, string Networks = "every network")
 {
     /// <summary>Whether a method of the user's may overload it.</summary>
     public bool IsMethod => Kind == "method";
