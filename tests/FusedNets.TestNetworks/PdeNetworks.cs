@@ -96,3 +96,16 @@ public partial class BurgersNet
     public static T Walls<T>(ReadOnlySpan<float> x, T u)
         where T : IPdeNumber<T> => u;
 }
+
+/// <summary>A residual that reads past du, as a mistake in a user's method would: training must surface the exception.</summary>
+[Network]
+public partial class ThrowingNet
+{
+    [Input(2)] public partial Layer X { get; }
+    [Dense(3, Activation.Tanh)] public partial Layer Hidden { get; }
+    [Dense(1)] public partial Layer U { get; }
+
+    [Residual]
+    public static T Equation<T>(ReadOnlySpan<float> x, T u, ReadOnlySpan<T> du)
+        where T : IPdeNumber<T> => x[0] > 0.5f ? du[2] : u;
+}

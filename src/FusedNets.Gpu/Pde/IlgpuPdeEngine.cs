@@ -284,11 +284,14 @@ internal sealed class IlgpuPdeEngine : IPdeEngine, IDisposable
     /// <summary>Device buffers for <paramref name="batch"/>'s point counts, unless they are laid out already.</summary>
     private void Layout(PdeBatch batch)
     {
-        if (ReferenceEquals(batch, _laidOutFor) && batch.Shape == _laidOutShape)
+        if (!ReferenceEquals(batch, _laidOutFor) || batch.Shape != _laidOutShape)
         {
-            return;
+            LayOut(batch);
         }
+    }
 
+    private void LayOut(PdeBatch batch)
+    {
         foreach (MemoryBuffer buffer in _buffers)
         {
             buffer.Dispose();

@@ -456,11 +456,15 @@ internal sealed unsafe class PdeCpuEngine<TVector, TOps> : IPdeEngine
     /// <summary>Lays the buffers out for <paramref name="batch"/>'s point counts, unless they already are.</summary>
     private void Layout(PdeBatch batch)
     {
-        if (ReferenceEquals(batch, _laidOutFor) && batch.Shape == _laidOutShape)
+        if (!ReferenceEquals(batch, _laidOutFor) || batch.Shape != _laidOutShape)
         {
-            return;
+            // Apart, so that the closures below are not allocated on the way past: C# creates them on entering the method.
+            LayOut(batch);
         }
+    }
 
+    private void LayOut(PdeBatch batch)
+    {
         _columns = new PdeColumns(batch, TOps.Count);
         int columns = _columns.Columns, valueColumns = _columns.ValueColumns;
         _inputColumns = new AlignedBuffer((long)Inputs * valueColumns);
