@@ -29,6 +29,28 @@ public readonly struct SigmoidKernel : ILaneByLaneActivationKernel<SigmoidKernel
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float ThirdDerivative(float z, float y) => y * (1f - y) * (1f - 6f * y + 6f * y * y);
 
+    // As for tanh: polynomials in y, written lane-wise with the scalar rules' operations in their order, bit for bit.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TVector Derivative<TVector, TOps>(TVector z, TVector y)
+        where TVector : unmanaged
+        where TOps : IVectorOps<TVector> => TOps.Multiply(y, TOps.Subtract(TOps.Broadcast(1f), y));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TVector SecondDerivative<TVector, TOps>(TVector z, TVector y)
+        where TVector : unmanaged
+        where TOps : IVectorOps<TVector> =>
+        TOps.Multiply(TOps.Multiply(y, TOps.Subtract(TOps.Broadcast(1f), y)), TOps.Subtract(TOps.Broadcast(1f), TOps.Multiply(TOps.Broadcast(2f), y)));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TVector ThirdDerivative<TVector, TOps>(TVector z, TVector y)
+        where TVector : unmanaged
+        where TOps : IVectorOps<TVector>
+    {
+        TVector six = TOps.Broadcast(6f);
+        TVector polynomial = TOps.Add(TOps.Subtract(TOps.Broadcast(1f), TOps.Multiply(six, y)), TOps.Multiply(TOps.Multiply(six, y), y));
+        return TOps.Multiply(TOps.Multiply(y, TOps.Subtract(TOps.Broadcast(1f), y)), polynomial);
+    }
+
     public static double ReferenceSecondDerivative(double z, double y) => y * (1 - y) * (1 - 2 * y);
 
     public static double ReferenceThirdDerivative(double z, double y) => y * (1 - y) * (1 - 6 * y + 6 * y * y);
