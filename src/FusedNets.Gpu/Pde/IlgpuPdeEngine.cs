@@ -26,7 +26,6 @@ internal sealed class IlgpuPdeEngine : IPdeEngine, IDisposable
     private readonly List<MemoryBuffer> _buffers = [];
     private readonly MemoryBuffer1D<float, Stride1D.Dense> _gradient;
     private readonly MemoryBuffer1D<float, Stride1D.Dense> _zeros;
-    private readonly float[] _hostGradient;
 
     private PdeBatch? _laidOutFor;
     private int _laidOutShape;
@@ -56,7 +55,6 @@ internal sealed class IlgpuPdeEngine : IPdeEngine, IDisposable
         _gradient = accelerator.Allocate1D<float>(architecture.ParameterCount);
         _zeros = accelerator.Allocate1D<float>(architecture.Layers.Max(layer => layer.Units));
         _zeros.MemSetToZero();
-        _hostGradient = new float[architecture.ParameterCount];
     }
 
     private enum Pass
@@ -71,6 +69,8 @@ internal sealed class IlgpuPdeEngine : IPdeEngine, IDisposable
 
     public float TrainStep(PdeBatch batch, SgdStep step, Span<double> termLosses)
     {
+        // A status left set by an earlier failed pass would keep the snapshot from being taken.
+        _workspace.Status.MemSetToZero();
         _engine.SnapshotParameters();
         Run(batch, Pass.Update, step);
         float loss = Losses(batch, termLosses);

@@ -58,6 +58,24 @@ public class IlgpuPdeTests
         Assert.Equal(parameters, Read(engine, architecture));
     }
 
+    [Fact]
+    public void A_step_diverging_after_a_diverged_step_and_new_parameters_returns_to_the_new_parameters()
+    {
+        NetworkArchitecture architecture = PdeCases.Mlp(2, Activation.Tanh);
+        using IlgpuEngine engine = Create(architecture, out _);
+        IPdeEngine pde = ((IPdeEngineSource)engine).Pde(PdeCases.Program("Poisson"));
+        SgdStep diverging = new Sgd(3e38f).ToStep();
+        var losses = new double[2];
+        Assert.True(float.IsNaN(pde.TrainStep(PdeCases.Batch("Poisson", seed: 1, 8, 3), diverging, losses)));
+        float[] written = TestArchitectures.RandomParameters(architecture, seed: 9);
+        engine.WriteParameters(written);
+
+        float diverged = pde.TrainStep(PdeCases.Batch("Poisson", seed: 2, 8, 3), diverging, losses);
+
+        Assert.True(float.IsNaN(diverged));
+        Assert.Equal(written, Read(engine, architecture));
+    }
+
     private static void AssertMatchesReference(NetworkArchitecture architecture, string equation, int[] counts)
     {
         using IlgpuEngine engine = Create(architecture, out ReferenceNetwork reference);
