@@ -49,15 +49,6 @@ public abstract partial class Network
         }
     }
 
-    /// <summary>u and the derivatives term <paramref name="term"/> reads, at its points (see <see cref="IPdeEngine.Derivatives"/>).</summary>
-    internal void PdeDerivatives(PdeBatch batch, int term, Span<float> values, Span<float> firstDerivatives, Span<float> secondDerivatives)
-    {
-        lock (_gate)
-        {
-            PrepareEngineForPde(batch).Derivatives(batch, term, values, firstDerivatives, secondDerivatives);
-        }
-    }
-
     private IPdeEngine PrepareEngineForPde(PdeBatch batch)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);

@@ -57,7 +57,4 @@ internal sealed class PdeBatch
         _weights[term] = weight;
         return _points[term].AsSpan(0, count * Inputs);
     }
-
-    /// <summary>The points of every term, in order, and the largest count: what engines size their buffers from.</summary>
-    public int TotalCount => _counts.Sum();
 }

@@ -50,12 +50,6 @@ public sealed record PdeTerm(string Name, PdeTermKind Kind, PdeDerivatives Deriv
         _ => 0,
     };
 
-    /// <summary>
-    /// The values the network carries for each point of this term, for a network of <paramref name="inputs"/> inputs: u,
-    /// then each ∂u/∂x_i, then the second derivatives (the channels of docs/pde.md).
-    /// </summary>
-    internal int Channels(int inputs) => 1 + (ReadsFirstDerivatives ? inputs : 0) + SecondDerivativeCount;
-
     public bool Equals(PdeTerm? other) =>
         other is not null && Name == other.Name && Kind == other.Kind && Derivatives == other.Derivatives
         && SecondDerivativeInputs.SequenceEqual(other.SecondDerivativeInputs);
