@@ -70,19 +70,22 @@ public partial class DiagnosticTests
         }
         """, "'Boundary'", "'Net'");
 
-    [Fact]
-    public void FN031_spatial_layer_in_a_physics_informed_network() => AssertSingle("FN031", """
+    [Theory]
+    [InlineData("Conv2D(2, 3)", "Conv2D")]
+    [InlineData("MaxPool2D(2)", "MaxPool2D")]
+    [InlineData("AvgPool2D(2)", "AvgPool2D")]
+    public void FN031_spatial_layer_in_a_physics_informed_network(string attribute, string kind) => AssertSingle("FN031", $$"""
         using System;
 
         [Network]
         public partial class Net
         {
             [Input(1, 4, 4)] public partial Layer Field { get; }
-            [[|Conv2D(2, 3)|]] public partial Layer Conv { get; }
+            [[|{{attribute}}|]] public partial Layer Spatial { get; }
             [Dense(1)] public partial Layer U { get; }
             [Residual] static T Equation<T>(ReadOnlySpan<float> x, T u) where T : IPdeNumber<T> => u;
         }
-        """, "'Conv'", "Conv2D", "'Net'");
+        """, "'Spatial'", kind, "'Net'");
 
     [Fact]
     public void FN032_more_than_one_output() => AssertSingle("FN032", """
