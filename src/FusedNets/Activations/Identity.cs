@@ -52,6 +52,10 @@ public readonly struct IdentityKernel : IActivationKernel
 
     public static double ReferenceThirdDerivative(double z, double y) => 0;
 
+    public static double ReferenceMinimumAt => double.NegativeInfinity;
+
+    public static float FloatErrorUlps => 0;
+
     // y is z itself: the exporter names them alike.
     internal static void AddOnnxNodes(OnnxGraph graph, string name, string z, string y)
     {

@@ -56,5 +56,9 @@ public readonly struct ReluKernel : IActivationKernel
 
     public static double ReferenceThirdDerivative(double z, double y) => 0;
 
+    public static double ReferenceMinimumAt => double.NegativeInfinity;
+
+    public static float FloatErrorUlps => 0;
+
     internal static void AddOnnxNodes(OnnxGraph graph, string name, string z, string y) => graph.Elementwise("Relu", name, [z], y);
 }
