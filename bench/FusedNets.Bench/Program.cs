@@ -8,6 +8,7 @@
 //
 // One line per configuration, then nothing else on it, for scripts:
 //   config=784-128-128-10/b64 train_samples_per_s=N gflops=N peak_fraction=N latency_us_batch1=N allocated_bytes_per_step=N
+//   config=pinn/poisson2d/2-64-64-64-1/1024+256 steps_per_s=N allocated_bytes_per_step=N      (--only pinn)
 
 using System.Globalization;
 using System.Runtime.Intrinsics;
@@ -62,6 +63,9 @@ if ("lenet/b64".Contains(only, StringComparison.Ordinal))
     results.Add(harness.Run<LeNet, LeNet.Input, LeNet.Output>($"lenet/b64/{width}", 64, new LeNet(seed: 1, Backend.Cpu)));
 }
 
+// Physics-informed training (issue 15): Poisson on the unit square, steps per second (docs/pde.md).
+(double StepsPerSecond, double AllocatedBytesPerStep)? pinn = PdeBench.Config.Contains(only, StringComparison.Ordinal) ? PdeBench.Run(settings) : null;
+
 double peak = Math.Max(peakBefore, PeakFlops.Measure(threads, settings.PeakRounds));
 
 // One thread's peak bounds the single-sample path, which runs on the calling thread alone.
@@ -72,4 +76,9 @@ foreach (Result result in results)
     Console.WriteLine(
         $"config={result.Config} train_samples_per_s={result.SamplesPerSecond:F0} gflops={result.Gflops:F1} peak_fraction={result.Gflops / peak:F3} " +
         $"latency_us_batch1={result.LatencyMicroseconds:F2} allocated_bytes_per_step={result.AllocatedBytesPerStep:0.#}");
+}
+
+if (pinn is { } physicsInformed)
+{
+    Console.WriteLine($"config={PdeBench.Config} steps_per_s={physicsInformed.StepsPerSecond:F1} allocated_bytes_per_step={physicsInformed.AllocatedBytesPerStep:0.#}");
 }

@@ -22,7 +22,8 @@ internal static partial class Parser
     private static void CheckNames(INamedTypeSymbol type, ClassDeclarationSyntax declaration, SemanticModel semanticModel, List<DiagnosticInfo> diagnostics)
     {
         Location classLocation = declaration.Identifier.GetLocation();
-        if (GeneratedMemberNamed(type.Name) is { } classClash)
+        bool physicsInformed = DeclaresResidual(type);
+        if (GeneratedMemberNamed(type.Name, physicsInformed) is { } classClash)
         {
             Report(diagnostics, DiagnosticDescriptors.ClassNameTaken, classLocation, type.Name, Describe(classClash), type.Name + "Network");
         }
@@ -43,7 +44,7 @@ internal static partial class Parser
 
             Location location = FirstLocation(member, classLocation);
             bool isLayer = LayerAttributes(member).Length > 0 || IsPartialLayerProperty(member);
-            if (GeneratedClash(member) is { } generated)
+            if (GeneratedClash(member, physicsInformed) is { } generated)
             {
                 if (isLayer)
                 {
@@ -62,12 +63,13 @@ internal static partial class Parser
     }
 
     /// <summary>The generated member that <paramref name="member"/> would clash with: one of its name, unless both are methods (then they overload).</summary>
-    private static GeneratedMember? GeneratedClash(ISymbol member) =>
-        GeneratedMemberNamed(member.Name) is { } generated && !(generated.IsMethod && member is IMethodSymbol) ? generated : null;
+    private static GeneratedMember? GeneratedClash(ISymbol member, bool physicsInformed) =>
+        GeneratedMemberNamed(member.Name, physicsInformed) is { } generated && !(generated.IsMethod && member is IMethodSymbol) ? generated : null;
 
-    private static GeneratedMember? GeneratedMemberNamed(string name)
+    /// <summary>The member of that name the emitter declares in the network, one with a <c>[Residual]</c> if <paramref name="physicsInformed"/>.</summary>
+    private static GeneratedMember? GeneratedMemberNamed(string name, bool physicsInformed)
     {
-        foreach (GeneratedMember generated in NetworkEmitter.GeneratedMembers)
+        foreach (GeneratedMember generated in physicsInformed ? NetworkEmitter.GeneratedMembers.AddRange(NetworkEmitter.PhysicsInformedMembers) : NetworkEmitter.GeneratedMembers)
         {
             if (generated.Name == name)
             {
@@ -78,7 +80,7 @@ internal static partial class Parser
         return null;
     }
 
-    private static string Describe(GeneratedMember generated) => $"the {generated.Kind} '{generated.Name}' that FusedNets generates in every network";
+    private static string Describe(GeneratedMember generated) => $"the {generated.Kind} '{generated.Name}' that FusedNets generates in {generated.Networks}";
 
     /// <summary>
     /// Every member that a network class inherits and can name, read from the referenced FusedNets.Network and its

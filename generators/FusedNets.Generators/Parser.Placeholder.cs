@@ -73,7 +73,7 @@ internal static partial class Parser
 
         string[] taken = NetworkEmitter.GeneratedMembers
             .Select(generated => generated.Name)
-            .Where(name => name == type.Name || type.GetMembers(name).Any(member => !member.IsImplicitlyDeclared && GeneratedClash(member) is not null))
+            .Where(name => name == type.Name || type.GetMembers(name).Any(member => !member.IsImplicitlyDeclared && GeneratedClash(member, physicsInformed: false) is not null))
             .ToArray();
         return new PlaceholderModel(
             TypeName(type),

@@ -107,7 +107,8 @@ internal static partial class Parser
             Report(diagnostics, DiagnosticDescriptors.BaseClassNotAllowed, classLocation, name, baseType.ToDisplayString());
         }
 
-        LossKind loss = LossKind.SoftmaxCrossEntropy;
+        // A physics-informed network's u is a regression output: unless a loss is declared, MeanSquaredError.
+        LossKind loss = DeclaresResidual(type) ? LossKind.MeanSquaredError : LossKind.SoftmaxCrossEntropy;
         foreach (AttributeData attribute in networkAttributes)
         {
             foreach (KeyValuePair<string, TypedConstant> argument in attribute.NamedArguments)
@@ -256,7 +257,13 @@ internal static partial class Parser
             Report(diagnostics, DiagnosticDescriptors.OutputUnsuitableForLoss, layerLocations[layerLocations.Count - 1], output.Name, Text(output.Units), "SoftmaxCrossEntropy", "2 (one per class)");
         }
 
-        return new NetworkModel(NamespaceName(type), name, loss, declaredInput, new EquatableArray<LayerModel>(layers.ToArray()));
+        EquatableArray<PdeTermModel> pdeTerms = ParsePdeTerms(type, declaredInput.Shape.Size, classLocation, diagnostics);
+        if (DeclaresResidual(type))
+        {
+            CheckPhysicsInformedLayers(name, layers, layerLocations, diagnostics);
+        }
+
+        return new NetworkModel(NamespaceName(type), name, loss, declaredInput, new EquatableArray<LayerModel>(layers.ToArray()), pdeTerms);
     }
 
     /// <summary>

@@ -16,7 +16,7 @@ namespace FusedNets.Gpu;
 /// updated parameter that is not finite in the workspace's status, and every later kernel (the snapshot copy
 /// included) then does nothing, so the snapshot holds the last good state, which the engine restores.
 /// </remarks>
-internal sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
+internal sealed partial class IlgpuEngine : INetworkEngine, IEpochTrainer
 {
     private readonly Accelerator _accelerator;
     private readonly NetworkArchitecture _architecture;
@@ -223,6 +223,7 @@ internal sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
 
     public void Dispose()
     {
+        _pde?.Dispose();
         _dataset?.Dispose();
         _intervals?.Dispose();
         _workspace.Dispose();

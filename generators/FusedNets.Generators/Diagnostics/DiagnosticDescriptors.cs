@@ -147,6 +147,36 @@ public static class DiagnosticDescriptors
         "Padding must not be negative",
         "Layer '{0}' has Padding = {1}: expected 0 or more");
 
+    public static readonly DiagnosticDescriptor PdeMethodSignature = Error(
+        "FN028",
+        "Residual or condition method has the wrong signature",
+        "Method '{0}' is marked [{1}] but is declared as '{2}': expected 'static T {0}<T>(ReadOnlySpan<float> x, T u[, ReadOnlySpan<T> du[, T laplacian or ReadOnlySpan<T> d2u]]) where T : IPdeNumber<T>'");
+
+    public static readonly DiagnosticDescriptor SeveralResiduals = Error(
+        "FN029",
+        "Network has more than one [Residual] method",
+        "Method '{0}' is a second [Residual] of network '{1}', which '{2}' already states: a network solves one equation; state its conditions with [Condition]");
+
+    public static readonly DiagnosticDescriptor ConditionWithoutResidual = Error(
+        "FN030",
+        "Condition without a residual",
+        "Method '{0}' is a [Condition] of network '{1}', which has no [Residual] method: state the equation itself with [Residual]");
+
+    public static readonly DiagnosticDescriptor PdeLayerNotDense = Error(
+        "FN031",
+        "Layer of a physics-informed network is not dense",
+        "Layer '{0}' is a {1}, but network '{2}' has a [Residual]: a physics-informed network is a multilayer perceptron of [Dense] layers");
+
+    public static readonly DiagnosticDescriptor PdeOutputNotScalar = Error(
+        "FN032",
+        "Physics-informed network must have one output",
+        "Output layer '{0}' has {1} units, but network '{2}' has a [Residual]: expected 1, the solution u");
+
+    public static readonly DiagnosticDescriptor BadSecondDerivativeInputs = Error(
+        "FN033",
+        "SecondDerivativesOf does not fit the method or the input",
+        "Method '{0}' has SecondDerivativesOf = {1}: {2}");
+
     /// <summary>All descriptors, in ID order.</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } = typeof(DiagnosticDescriptors)
         .GetFields()

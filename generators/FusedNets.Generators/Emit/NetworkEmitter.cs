@@ -34,6 +34,10 @@ internal static class NetworkEmitter
         new GeneratedMember("CpuKernels", "nested type"),
         new GeneratedMember("IlgpuKernels", "nested type"));
 
+    /// <summary>What <see cref="Emit"/> declares besides <see cref="GeneratedMembers"/> in a network with a <c>[Residual]</c> method.</summary>
+    public static readonly ImmutableArray<GeneratedMember> PhysicsInformedMembers = ImmutableArray.Create(
+        new GeneratedMember("PdeProgram", "nested type", "every physics-informed network"));
+
     public static string Emit(NetworkModel network)
     {
         var code = new CodeWriter();
@@ -57,6 +61,10 @@ internal static class NetworkEmitter
             EmitConstructorAndLayers(code, network);
             EmitTypedEntryPoints(code, network);
             CpuKernelEmitter.Emit(code, network);
+            if (network.IsPhysicsInformed)
+            {
+                PdeEmitter.Emit(code, network);
+            }
         }
 
         return code.ToString();
@@ -64,7 +72,7 @@ internal static class NetworkEmitter
 
     private static string Summary(NetworkModel network) =>
         $"{network.Input.Shape} → " + string.Join(" → ", network.Layers.Select(layer => $"{layer.Declaration} {layer.OutputShape}"))
-        + $", trained with {network.Loss}.";
+        + $", trained with {network.Loss}" + (network.IsPhysicsInformed ? PdeEmitter.Summary(network) : "") + ".";
 
     private static void EmitConstants(CodeWriter code, NetworkModel network)
     {
@@ -126,7 +134,12 @@ internal static class NetworkEmitter
             code.Line($"            {network.Layers[l].ArchitectureExpression()}{separator}");
         }
 
-        code.Line("    new CpuProgram());");
+        code.Line(network.IsPhysicsInformed ? "    new CpuProgram()," : "    new CpuProgram());");
+        if (network.IsPhysicsInformed)
+        {
+            code.Line("    new PdeProgram());");
+        }
+
         code.Line();
     }
 
@@ -234,7 +247,8 @@ internal static class NetworkEmitter
 /// <summary>A member that the emitter declares in every network class.</summary>
 /// <param name="Name">Its name.</param>
 /// <param name="Kind">What it is, as a diagnostic names it: constant, nested type, field, property or method.</param>
-internal readonly record struct GeneratedMember(string Name, string Kind)
+/// <param name="Networks">Which networks have it, as a diagnostic says it.</param>
+internal readonly record struct GeneratedMember(string Name, string Kind, string Networks = "every network")
 {
     /// <summary>Whether a method of the user's may overload it.</summary>
     public bool IsMethod => Kind == "method";

@@ -9,13 +9,18 @@ namespace FusedNets.Generators.Model;
 /// <param name="Loss">The loss, as declared.</param>
 /// <param name="Input">The <c>[Input]</c> layer.</param>
 /// <param name="Layers">The layers after the input, in declaration order; each is its kind's model (see <see cref="LayerKind"/>).</param>
+/// <param name="PdeTerms">A physics-informed network's residual, then its conditions; empty for any other network.</param>
 internal readonly record struct NetworkModel(
     string Namespace,
     string ClassName,
     LossKind Loss,
     InputModel Input,
-    EquatableArray<LayerModel> Layers)
+    EquatableArray<LayerModel> Layers,
+    EquatableArray<PdeTermModel> PdeTerms)
 {
+    /// <summary>Whether the class declares a <c>[Residual]</c> method.</summary>
+    public bool IsPhysicsInformed => PdeTerms.Count > 0;
+
     public string InputName => Input.Name;
 
     public string InputModifiers => Input.Modifiers;

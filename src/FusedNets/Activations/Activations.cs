@@ -64,6 +64,18 @@ internal abstract class ActivationRule
     /// <summary>dy/dz in double precision, given y = f(z): the reference.</summary>
     public abstract double ReferenceDerivative(double z, double y);
 
+    /// <summary>d²y/dz² in single precision, given y = f(z).</summary>
+    public abstract float SecondDerivative(float z, float y);
+
+    /// <summary>d³y/dz³ in single precision, given y = f(z).</summary>
+    public abstract float ThirdDerivative(float z, float y);
+
+    /// <summary>d²y/dz² in double precision, given y = f(z): the reference.</summary>
+    public abstract double ReferenceSecondDerivative(double z, double y);
+
+    /// <summary>d³y/dz³ in double precision, given y = f(z): the reference.</summary>
+    public abstract double ReferenceThirdDerivative(double z, double y);
+
     /// <summary>The constants of the float interval rule (<see cref="ActivationIntervals{TActivation}"/>).</summary>
     public abstract FloatIntervalRule FloatIntervalRule { get; }
 
@@ -95,6 +107,14 @@ internal sealed class ActivationRule<TActivation>(Action<OnnxGraph, string, stri
     public override double Reference(double z) => TActivation.Reference(z);
 
     public override double ReferenceDerivative(double z, double y) => TActivation.ReferenceDerivative(z, y);
+
+    public override float SecondDerivative(float z, float y) => TActivation.SecondDerivative(z, y);
+
+    public override float ThirdDerivative(float z, float y) => TActivation.ThirdDerivative(z, y);
+
+    public override double ReferenceSecondDerivative(double z, double y) => TActivation.ReferenceSecondDerivative(z, y);
+
+    public override double ReferenceThirdDerivative(double z, double y) => TActivation.ReferenceThirdDerivative(z, y);
 
     public override FloatIntervalRule FloatIntervalRule => ActivationIntervals<TActivation>.FloatRule;
 

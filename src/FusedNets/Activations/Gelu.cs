@@ -36,7 +36,53 @@ public readonly struct GeluKernel : ILaneByLaneActivationKernel<GeluKernel>
         return 0.5 * (1 + t) + 0.5 * z * (1 - t * t) * du;
     }
 
+    // Higher derivatives by the same rules. With t = tanh(u), s = 1 − t² and u', u'', u''' the derivatives of
+    // u = sqrt(2/pi) (z + 0.044715 z³):  t' = s u',  t'' = s (u'' − 2t u'²),
+    // t''' = s (u''' − 6t u' u'' − 2s u'³ + 4t² u'³);  and from f = 0.5 z (1 + t):  f'' = t' + 0.5 z t'',  f''' = 1.5 t'' + 0.5 z t'''.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float SecondDerivative(float z, float y)
+    {
+        float t = MathF.Tanh(Scale * (z + Cubic * z * z * z));
+        float s = 1f - t * t;
+        float du = Scale * (1f + 3f * Cubic * z * z), ddu = 6f * Scale * Cubic * z;
+        return s * du + 0.5f * z * s * (ddu - 2f * t * du * du);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float ThirdDerivative(float z, float y)
+    {
+        float t = MathF.Tanh(Scale * (z + Cubic * z * z * z));
+        float s = 1f - t * t;
+        float du = Scale * (1f + 3f * Cubic * z * z), ddu = 6f * Scale * Cubic * z, dddu = 6f * Scale * Cubic;
+        float second = s * (ddu - 2f * t * du * du);
+        float third = s * (dddu - 6f * t * du * ddu - 2f * s * du * du * du + 4f * t * t * du * du * du);
+        return 1.5f * second + 0.5f * z * third;
+    }
+
+    public static double ReferenceSecondDerivative(double z, double y)
+    {
+        (double t, double du, double ddu, _) = InnerDerivatives(z);
+        double s = 1 - t * t;
+        return s * du + 0.5 * z * s * (ddu - 2 * t * du * du);
+    }
+
+    public static double ReferenceThirdDerivative(double z, double y)
+    {
+        (double t, double du, double ddu, double dddu) = InnerDerivatives(z);
+        double s = 1 - t * t;
+        double second = s * (ddu - 2 * t * du * du);
+        double third = s * (dddu - 6 * t * du * ddu - 2 * s * du * du * du + 4 * t * t * du * du * du);
+        return 1.5 * second + 0.5 * z * third;
+    }
+
     private static double Inner(double z) => Math.Sqrt(2 / Math.PI) * (z + 0.044715 * z * z * z);
+
+    /// <summary>tanh(u) and u', u'', u''' at z.</summary>
+    private static (double Tanh, double First, double Second, double Third) InnerDerivatives(double z)
+    {
+        double a = Math.Sqrt(2 / Math.PI), c = 0.044715;
+        return (Math.Tanh(Inner(z)), a * (1 + 3 * c * z * z), 6 * a * c * z, 6 * a * c);
+    }
 
     /// <summary>GELU dips below zero: its one minimum, about f(−0.7518) = −0.1700, is where its derivative crosses zero.</summary>
     public static double ReferenceMinimumAt { get; } = DerivativeRoot(-2, 0);

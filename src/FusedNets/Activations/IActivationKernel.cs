@@ -39,6 +39,31 @@ public interface IActivationKernel
     /// <summary>dy/dz in double precision, given y = f(z).</summary>
     static abstract double ReferenceDerivative(double z, double y);
 
+    // Second and third derivatives, for physics-informed training (docs/pde.md): carrying second derivatives of the
+    // network with respect to its inputs forward through y = f(z) takes f''; differentiating that propagation
+    // backward, to the weights, takes f'''. The piecewise-linear activations have 0 for both wherever they are
+    // differentiable at all.
+
+    /// <summary>d²y/dz² given y = f(z).</summary>
+    static abstract float SecondDerivative(float z, float y);
+
+    /// <summary>d³y/dz³ given y = f(z).</summary>
+    static abstract float ThirdDerivative(float z, float y);
+
+    static abstract TVector SecondDerivative<TVector, TOps>(TVector z, TVector y)
+        where TVector : unmanaged
+        where TOps : IVectorOps<TVector>;
+
+    static abstract TVector ThirdDerivative<TVector, TOps>(TVector z, TVector y)
+        where TVector : unmanaged
+        where TOps : IVectorOps<TVector>;
+
+    /// <summary>d²y/dz² in double precision, given y = f(z).</summary>
+    static abstract double ReferenceSecondDerivative(double z, double y);
+
+    /// <summary>d³y/dz³ in double precision, given y = f(z).</summary>
+    static abstract double ReferenceThirdDerivative(double z, double y);
+
     /// <summary>
     /// Where f takes its one minimum, for interval bounds (<see cref="ActivationIntervals{TActivation}"/>); −∞ for an
     /// activation that never decreases, whose bounds over an interval are its values at the interval's ends.
@@ -88,6 +113,34 @@ public interface ILaneByLaneActivationKernel<TSelf> : IActivationKernel
         for (int j = 0; j < TOps.Count; j++)
         {
             lanes[j] = TSelf.Derivative(lanes[j], outputs[j]);
+        }
+
+        return result;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static unsafe TVector IActivationKernel.SecondDerivative<TVector, TOps>(TVector z, TVector y)
+    {
+        TVector result = z;
+        float* lanes = (float*)&result;
+        float* outputs = (float*)&y;
+        for (int j = 0; j < TOps.Count; j++)
+        {
+            lanes[j] = TSelf.SecondDerivative(lanes[j], outputs[j]);
+        }
+
+        return result;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static unsafe TVector IActivationKernel.ThirdDerivative<TVector, TOps>(TVector z, TVector y)
+    {
+        TVector result = z;
+        float* lanes = (float*)&result;
+        float* outputs = (float*)&y;
+        for (int j = 0; j < TOps.Count; j++)
+        {
+            lanes[j] = TSelf.ThirdDerivative(lanes[j], outputs[j]);
         }
 
         return result;

@@ -32,6 +32,26 @@ public readonly struct IdentityKernel : IActivationKernel
 
     public static double ReferenceDerivative(double z, double y) => 1;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float SecondDerivative(float z, float y) => 0f;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float ThirdDerivative(float z, float y) => 0f;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TVector SecondDerivative<TVector, TOps>(TVector z, TVector y)
+        where TVector : unmanaged
+        where TOps : IVectorOps<TVector> => default;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TVector ThirdDerivative<TVector, TOps>(TVector z, TVector y)
+        where TVector : unmanaged
+        where TOps : IVectorOps<TVector> => default;
+
+    public static double ReferenceSecondDerivative(double z, double y) => 0;
+
+    public static double ReferenceThirdDerivative(double z, double y) => 0;
+
     public static double ReferenceMinimumAt => double.NegativeInfinity;
 
     public static float FloatErrorUlps => 0;

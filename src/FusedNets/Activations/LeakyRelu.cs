@@ -38,6 +38,28 @@ public readonly struct LeakyReluKernel : IActivationKernel
 
     public static double ReferenceDerivative(double z, double y) => z > 0 ? 1 : 0.01;
 
+    // Linear on each side of the kink: the higher derivatives are 0 wherever the first exists, so a network of these
+    // has a Laplacian of 0 almost everywhere (docs/pde.md).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float SecondDerivative(float z, float y) => 0f;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float ThirdDerivative(float z, float y) => 0f;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TVector SecondDerivative<TVector, TOps>(TVector z, TVector y)
+        where TVector : unmanaged
+        where TOps : IVectorOps<TVector> => default;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TVector ThirdDerivative<TVector, TOps>(TVector z, TVector y)
+        where TVector : unmanaged
+        where TOps : IVectorOps<TVector> => default;
+
+    public static double ReferenceSecondDerivative(double z, double y) => 0;
+
+    public static double ReferenceThirdDerivative(double z, double y) => 0;
+
     public static double ReferenceMinimumAt => double.NegativeInfinity;
 
     // One rounding of Slope · z, and the float slope 0.0099999998 against the reference's 0.01: under 2 ulps of f(z).

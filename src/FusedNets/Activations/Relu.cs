@@ -34,6 +34,28 @@ public readonly struct ReluKernel : IActivationKernel
 
     public static double ReferenceDerivative(double z, double y) => z > 0 ? 1 : 0;
 
+    // Linear on each side of the kink: the higher derivatives are 0 wherever the first exists, so a network of these
+    // has a Laplacian of 0 almost everywhere (docs/pde.md).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float SecondDerivative(float z, float y) => 0f;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float ThirdDerivative(float z, float y) => 0f;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TVector SecondDerivative<TVector, TOps>(TVector z, TVector y)
+        where TVector : unmanaged
+        where TOps : IVectorOps<TVector> => default;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TVector ThirdDerivative<TVector, TOps>(TVector z, TVector y)
+        where TVector : unmanaged
+        where TOps : IVectorOps<TVector> => default;
+
+    public static double ReferenceSecondDerivative(double z, double y) => 0;
+
+    public static double ReferenceThirdDerivative(double z, double y) => 0;
+
     public static double ReferenceMinimumAt => double.NegativeInfinity;
 
     public static float FloatErrorUlps => 0;

@@ -4,7 +4,10 @@ using FusedNets.Onnx;
 
 namespace FusedNets.Generated;
 
-/// <summary>y = log(1 + exp(z)), written so that large |z| neither overflows nor loses the linear part; dy/dz = sigmoid(z).</summary>
+/// <summary>
+/// y = log(1 + exp(z)), written so that large |z| neither overflows nor loses the linear part; dy/dz = s = sigmoid(z),
+/// d²y/dz² = s (1 − s), d³y/dz³ = s (1 − s)(1 − 2s).
+/// </summary>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public readonly struct SoftplusKernel : ILaneByLaneActivationKernel<SoftplusKernel>
 {
@@ -23,6 +26,33 @@ public readonly struct SoftplusKernel : ILaneByLaneActivationKernel<SoftplusKern
     public static double Reference(double z) => Math.Max(z, 0) + LogOnePlus(Math.Exp(-Math.Abs(z)));
 
     public static double ReferenceDerivative(double z, double y) => 1 / (1 + Math.Exp(-z));
+
+    // The derivatives of the sigmoid s, which is softplus' first.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float SecondDerivative(float z, float y)
+    {
+        float s = 1f / (1f + MathF.Exp(-z));
+        return s * (1f - s);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float ThirdDerivative(float z, float y)
+    {
+        float s = 1f / (1f + MathF.Exp(-z));
+        return s * (1f - s) * (1f - 2f * s);
+    }
+
+    public static double ReferenceSecondDerivative(double z, double y)
+    {
+        double s = 1 / (1 + Math.Exp(-z));
+        return s * (1 - s);
+    }
+
+    public static double ReferenceThirdDerivative(double z, double y)
+    {
+        double s = 1 / (1 + Math.Exp(-z));
+        return s * (1 - s) * (1 - 2 * s);
+    }
 
     public static double ReferenceMinimumAt => double.NegativeInfinity;
 

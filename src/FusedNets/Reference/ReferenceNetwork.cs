@@ -87,6 +87,9 @@ internal sealed partial class ReferenceNetwork
     /// </summary>
     public Standardization? Standardization { get; set; }
 
+    /// <summary>Layer <paramref name="layer"/>'s weight mask (1 kept, 0 fixed at zero), or null.</summary>
+    public float[]? MaskOf(int layer) => _masks[layer];
+
     /// <summary>The last layer's activations for <paramref name="batch"/> samples: (B, OutputSize).</summary>
     public double[] Forward(ReadOnlySpan<double> inputs, int batch)
     {

@@ -168,6 +168,13 @@ public class CpuKernelTests
                 AssertSameBits(derivative, TActivation.Derivative<Vector512<float>, Vector512Ops>(Vector512.Create(z), Vector512.Create(y)).GetElement(15));
                 AssertSameBits(derivative, TActivation.Derivative<Vector256<float>, Vector256Ops>(Vector256.Create(z), Vector256.Create(y)).GetElement(3));
                 AssertSameBits(derivative, TActivation.Derivative<float, ScalarOps>(z, y));
+                float second = TActivation.SecondDerivative(z, y), third = TActivation.ThirdDerivative(z, y);
+                AssertSameBits(second, TActivation.SecondDerivative<Vector512<float>, Vector512Ops>(Vector512.Create(z), Vector512.Create(y)).GetElement(9));
+                AssertSameBits(second, TActivation.SecondDerivative<Vector256<float>, Vector256Ops>(Vector256.Create(z), Vector256.Create(y)).GetElement(5));
+                AssertSameBits(second, TActivation.SecondDerivative<float, ScalarOps>(z, y));
+                AssertSameBits(third, TActivation.ThirdDerivative<Vector512<float>, Vector512Ops>(Vector512.Create(z), Vector512.Create(y)).GetElement(2));
+                AssertSameBits(third, TActivation.ThirdDerivative<Vector256<float>, Vector256Ops>(Vector256.Create(z), Vector256.Create(y)).GetElement(6));
+                AssertSameBits(third, TActivation.ThirdDerivative<float, ScalarOps>(z, y));
             }
         }
 

@@ -9,7 +9,7 @@ namespace FusedNets.Tests.Generator;
 /// CS9248 or other compiler error follows from the mistake. In each source below, [| and |] mark where the error
 /// must point (inside an attribute list, the attribute itself).
 /// </summary>
-public class DiagnosticTests
+public partial class DiagnosticTests
 {
     // A partial property outside a partial class is the user's own error (CS0751), and no generated part can
     // join a class that is not partial, so each layer also lacks its implementation (CS9248).

@@ -25,6 +25,44 @@ public class ActivationRuleTests
     }
 
     [Theory]
+    [MemberData(nameof(EveryActivation))]
+    public void Each_second_derivative_matches_central_finite_differences_of_its_first(Activation activation)
+    {
+        ActivationRule rule = Activations.Rule(activation);
+        foreach (double z in Points)
+        {
+            double numeric = FiniteDifferences.Central(value => rule.ReferenceDerivative(value, rule.Reference(value)), z);
+            double analytic = rule.ReferenceSecondDerivative(z, rule.Reference(z));
+            FiniteDifferences.AssertClose(numeric, analytic, $"{activation}''(z = {z})");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(EveryActivation))]
+    public void Each_third_derivative_matches_central_finite_differences_of_its_second(Activation activation)
+    {
+        ActivationRule rule = Activations.Rule(activation);
+        foreach (double z in Points)
+        {
+            double numeric = FiniteDifferences.Central(value => rule.ReferenceSecondDerivative(value, rule.Reference(value)), z);
+            double analytic = rule.ReferenceThirdDerivative(z, rule.Reference(z));
+            FiniteDifferences.AssertClose(numeric, analytic, $"{activation}'''(z = {z})");
+        }
+    }
+
+    [Theory]
+    [InlineData(Activation.Tanh, 0.0, 0.0, -2.0)]
+    [InlineData(Activation.Sigmoid, 0.0, 0.0, -0.125)]
+    [InlineData(Activation.Softplus, 0.0, 0.25, 0.0)]
+    public void Higher_derivatives_take_their_textbook_values(Activation activation, double z, double second, double third)
+    {
+        ActivationRule rule = Activations.Rule(activation);
+        double y = rule.Reference(z);
+        Assert.Equal(second, rule.ReferenceSecondDerivative(z, y), 15);
+        Assert.Equal(third, rule.ReferenceThirdDerivative(z, y), 15);
+    }
+
+    [Theory]
     [InlineData(Activation.Identity, 0.0, 1.0)]
     [InlineData(Activation.Relu, 0.0, 0.0)]
     [InlineData(Activation.LeakyRelu, 0.0, 0.01)]
@@ -73,6 +111,10 @@ public class ActivationRuleTests
             float dyFloat = Activations.Derivative(activation, (float)z, yFloat);
             Assert.True(Math.Abs(yFloat - y) <= 1e-6 * Math.Max(1, Math.Abs(y)), $"{activation}({z}): float {yFloat}, double {y}");
             Assert.True(Math.Abs(dyFloat - dy) <= 1e-6 * Math.Max(1, Math.Abs(dy)), $"{activation}'({z}): float {dyFloat}, double {dy}");
+            double second = Activations.Rule(activation).ReferenceSecondDerivative(z, y), third = Activations.Rule(activation).ReferenceThirdDerivative(z, y);
+            float secondFloat = Activations.Rule(activation).SecondDerivative((float)z, yFloat), thirdFloat = Activations.Rule(activation).ThirdDerivative((float)z, yFloat);
+            Assert.True(Math.Abs(secondFloat - second) <= 1e-6 * Math.Max(1, Math.Abs(second)), $"{activation}''({z}): float {secondFloat}, double {second}");
+            Assert.True(Math.Abs(thirdFloat - third) <= 1e-6 * Math.Max(1, Math.Abs(third)), $"{activation}'''({z}): float {thirdFloat}, double {third}");
         }
     }
 }

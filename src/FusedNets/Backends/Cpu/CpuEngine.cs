@@ -8,7 +8,7 @@ namespace FusedNets.Backends.Cpu;
 /// activation fused into the forward, the activation derivative into the backward and the optimizer step into the weight
 /// gradient. The vector width is chosen once, here: AVX-512 where accelerated, else 256-bit, else scalar.
 /// </summary>
-internal sealed class CpuEngine : INetworkEngine
+internal sealed class CpuEngine : INetworkEngine, IPdeEngineSource
 {
     private readonly INetworkEngine _pipeline;
 
@@ -75,6 +75,8 @@ internal sealed class CpuEngine : INetworkEngine
     public void ReadSecondMoment(Span<float> destination) => _pipeline.ReadSecondMoment(destination);
 
     public void WriteSecondMoment(ReadOnlySpan<float> source) => _pipeline.WriteSecondMoment(source);
+
+    public IPdeEngine Pde(PdeProgram program) => ((IPdeEngineSource)_pipeline).Pde(program);
 
     public void Dispose() => _pipeline.Dispose();
 }

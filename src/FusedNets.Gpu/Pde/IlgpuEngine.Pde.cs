@@ -1,0 +1,35 @@
+using FusedNets.Backends;
+using FusedNets.Generated;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace FusedNets.Gpu;
+
+// Physics-informed training on this engine's accelerator and parameters (IlgpuPdeEngine), with its divergence
+// snapshot: a step that goes non-finite is undone from the copy taken before it.
+internal sealed partial class IlgpuEngine : IPdeEngineSource
+{
+    private IlgpuPdeEngine? _pde;
+
+    IPdeEngine IPdeEngineSource.Pde(PdeProgram program) =>
+        _pde ??= new IlgpuPdeEngine(this, _accelerator, _workspace, _architecture, [.. _architecture.Layers.Select(LayerMask.ArrayOf)], program);
+
+    /// <summary>Copies the parameters and momentum to the snapshot, unless a step has already failed.</summary>
+    internal void SnapshotParameters()
+    {
+        int parameters = _architecture.ParameterCount;
+        _copyWhileHealthy(_workspace.Stream, parameters, _workspace.Status, _workspace.Parameters, _workspace.ParametersSnapshot);
+        _copyWhileHealthy(_workspace.Stream, parameters, _workspace.Status, _workspace.Momentum, _workspace.MomentumSnapshot);
+    }
+
+    /// <summary>Whether the step since <see cref="SnapshotParameters"/> flagged a value that is not finite; if so it is undone.</summary>
+    internal bool RestoreIfStepFailed() => RestoreIfFailed() >= 0;
+
+    /// <summary>Undoes the step since <see cref="SnapshotParameters"/>, whatever its status.</summary>
+    internal void RestoreSnapshot()
+    {
+        _workspace.ParametersSnapshot.CopyTo(_workspace.Parameters);
+        _workspace.MomentumSnapshot.CopyTo(_workspace.Momentum);
+        _accelerator.Synchronize();
+    }
+}
