@@ -86,7 +86,7 @@ public sealed unsafe class CpuPipeline<TVector, TOps> : INetworkEngine
 
     public Backend Backend => Backend.Cpu;
 
-    public string DeviceName => $"CPU ({TOps.Name}, {_options.Threads} threads)";
+    public string DeviceName => $"CPU ({TOps.Name}{(MultiplyAdds.AreFused ? "" : ", no FMA")}, {_options.Threads} threads)";
 
     private int Last => _layers.Length - 1;
 
