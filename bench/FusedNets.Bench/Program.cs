@@ -5,15 +5,23 @@
 //   dotnet run -c Release --project bench/FusedNets.Bench               the full run (about 40 seconds)
 //   dotnet run -c Release --project bench/FusedNets.Bench -- --quick    fewer, shorter rounds
 //   ... -- --only 1024                                                  only configurations whose name contains "1024"
+//   ... -- --isa-sweep                                                  all of it once per vector path: AVX-512, AVX2, SSE, scalar
 //
-// One line per configuration, then nothing else on it, for scripts:
+// The peak, then one line per configuration, then nothing else on it, for scripts:
+//   peak_gflops=N threads=N peak_gflops_1_thread=N isa=AVX-512 chains=12 engine="CPU (AVX-512, 2 threads)"
 //   config=784-128-128-10/b64 train_samples_per_s=N gflops=N peak_fraction=N latency_us_batch1=N allocated_bytes_per_step=N
+// With --isa-sweep, each of those lines is prefixed with path=P switch=S (see IsaSweep.cs).
 
 using System.Globalization;
 using FusedNets;
 using FusedNets.Bench;
 
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+if (args.Contains("--isa-sweep"))
+{
+    return IsaSweep.Run(args.Where(argument => argument != "--isa-sweep"));
+}
+
 bool quick = args.Contains("--quick");
 int onlyAt = Array.IndexOf(args, "--only");
 string only = onlyAt >= 0 && onlyAt + 1 < args.Length ? args[onlyAt + 1] : "";
@@ -57,10 +65,13 @@ double peak = Math.Max(peakBefore, PeakFlops.Measure(threads, settings.PeakRound
 
 // One thread's peak bounds the single-sample path, which runs on the calling thread alone.
 double peakOneThread = PeakFlops.Measure(1, settings.PeakRounds);
-Console.WriteLine($"peak_gflops={peak:F1} threads={threads} peak_gflops_1_thread={peakOneThread:F1} isa={PeakFlops.Isa} chains=12");
+string engine = results.Count > 0 ? results[0].Engine : "";
+Console.WriteLine($"peak_gflops={peak:F1} threads={threads} peak_gflops_1_thread={peakOneThread:F1} isa={PeakFlops.Isa} chains=12 engine=\"{engine}\"");
 foreach (Result result in results)
 {
     Console.WriteLine(
         $"config={result.Config} train_samples_per_s={result.SamplesPerSecond:F0} gflops={result.Gflops:F1} peak_fraction={result.Gflops / peak:F3} " +
         $"latency_us_batch1={result.LatencyMicroseconds:F2} allocated_bytes_per_step={result.AllocatedBytesPerStep:0.#}");
 }
+
+return 0;
