@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run here (no GPU needed): packs what scripts/gpu-check.sh needs on a GPU machine that has no .NET:
 #   .device/dotnet.tar.xz  the .NET runtime (about 27 MB),
-#   .device/gpucheck/      a framework-dependent build of bench/FusedNets.GpuCheck.
+#   .device/gpucheck/      a framework-dependent build of bench/FusedNets.GpuCheck, which references the
+#                          FusedNets.Gpu package (its kernels, ILGPU and ILGPU.Algorithms come along).
 # .device/ is ignored by git; carry it to the GPU machine next to a copy of the repository.
 set -euo pipefail
 cd "$(dirname "$0")/.."

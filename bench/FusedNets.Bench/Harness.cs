@@ -41,13 +41,14 @@ internal sealed class Harness(Settings settings)
             double latency = PredictLatencyMicroseconds<TNetwork, TInput, TOutput>(network, inputs);
 
             // Only weights that train count: a masked layer's fixed zeros are work its kernels need not do.
-            long flopsPerSample = 6L * network.Architecture.Layers.Sum(KeptWeights);
+            long flopsPerSample = 6L * network.Architecture.Layers.Sum(KeptMultiplyAdds);
             return new Result(config, network.DeviceName, samplesPerSecond, samplesPerSecond * flopsPerSample / 1e9, latency, allocatedPerStep);
         }
     }
 
-    private static long KeptWeights(DenseLayerArchitecture layer) =>
-        layer.Mask.IsMasked ? layer.Mask.ToArray(layer.Units, layer.Inputs).Count(keep => keep != 0) : (long)layer.Units * layer.Inputs;
+    private static long KeptMultiplyAdds(LayerArchitecture layer) => LayerMask.ArrayOf(layer) is { } mask
+        ? layer.ForwardMultiplyAdds * mask.Count(keep => keep != 0) / mask.Length
+        : layer.ForwardMultiplyAdds;
 
     private double TrainingThroughput<TNetwork, TInput, TOutput>(TNetwork network, float[] inputs, int[] labels, int batchSize, Sgd sgd, out double allocatedPerStep)
         where TNetwork : Network, IBenchmarkedNetwork<TInput, TOutput>

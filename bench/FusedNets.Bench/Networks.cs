@@ -10,7 +10,7 @@ public interface IBenchmarkedNetwork<TInput, TOutput>
     where TInput : struct
     where TOutput : struct
 {
-    float TrainBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, Sgd sgd);
+    float TrainBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, Optimizer optimizer);
 
     TOutput Predict(in TInput x);
 }

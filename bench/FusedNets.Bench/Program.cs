@@ -1,8 +1,8 @@
 // FusedNets CPU benchmark: training throughput, achieved GFLOP/s against the machine's measured FMA peak,
-// single-sample latency and allocations, for four MNIST-shaped networks on Backend.Cpu.
+// single-sample latency and allocations, for four MNIST-shaped networks and LeNet on Backend.Cpu.
 //
 // Run it:
-//   dotnet run -c Release --project bench/FusedNets.Bench               the full run (about 40 seconds)
+//   dotnet run -c Release --project bench/FusedNets.Bench               the full run (about 50 seconds)
 //   dotnet run -c Release --project bench/FusedNets.Bench -- --quick    fewer, shorter rounds
 //   ... -- --only 1024                                                  only configurations whose name contains "1024"
 //   ... -- --isa-sweep                                                  all of it once per vector path: AVX-512, AVX2, SSE, scalar
@@ -13,6 +13,7 @@
 // With --isa-sweep, each of those lines is prefixed with path=P switch=S (see IsaSweep.cs).
 
 using System.Globalization;
+using System.Runtime.Intrinsics;
 using FusedNets;
 using FusedNets.Bench;
 
@@ -59,6 +60,14 @@ if ("784-1024-1024-10/b128".Contains(only, StringComparison.Ordinal))
 if ("784-512-512-10/b256/density0.1".Contains(only, StringComparison.Ordinal))
 {
     results.Add(harness.Run<Mlp512Sparse, Mlp512Sparse.Input, Mlp512Sparse.Output>("784-512-512-10/b256/density0.1", 256, new Mlp512Sparse(seed: 1, Backend.Cpu)));
+}
+
+// LeNet (issue 10) on MNIST's shapes; its kernels run at the width the engine picks, so run the bench again with
+// DOTNET_EnableAVX512F=0 for AVX2, or DOTNET_EnableHWIntrinsic=0 for scalar.
+if ("lenet/b64".Contains(only, StringComparison.Ordinal))
+{
+    string width = Vector512.IsHardwareAccelerated ? "avx512" : Vector256.IsHardwareAccelerated ? "avx2" : "scalar";
+    results.Add(harness.Run<LeNet, LeNet.Input, LeNet.Output>($"lenet/b64/{width}", 64, new LeNet(seed: 1, Backend.Cpu)));
 }
 
 double peak = Math.Max(peakBefore, PeakFlops.Measure(threads, settings.PeakRounds));

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Linq;
 using System.Threading;
 using FusedNets.Generators.Diagnostics;
+using FusedNets.Generators.Kinds;
 using FusedNets.Generators.Model;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
@@ -11,26 +12,68 @@ using Microsoft.CodeAnalysis.CSharp.Syntax;
 namespace FusedNets.Generators;
 
 /// <summary>
-/// Turns one <c>[Network]</c> class into a <see cref="NetworkModel"/>, checking every shape on the way.
-/// Any error yields diagnostics and no model; half-typed code yields diagnostics or nothing, never an exception.
+/// Turns one <c>[Network]</c> class into a <see cref="NetworkModel"/>, checking every shape (here) and every name
+/// (Parser.Names.cs) on the way. Any error yields diagnostics and, instead of the model, the placeholder that
+/// stands in for it (Parser.Placeholder.cs); half-typed code yields no exception either.
 /// </summary>
-internal static class Parser
+internal static partial class Parser
 {
     public const string NetworkAttribute = "FusedNets.NetworkAttribute";
     private const string InputAttribute = "FusedNets.InputAttribute";
-    private const string DenseAttribute = "FusedNets.DenseAttribute";
     private const string LayerType = "FusedNets.Layer";
 
     public static ParseResult Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
     {
-        var diagnostics = new List<DiagnosticInfo>();
-        if (context.TargetSymbol is not INamedTypeSymbol type || context.TargetNode is not ClassDeclarationSyntax declaration)
+        if (context.TargetSymbol is not INamedTypeSymbol type
+            || context.TargetNode is not ClassDeclarationSyntax declaration
+            || !IsFirstNetworkDeclaration(type, declaration))
         {
-            return new ParseResult(null, EquatableArray<DiagnosticInfo>.Empty);
+            return ParseResult.Nothing;
         }
 
-        NetworkModel? model = ParseNetwork(type, declaration, context.Attributes, diagnostics, cancellationToken);
-        return new ParseResult(diagnostics.Count == 0 ? model : null, new EquatableArray<DiagnosticInfo>(diagnostics.ToArray()));
+        var diagnostics = new List<DiagnosticInfo>();
+        NetworkModel? network = ParseNetwork(type, declaration, context.Attributes, diagnostics, cancellationToken);
+        CheckNames(type, declaration, context.SemanticModel, diagnostics);
+        var found = new EquatableArray<DiagnosticInfo>(diagnostics.ToArray());
+        return network is { } valid && diagnostics.Count == 0
+            ? new ParseResult(TypeName(type), valid, null, found)
+            : new ParseResult(TypeName(type), null, DescribePlaceholder(type, cancellationToken), found);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="declaration"/> holds the class's first [Network]: one attributed twice, on two of
+    /// its parts (the compiler's CS0579), is still one network.
+    /// </summary>
+    private static bool IsFirstNetworkDeclaration(INamedTypeSymbol type, ClassDeclarationSyntax declaration) =>
+        type.GetAttributes().FirstOrDefault(attribute => attribute.AttributeClass?.ToDisplayString() == NetworkAttribute)?.ApplicationSyntaxReference is not { } first
+        || (first.SyntaxTree == declaration.SyntaxTree && declaration.Span.Contains(first.Span));
+
+    /// <summary>The class's full metadata name: namespace, the types it is nested in, and its arity (<c>Ns.Outer.Net`1</c>).</summary>
+    private static string TypeName(INamedTypeSymbol type)
+    {
+        string name = type.MetadataName;
+        for (INamedTypeSymbol? outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
+        {
+            name = outer.MetadataName + "." + name;
+        }
+
+        string ns = NamespaceName(type);
+        return ns.Length == 0 ? name : ns + "." + name;
+    }
+
+    /// <summary>
+    /// The containing namespace, its parts as their symbols name them (<c>event.Models</c> for <c>@event.Models</c>),
+    /// or empty for the global namespace. ToDisplayString would write the '@' back.
+    /// </summary>
+    private static string NamespaceName(INamedTypeSymbol type)
+    {
+        var parts = new List<string>();
+        for (INamespaceSymbol? ns = type.ContainingNamespace; ns is { IsGlobalNamespace: false }; ns = ns.ContainingNamespace)
+        {
+            parts.Insert(0, ns.Name);
+        }
+
+        return string.Join(".", parts);
     }
 
     private static NetworkModel? ParseNetwork(
@@ -50,6 +93,7 @@ internal static class Parser
 
         string? unsupported = type.IsGenericType ? "generic"
             : type.IsStatic ? "static"
+            : type.IsFileLocal ? "file-local"
             : type.IsAbstract ? "abstract"
             : type.ContainingType is not null ? "nested in '" + type.ContainingType.Name + "'"
             : null;
@@ -78,13 +122,14 @@ internal static class Parser
             }
         }
 
-        // Layers, in declaration order.
-        string? inputName = null, inputAccessibility = null;
-        int inputSize = 0;
-        string? previousName = null;
-        int previousUnits = 0;
+        // Layers, in declaration order: the input, then each layer parsed by its kind against the one before it.
+        InputModel? input = null;
+        string? previousName = null, layerBeforeInput = null;
+        ShapeModel previousShape = default;
+        bool previousWritesMap = false;
         var layers = new List<LayerModel>();
-        int denseDeclarations = 0;
+        var layerLocations = new List<Location>();
+        int layerDeclarations = 0;
         long parameterCount = 0;
 
         foreach (ISymbol member in type.GetMembers())
@@ -95,12 +140,10 @@ internal static class Parser
                 continue;
             }
 
-            AttributeData[] layerAttributes = member.GetAttributes()
-                .Where(attribute => attribute.AttributeClass?.ToDisplayString() is InputAttribute or DenseAttribute)
-                .ToArray();
+            AttributeData[] layerAttributes = LayerAttributes(member);
             if (layerAttributes.Length == 0)
             {
-                if (member is IPropertySymbol { IsPartialDefinition: true } orphan && orphan.Type.ToDisplayString() == LayerType)
+                if (IsPartialLayerProperty(member))
                 {
                     Report(diagnostics, DiagnosticDescriptors.LayerWithoutAttribute, FirstLocation(member, classLocation), member.Name, name);
                 }
@@ -128,58 +171,75 @@ internal static class Parser
                 return null;
             }
 
-            string accessibility = AccessibilityAsWritten(member, cancellationToken);
+            string modifiers = ModifiersAsWritten(member, cancellationToken);
             if (attribute.AttributeClass!.ToDisplayString() == InputAttribute)
             {
-                if (inputName is not null)
+                if (input is { } first)
                 {
-                    Report(diagnostics, DiagnosticDescriptors.DuplicateInput, attributeLocation, member.Name, name, inputName);
+                    Report(diagnostics, DiagnosticDescriptors.DuplicateInput, attributeLocation, member.Name, name, first.Name);
                     continue;
                 }
 
-                if (previousName is not null)
+                if ((previousName ?? layerBeforeInput) is { } earlier)
                 {
-                    Report(diagnostics, DiagnosticDescriptors.InputNotFirst, attributeLocation, member.Name, name, previousName);
+                    Report(diagnostics, DiagnosticDescriptors.InputNotFirst, attributeLocation, member.Name, name, earlier);
                 }
 
-                int size = IntArgument(attribute, 0);
-                if (size <= 0)
+                if (ParseInput(member.Name, modifiers, attribute, attributeLocation, diagnostics) is not { } parsed)
                 {
-                    Report(diagnostics, DiagnosticDescriptors.NonPositiveSize, attributeLocation, member.Name, "size", Text(size));
+                    return null;
                 }
 
-                inputName = member.Name;
-                inputAccessibility = accessibility;
-                inputSize = size;
+                input = parsed;
                 previousName = member.Name;
-                previousUnits = size;
+                previousShape = parsed.Shape;
+                previousWritesMap = parsed.IsImage;
                 continue;
             }
 
-            denseDeclarations++;
-            LayerModel? layer = ParseDense(type, member.Name, accessibility, attribute, attributeLocation, previousName, previousUnits, diagnostics);
-            previousName = member.Name;
-            previousUnits = layer?.Units ?? 0;
-            if (layer is { } dense)
+            layerDeclarations++;
+            if (previousName is null)
             {
-                layers.Add(dense);
-                long weights = (long)dense.Units * dense.Inputs;
-                parameterCount += weights + dense.Units;
-                if (parameterCount > int.MaxValue)
-                {
-                    Report(diagnostics, DiagnosticDescriptors.SizeOverflow, attributeLocation, member.Name, Text(dense.Units), Text(dense.Inputs), name, parameterCount.ToString(CultureInfo.InvariantCulture));
-                    return null;
-                }
+                // No [Input] before this layer: FN002 or FN004 says so; what it reads is unknown.
+                layerBeforeInput ??= member.Name;
+                continue;
+            }
+
+            LayerKind kind = LayerKind.ForAttribute(attribute.AttributeClass.ToDisplayString())!;
+            var parse = new LayerParse(type, member.Name, modifiers, attribute, attributeLocation, previousName, previousShape, previousWritesMap, previousName == input?.Name, diagnostics);
+            if (kind.Parse(parse) is not { } layer)
+            {
+                // What this layer gives is unknown, so nothing after it can be checked.
+                return null;
+            }
+
+            if (layer.OutputShape.LongSize > int.MaxValue)
+            {
+                Report(diagnostics, DiagnosticDescriptors.SizeOverflow, attributeLocation, member.Name, $"gives {layer.OutputShape}, {layer.OutputShape.LongSize.ToString(CultureInfo.InvariantCulture)} values");
+                return null;
+            }
+
+            layers.Add(layer);
+            layerLocations.Add(attributeLocation);
+            previousName = member.Name;
+            previousShape = layer.OutputShape;
+            previousWritesMap = layer.WritesMap;
+            parameterCount += layer.ParameterCount;
+            if (parameterCount > int.MaxValue)
+            {
+                string weights = layer is DenseModel dense ? $"{Text(dense.Units)} × {Text(dense.Inputs)} weights" : $"{layer.ParameterCount.ToString(CultureInfo.InvariantCulture)} parameters";
+                Report(diagnostics, DiagnosticDescriptors.SizeOverflow, attributeLocation, member.Name, $"needs {weights}, and network '{name}' would have {parameterCount.ToString(CultureInfo.InvariantCulture)} parameters");
+                return null;
             }
         }
 
-        if (inputName is null)
+        if (input is not { } declaredInput)
         {
             Report(diagnostics, DiagnosticDescriptors.MissingInput, classLocation, name);
             return null;
         }
 
-        if (denseDeclarations == 0)
+        if (layerDeclarations == 0)
         {
             Report(diagnostics, DiagnosticDescriptors.NoDenseLayer, classLocation, name);
             return null;
@@ -193,115 +253,41 @@ internal static class Parser
         LayerModel output = layers[layers.Count - 1];
         if (loss == LossKind.SoftmaxCrossEntropy && output.Units < 2)
         {
-            Location outputLocation = type.GetMembers(output.Name).FirstOrDefault() is { } outputMember
-                ? AttributeLocation(outputMember.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == DenseAttribute), classLocation)
-                : classLocation;
-            Report(diagnostics, DiagnosticDescriptors.OutputUnsuitableForLoss, outputLocation, output.Name, Text(output.Units), "SoftmaxCrossEntropy", "2 (one per class)");
+            Report(diagnostics, DiagnosticDescriptors.OutputUnsuitableForLoss, layerLocations[layerLocations.Count - 1], output.Name, Text(output.Units), "SoftmaxCrossEntropy", "2 (one per class)");
         }
 
-        string ns = type.ContainingNamespace is { IsGlobalNamespace: false } containing ? containing.ToDisplayString() : "";
-        return new NetworkModel(ns, name, loss, inputName, inputAccessibility!, inputSize, new EquatableArray<LayerModel>(layers.ToArray()));
+        return new NetworkModel(NamespaceName(type), name, loss, declaredInput, new EquatableArray<LayerModel>(layers.ToArray()));
     }
 
-    private static LayerModel? ParseDense(
-        INamedTypeSymbol type,
-        string name,
-        string accessibility,
-        AttributeData attribute,
-        Location location,
-        string? previousName,
-        int previousUnits,
-        List<DiagnosticInfo> diagnostics)
+    /// <summary>
+    /// <c>[Input(size)]</c> or <c>[Input(channels, height, width)]</c>: null, with FN005 for a size below 1 or FN012
+    /// for a shape of more values than an int counts.
+    /// </summary>
+    private static InputModel? ParseInput(string name, string modifiers, AttributeData attribute, Location location, List<DiagnosticInfo> diagnostics)
     {
-        int units = IntArgument(attribute, 0);
-        string activation = attribute.ConstructorArguments.Length > 1 ? EnumMemberName(attribute.ConstructorArguments[1]) ?? "" : "Identity";
-
-        if (units <= 0)
+        bool image = attribute.ConstructorArguments.Length == 3;
+        string[] what = image ? ["channels", "height", "width"] : ["size"];
+        int[] sizes = new int[what.Length];
+        bool valid = true;
+        for (int i = 0; i < sizes.Length; i++)
         {
-            Report(diagnostics, DiagnosticDescriptors.NonPositiveSize, location, name, "units", Text(units));
-        }
-
-        if (activation.Length == 0 || !IsKnownActivation(attribute))
-        {
-            Report(diagnostics, DiagnosticDescriptors.UnknownEnumValue, location, activation.Length == 0 ? ArgumentText(attribute, 1) : activation, "activation", KnownActivations(attribute));
-        }
-
-        int? declaredInputs = null;
-        string? maskMethod = null;
-        double? density = null;
-        int maskSeed = 0;
-        foreach (KeyValuePair<string, TypedConstant> argument in attribute.NamedArguments)
-        {
-            object? value = argument.Value.Value;
-            switch (argument.Key)
+            sizes[i] = IntArgument(attribute, i);
+            if (sizes[i] <= 0)
             {
-                case "Inputs" when value is int inputs:
-                    declaredInputs = inputs;
-                    break;
-                case "Mask":
-                    maskMethod = value as string ?? "";
-                    break;
-                case "Density" when value is double fraction:
-                    density = fraction;
-                    break;
-                case "MaskSeed" when value is int seed:
-                    maskSeed = seed;
-                    break;
+                Report(diagnostics, DiagnosticDescriptors.NonPositiveSize, location, name, what[i], Text(sizes[i]));
+                valid = false;
             }
         }
 
-        if (previousName is null)
+        ShapeModel shape = image ? new ShapeModel(sizes[0], sizes[1], sizes[2]) : ShapeModel.Vector(sizes[0]);
+        if (valid && shape.LongSize > int.MaxValue)
         {
-            // No [Input] before this layer: FN002 or FN004 says so; the width is unknown.
-            return null;
+            Report(diagnostics, DiagnosticDescriptors.SizeOverflow, location, name, $"gives {shape}, {shape.LongSize.ToString(CultureInfo.InvariantCulture)} values");
+            valid = false;
         }
 
-        if (declaredInputs is { } expected && previousUnits > 0 && expected != previousUnits)
-        {
-            Report(diagnostics, DiagnosticDescriptors.InputsMismatch, location, name, Text(expected), previousName, Text(previousUnits));
-        }
-
-        if (density is { } d && !(d > 0 && d <= 1))
-        {
-            Report(diagnostics, DiagnosticDescriptors.DensityOutOfRange, location, name, d.ToString("R", CultureInfo.InvariantCulture));
-        }
-
-        MaskModel mask = MaskModel.None;
-        if (maskMethod is not null)
-        {
-            if (density is { } both && both != 1.0)
-            {
-                Report(diagnostics, DiagnosticDescriptors.MaskAndDensity, location, name, maskMethod, both.ToString("R", CultureInfo.InvariantCulture));
-            }
-
-            IMethodSymbol[] candidates = type.GetMembers(maskMethod).OfType<IMethodSymbol>().ToArray();
-            if (candidates.Length == 0)
-            {
-                Report(diagnostics, DiagnosticDescriptors.MaskMethodMissing, location, name, maskMethod, type.Name);
-            }
-            else if (!candidates.Any(IsMaskSignature))
-            {
-                Report(diagnostics, DiagnosticDescriptors.MaskMethodSignature, location, name, maskMethod, candidates[0].ToDisplayString());
-            }
-
-            mask = new MaskModel(MaskKind.Function, maskMethod, 1.0, 0);
-        }
-        else if (density is { } kept && kept < 1.0)
-        {
-            mask = new MaskModel(MaskKind.Random, "", kept, maskSeed);
-        }
-
-        // An invalid layer still passes on its width, so that the next layer's checks stay meaningful;
-        // the diagnostics already keep the model from being emitted.
-        return units > 0 && previousUnits > 0 ? new LayerModel(name, accessibility, units, previousUnits, activation, mask) : null;
+        return valid ? new InputModel(name, modifiers, shape, image) : null;
     }
-
-    private static bool IsMaskSignature(IMethodSymbol method) =>
-        method.IsStatic
-        && !method.IsGenericMethod
-        && method.ReturnType.SpecialType == SpecialType.System_Boolean
-        && method.Parameters.Length == 2
-        && method.Parameters.All(parameter => parameter.Type.SpecialType == SpecialType.System_Int32 && parameter.RefKind == RefKind.None);
 
     /// <summary>Null when <paramref name="member"/> is a partial, get-only, instance property of type Layer; else what it is instead.</summary>
     private static string? DescribeIfNotLayerProperty(ISymbol member)
@@ -309,6 +295,11 @@ internal static class Parser
         if (member is not IPropertySymbol property)
         {
             return "a " + member.Kind.ToString().ToLowerInvariant();
+        }
+
+        if (property.IsIndexer)
+        {
+            return "an indexer";
         }
 
         if (property.Type.ToDisplayString() != LayerType)
@@ -319,6 +310,11 @@ internal static class Parser
         if (property.IsStatic)
         {
             return "a static property";
+        }
+
+        if (property.ReturnsByRef || property.ReturnsByRefReadonly)
+        {
+            return "a ref property";
         }
 
         if (!property.IsPartialDefinition)
@@ -334,16 +330,6 @@ internal static class Parser
         return null;
     }
 
-    private static bool IsKnownActivation(AttributeData attribute) =>
-        attribute.ConstructorArguments.Length < 2
-        || (attribute.ConstructorArguments[1].Type is INamedTypeSymbol { TypeKind: TypeKind.Enum } enumType
-            && enumType.GetMembers().OfType<IFieldSymbol>().Any(field => field.HasConstantValue && Equals(field.ConstantValue, attribute.ConstructorArguments[1].Value)));
-
-    private static string KnownActivations(AttributeData attribute) =>
-        attribute.ConstructorArguments.Length > 1 && attribute.ConstructorArguments[1].Type is INamedTypeSymbol enumType
-            ? string.Join(", ", enumType.GetMembers().OfType<IFieldSymbol>().Where(field => field.HasConstantValue).Select(field => field.Name))
-            : "a member of FusedNets.Activation";
-
     /// <summary>The enum member whose value the constant holds, or null.</summary>
     private static string? EnumMemberName(TypedConstant constant) =>
         constant.Type is INamedTypeSymbol { TypeKind: TypeKind.Enum } enumType
@@ -353,23 +339,28 @@ internal static class Parser
     private static int IntArgument(AttributeData attribute, int index) =>
         attribute.ConstructorArguments.Length > index && attribute.ConstructorArguments[index].Value is int value ? value : 0;
 
-    private static string ArgumentText(AttributeData attribute, int index) =>
-        attribute.ConstructorArguments.Length > index ? attribute.ConstructorArguments[index].Value?.ToString() ?? "null" : "";
-
     private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>
-    /// The property's accessibility modifiers exactly as written ("" when none): C# requires the implementation
-    /// part to repeat them word for word, so "private" may not stand in for no modifier at all.
+    /// The member's modifiers exactly as written, but <c>partial</c> ("" when none): C# requires the implementation
+    /// part to repeat the accessibility word for word (so "private" may not stand in for none) and <c>new</c>,
+    /// <c>virtual</c>, <c>sealed</c> or <c>static</c> where the declaration has them.
     /// </summary>
-    private static string AccessibilityAsWritten(ISymbol member, CancellationToken cancellationToken)
+    private static string ModifiersAsWritten(ISymbol member, CancellationToken cancellationToken)
     {
         SyntaxNode? syntax = member.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancellationToken);
         SyntaxTokenList modifiers = syntax is MemberDeclarationSyntax declaration ? declaration.Modifiers : default;
-        return string.Join(" ", modifiers
-            .Where(modifier => modifier.Kind() is SyntaxKind.PublicKeyword or SyntaxKind.InternalKeyword or SyntaxKind.ProtectedKeyword or SyntaxKind.PrivateKeyword)
-            .Select(modifier => modifier.Text));
+        return string.Join(" ", modifiers.Where(modifier => !modifier.IsKind(SyntaxKind.PartialKeyword)).Select(modifier => modifier.Text));
     }
+
+    /// <summary>The member's [Input] and [Dense] attributes.</summary>
+    private static AttributeData[] LayerAttributes(ISymbol member) => member.GetAttributes()
+        .Where(attribute => attribute.AttributeClass?.ToDisplayString() is { } name && (name == InputAttribute || LayerKind.ForAttribute(name) is not null))
+        .ToArray();
+
+    /// <summary>A partial property definition of type Layer, with or without a layer attribute.</summary>
+    private static bool IsPartialLayerProperty(ISymbol member) =>
+        member is IPropertySymbol { IsPartialDefinition: true } property && property.Type.ToDisplayString() == LayerType;
 
     private static Location FirstLocation(ISymbol symbol, Location fallback) =>
         symbol.Locations.FirstOrDefault(location => location.IsInSource) ?? fallback;

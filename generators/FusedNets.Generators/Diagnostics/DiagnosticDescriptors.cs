@@ -40,7 +40,7 @@ public static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor InputsMismatch = Error(
         "FN006",
         "Declared Inputs disagree with the previous layer",
-        "Layer '{0}' declares Inputs = {1}, but the previous layer '{2}' has {3} units");
+        "Layer '{0}' declares Inputs = {1}, but the previous layer '{2}' has {3}");
 
     public static readonly DiagnosticDescriptor NotALayerProperty = Error(
         "FN007",
@@ -70,7 +70,7 @@ public static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor SizeOverflow = Error(
         "FN012",
         "Layer is too large",
-        "Layer '{0}' needs {1} × {2} weights, and network '{3}' would have {4} parameters: expected at most 2147483647 in all");
+        "Layer '{0}' {1}: expected at most 2147483647");
 
     public static readonly DiagnosticDescriptor MaskAndDensity = Error(
         "FN013",
@@ -79,13 +79,13 @@ public static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor NoDenseLayer = Error(
         "FN014",
-        "Network has no Dense layer",
-        "Network '{0}' has an input but no [Dense] layer: expected at least one, the last being the output");
+        "Network has no layer after its input",
+        "Network '{0}' has an input but no layer after it: expected at least one, the last being the output");
 
     public static readonly DiagnosticDescriptor UnsupportedClass = Error(
         "FN015",
         "Network class has an unsupported form",
-        "Network '{0}' is {1}: expected a non-generic, non-static, non-abstract class declared directly in a namespace");
+        "Network '{0}' is {1}: expected a class that is not generic, static, abstract or file-local, declared directly in a namespace");
 
     public static readonly DiagnosticDescriptor BaseClassNotAllowed = Error(
         "FN016",
@@ -95,17 +95,57 @@ public static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor LayerWithoutAttribute = Error(
         "FN017",
         "Layer property without a layer attribute",
-        "Property '{0}' of network '{1}' is a partial Layer without [Input] or [Dense]: add one, or remove the property");
+        "Property '{0}' of network '{1}' is a partial Layer without a layer attribute: add one ([Input], [Dense], [Conv2D], [MaxPool2D] or [AvgPool2D]), or remove the property");
 
     public static readonly DiagnosticDescriptor SeveralLayerAttributes = Error(
         "FN018",
         "Property has more than one layer attribute",
-        "Property '{0}' carries {1} layer attributes: expected exactly one of [Input] or [Dense]");
+        "Property '{0}' carries {1} layer attributes: expected exactly one of [Input], [Dense], [Conv2D], [MaxPool2D] or [AvgPool2D]");
 
     public static readonly DiagnosticDescriptor UnknownEnumValue = Error(
         "FN019",
         "Unknown activation or loss",
         "'{0}' is not a known {1}: expected one of {2}");
+
+    public static readonly DiagnosticDescriptor LayerNameTaken = Error(
+        "FN020",
+        "Layer named like a member of every network",
+        "Layer '{0}' of network '{1}' has the name of {2}: rename the layer, for example to '{3}'");
+
+    public static readonly DiagnosticDescriptor ClassNameTaken = Error(
+        "FN021",
+        "Network class named like a member generated in it",
+        "Network '{0}' has the name of {1}, and no member may be named like its class: rename the class, for example to '{2}'");
+
+    public static readonly DiagnosticDescriptor MemberNameTaken = Error(
+        "FN022",
+        "Member named like a generated member",
+        "'{0}' of network '{1}' has the name of {2}: rename it");
+
+    public static readonly DiagnosticDescriptor UnmanagedIsAType = Error(
+        "FN023",
+        "A type named 'unmanaged' is in scope of the network",
+        "'{0}' is a type named 'unmanaged' in scope of network '{1}', whose generated CPU kernels need 'unmanaged' to mean the constraint: rename the type");
+
+    public static readonly DiagnosticDescriptor SpatialLayerNeedsMap = Error(
+        "FN024",
+        "Spatial layer after a vector",
+        "Layer '{0}' is a {1}, which reads a (channels, height, width) map, but '{2}' before it gives a vector of {3} values: {4}");
+
+    public static readonly DiagnosticDescriptor KernelLargerThanInput = Error(
+        "FN025",
+        "Convolution kernel larger than its padded input",
+        "Layer '{0}' has a {1}×{1} kernel, but '{2}' before it gives {3}, only {5} with padding {4}: expected a kernel that fits");
+
+    public static readonly DiagnosticDescriptor WindowLargerThanMap = Error(
+        "FN026",
+        "Pooling window larger than the map",
+        "Layer '{0}' pools {1}×{1} windows, but '{2}' before it gives {3}: expected a window that fits");
+
+    public static readonly DiagnosticDescriptor NegativePadding = Error(
+        "FN027",
+        "Padding must not be negative",
+        "Layer '{0}' has Padding = {1}: expected 0 or more");
 
     /// <summary>All descriptors, in ID order.</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } = typeof(DiagnosticDescriptors)

@@ -10,21 +10,21 @@ namespace FusedNets.Generators.Emit;
 /// </summary>
 internal static class CpuKernelEmitter
 {
-    private const string Cpu = "global::FusedNets.Backends.Cpu";
+    private const string Generated = "global::FusedNets.Generated";
 
     public static void Emit(CodeWriter code, NetworkModel network)
     {
         code.Lines($$"""
             /// <summary>The CPU program of this network: its layer schedule, with sizes and activations fixed.</summary>
-            private sealed class CpuProgram : {{Cpu}}.CpuProgram
+            private sealed class CpuProgram : {{Generated}}.CpuProgram
             {
-                public override {{Cpu}}.CpuKernels<TVector, TOps> CreateKernels<TVector, TOps>() => new CpuKernels<TVector, TOps>();
+                public override {{Generated}}.CpuKernels<TVector, TOps> CreateKernels<TVector, TOps>() => new CpuKernels<TVector, TOps>();
             }
 
             /// <summary>This network's CPU kernels at one vector width: <typeparamref name="TOps"/> is AVX-512, AVX2 or scalar.</summary>
-            private sealed class CpuKernels<TVector, TOps> : {{Cpu}}.CpuKernels<TVector, TOps>
+            private sealed class CpuKernels<TVector, TOps> : {{Generated}}.CpuKernels<TVector, TOps>
                 where TVector : unmanaged
-                where TOps : {{Cpu}}.IVectorOps<TVector>
+                where TOps : {{Generated}}.IVectorOps<TVector>
             """);
         using (code.Braces())
         {
@@ -33,49 +33,63 @@ internal static class CpuKernelEmitter
             EmitForward(code, network);
             code.Line();
             EmitBackward(code, network);
+            code.Line();
+            EmitLoss(code, network);
         }
     }
 
-    private static string Kernel(string activation) => $"{Cpu}.{activation}Kernel";
+    // "layer", not nameof(layer): in the user's namespace or class, nameof may name something else.
+    private const string OutOfRange = "default: throw new global::System.ArgumentOutOfRangeException(\"layer\", layer, null);";
 
-    private static string Pipeline => $"{Cpu}.CpuPipeline<TVector, TOps>";
+    private static string Kernel(string activation) => $"{Generated}.{activation}Kernel";
+
+    private static string Pipeline => $"{Generated}.CpuPipeline<TVector, TOps>";
+
+    /// <summary>The call of layer <paramref name="l"/>'s kind's <paramref name="phase"/> kernel with <paramref name="activation"/>.</summary>
+    private static string KindCall(LayerModel layer, int l, string phase, string activation) =>
+        $"{Generated}.{layer.CpuKernels}.{phase}<TVector, TOps, {Kernel(activation)}>(cpu, {l}, thread);";
 
     private static void EmitPredict(CodeWriter code, NetworkModel network)
     {
-        code.Line($"// One sample, x: ({network.InputSize}) → y: ({network.OutputSize}); each thread computes its share of every layer's outputs.");
-        using (code.Block($"public override void Predict({Pipeline} cpu, int thread)"))
-        {
-            for (int l = 0; l < network.Layers.Count; l++)
-            {
-                LayerModel layer = network.Layers[l];
-                code.Line($"cpu.PredictLayer<{Kernel(layer.Activation)}>(thread, layer: {l}, inputs: {layer.Inputs}, units: {layer.Units}); // {layer.Name}: {layer.Activation}(W x + b)");
-            }
-        }
-    }
-
-    private static void EmitForward(CodeWriter code, NetworkModel network)
-    {
-        code.Line("// Layer `layer` forward for its output rows [start, end); B is the batch padded to whole vectors.");
-        using (code.Block($"public override void Forward({Pipeline} cpu, int layer, int start, int end)"))
+        code.Line($"// Layer `layer` for one sample, x: ({network.InputSize}) → y: ({network.OutputSize}); each thread computes its share.");
+        using (code.Block($"public override void Predict({Pipeline} cpu, int layer, int thread)"))
         {
             using (code.Block("switch (layer)"))
             {
                 for (int l = 0; l < network.Layers.Count; l++)
                 {
                     LayerModel layer = network.Layers[l];
-                    code.Line($"// {layer.Name}: zᵀ = W xᵀ + b, yᵀ = {layer.Activation}(zᵀ)    xᵀ: ({layer.Inputs}, B), W: ({layer.Units}, {layer.Inputs}), zᵀ and yᵀ: ({layer.Units}, B)");
-                    code.Line($"case {l}: cpu.ForwardRows<{Kernel(layer.Activation)}>({l}, start, end); break;");
+                    code.Line($"case {l}: {KindCall(layer, l, "Predict", layer.Activation)} break; // {layer.Name}: {layer.Declaration}");
                 }
 
-                code.Line("default: throw new global::System.ArgumentOutOfRangeException(nameof(layer), layer, null);");
+                code.Line(OutOfRange);
+            }
+        }
+    }
+
+    private static void EmitForward(CodeWriter code, NetworkModel network)
+    {
+        code.Line("// Layer `layer` forward, this thread's share; B is the batch padded to whole vectors.");
+        using (code.Block($"public override void Forward({Pipeline} cpu, int layer, int thread)"))
+        {
+            using (code.Block("switch (layer)"))
+            {
+                for (int l = 0; l < network.Layers.Count; l++)
+                {
+                    LayerModel layer = network.Layers[l];
+                    code.Line($"// {layer.Name}: {layer.Declaration}, {layer.Formula}, y = {layer.Activation}(z)    x: {layer.InputShape} × B, z and y: {layer.OutputShape} × B");
+                    code.Line($"case {l}: {KindCall(layer, l, "Forward", layer.Activation)} break;");
+                }
+
+                code.Line(OutOfRange);
             }
         }
     }
 
     private static void EmitBackward(CodeWriter code, NetworkModel network)
     {
-        code.Line("// Layer `layer` backward data for its input rows [start, end): the delta of the layer below, or the input gradient.");
-        using (code.Block($"public override void Backward({Pipeline} cpu, int layer, int start, int end)"))
+        code.Line("// Layer `layer` backward data, this thread's share: the delta of the layer below (layer 0's input gradient is the pipeline's).");
+        using (code.Block($"public override void Backward({Pipeline} cpu, int layer, int thread)"))
         {
             using (code.Block("switch (layer)"))
             {
@@ -83,15 +97,19 @@ internal static class CpuKernelEmitter
                 {
                     LayerModel layer = network.Layers[l];
                     LayerModel below = network.Layers[l - 1];
-                    code.Line($"// {layer.Name}, from zᵀ = W xᵀ + b with xᵀ = {below.Activation}(zᵀ_{below.Name}): dzᵀ_{below.Name} = (Wᵀ dzᵀ) ⊙ {below.Activation}'(zᵀ_{below.Name})    W: ({layer.Units}, {layer.Inputs}), dzᵀ: ({layer.Units}, B), dzᵀ_{below.Name}: ({layer.Inputs}, B)");
-                    code.Line($"case {l}: cpu.BackwardRows<{Kernel(below.Activation)}>({l}, start, end); break;");
+                    code.Line($"// {layer.Name}, from {layer.Formula} with x = {below.Activation}(z_{below.Name}): dz_{below.Name} = dL/dx ⊙ {below.Activation}'(z_{below.Name})    dz: {layer.OutputShape} × B, dz_{below.Name}: {layer.InputShape} × B");
+                    code.Line($"case {l}: {KindCall(layer, l, "Backward", below.Activation)} break;");
                 }
 
-                LayerModel first = network.Layers[0];
-                code.Line($"// {first.Name}, from zᵀ = W xᵀ + b: dxᵀ = Wᵀ dzᵀ, the input gradient    W: ({first.Units}, {first.Inputs}), dzᵀ: ({first.Units}, B), dxᵀ: ({first.Inputs}, B)");
-                code.Line("case 0: cpu.BackwardToInputs(start, end); break;");
-                code.Line("default: throw new global::System.ArgumentOutOfRangeException(nameof(layer), layer, null);");
+                code.Line(OutOfRange);
             }
         }
+    }
+
+    private static void EmitLoss(CodeWriter code, NetworkModel network)
+    {
+        LayerModel output = network.OutputLayer;
+        code.Line($"// Loss: {network.Loss} of y_{output.Name}, fused with dz_{output.Name} = dL/dy ⊙ {output.Activation}'(z, y).");
+        code.Line($"public override void Loss({Pipeline} cpu, int thread) => cpu.Loss<{Generated}.{network.Loss}Loss, {Kernel(output.Activation)}>(thread);");
     }
 }

@@ -23,5 +23,12 @@ internal readonly record struct DiagnosticInfo(string Id, LocationInfo? Location
         System.Linq.Enumerable.ToArray<object>(Arguments));
 }
 
-/// <summary>What parsing one declaration yields: a model when it is valid, and its diagnostics.</summary>
-internal readonly record struct ParseResult(NetworkModel? Model, EquatableArray<DiagnosticInfo> Diagnostics);
+/// <summary>What parsing one declaration yields: its diagnostics, and the network when it is valid, else the placeholder that stands in for it.</summary>
+/// <param name="TypeName">The class's full metadata name (<see cref="PlaceholderModel.TypeName"/>); empty when nothing is generated for this declaration.</param>
+/// <param name="Network">The checked network, when the declaration has no error.</param>
+/// <param name="Placeholder">Otherwise what the generator can emit in its place, if anything.</param>
+/// <param name="Diagnostics">The FN diagnostics.</param>
+internal readonly record struct ParseResult(string TypeName, NetworkModel? Network, PlaceholderModel? Placeholder, EquatableArray<DiagnosticInfo> Diagnostics)
+{
+    public static ParseResult Nothing => new("", null, null, EquatableArray<DiagnosticInfo>.Empty);
+}

@@ -1,32 +1,33 @@
+using FusedNets.Generated;
 using FusedNets.Backends.Cpu;
-using FusedNets.Backends.Ilgpu;
-using ILGPU.Runtime;
 
 namespace FusedNets.Backends;
 
 /// <summary>Turns a <see cref="Backend"/> choice into an engine for one network.</summary>
 internal static class Engines
 {
-    public static INetworkEngine Create(NetworkDefinition definition, Backend backend, IReadOnlyList<float[]?> masks)
+    public static INetworkEngine Create(NetworkDefinition definition, Backend backend, IReadOnlyList<float[]?> masks) =>
+        Create(definition, backend, masks, GpuBackend.Provider);
+
+    /// <summary>An engine on <paramref name="backend"/>, GPU backends coming from <paramref name="gpu"/> (null: the GPU package is not referenced).</summary>
+    public static INetworkEngine Create(NetworkDefinition definition, Backend backend, IReadOnlyList<float[]?> masks, IGpuEngineProvider? gpu)
     {
         switch (backend)
         {
             case Backend.Cpu:
                 return Cpu();
             case Backend.Auto:
-                foreach (Backend gpu in (ReadOnlySpan<Backend>)[Backend.Cuda, Backend.OpenCL])
+                // Without the GPU package there is no GPU to look for.
+                return gpu?.TryCreateOnGpu(definition, masks) ?? Cpu();
+            case Backend.Cuda or Backend.OpenCL or Backend.IlgpuCpu:
+                if (gpu is null)
                 {
-                    if (IlgpuDevices.TryGet(gpu, out _) is { } accelerator)
-                    {
-                        return new IlgpuEngine(gpu, accelerator, definition, masks);
-                    }
+                    throw new NotSupportedException(
+                        $"Backend.{backend} runs the ILGPU kernels of the FusedNets.Gpu package, which this application does not reference. " +
+                        "Add a PackageReference to FusedNets.Gpu to the project that creates the network; the network's declaration stays the same.");
                 }
 
-                return Cpu();
-            case Backend.Cuda or Backend.OpenCL or Backend.IlgpuCpu:
-                Accelerator device = IlgpuDevices.TryGet(backend, out string whyNot)
-                    ?? throw new NotSupportedException($"Backend.{backend} is not available: {whyNot}");
-                return new IlgpuEngine(backend, device, definition, masks);
+                return gpu.Create(backend, definition, masks);
             default:
                 throw new ArgumentOutOfRangeException(nameof(backend), backend, "Unknown backend.");
         }

@@ -6,7 +6,7 @@ namespace FusedNets.Backends;
 /// An engine that trains a whole epoch in one call, without a host round trip per batch: GPU engines keep
 /// the data set on the device and gather each batch there by index.
 /// </summary>
-public interface IEpochTrainer
+internal interface IEpochTrainer
 {
     /// <summary>
     /// One SGD step per batch of <paramref name="batchSize"/> samples, in <paramref name="order"/>; the last

@@ -10,7 +10,7 @@ namespace FusedNets.Backends;
 /// Classification passes <c>labels</c> (one int per sample) and an empty <c>targets</c>; regression passes
 /// <c>targets</c> (batch × OutputSize) and an empty <c>labels</c>.
 /// </remarks>
-public interface INetworkEngine : IDisposable
+internal interface INetworkEngine : IDisposable
 {
     /// <summary>The backend this engine runs on (never <see cref="FusedNets.Backend.Auto"/>).</summary>
     Backend Backend { get; }

@@ -25,26 +25,28 @@ public static class Csv
     /// <param name="labelColumn">The 0-based column of the label; -1 for the last column.</param>
     /// <param name="hasHeader">Whether the first line names the columns (it is skipped).</param>
     /// <param name="featureScale">Every feature is multiplied by this: 1/16f maps pixel counts 0..16 to [0, 1].</param>
-    public static Dataset ReadClassification(string path, int labelColumn = -1, bool hasHeader = false, float featureScale = 1)
+    /// <param name="skipRows">Lines skipped at the start, whatever they hold, before the header if any: 1 for scikit-learn's iris.csv, whose first line gives counts and class names.</param>
+    public static Dataset ReadClassification(string path, int labelColumn = -1, bool hasHeader = false, float featureScale = 1, int skipRows = 0)
     {
         using FileStream file = OpenFile(path);
-        return ReadClassification(file, labelColumn, hasHeader, featureScale, path);
+        return ReadClassification(file, labelColumn, hasHeader, featureScale, path, skipRows);
     }
 
     /// <summary>
     /// Reads a classification set from <paramref name="stream"/>'s current position to its end; the stream is
     /// not disposed. <paramref name="name"/> is what error messages call it.
     /// </summary>
-    /// <inheritdoc cref="ReadClassification(string, int, bool, float)"/>
-    public static Dataset ReadClassification(Stream stream, int labelColumn = -1, bool hasHeader = false, float featureScale = 1, string name = "(stream)")
+    /// <inheritdoc cref="ReadClassification(string, int, bool, float, int)"/>
+    public static Dataset ReadClassification(Stream stream, int labelColumn = -1, bool hasHeader = false, float featureScale = 1, string name = "(stream)", int skipRows = 0)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(labelColumn, -1);
         CheckScale(featureScale);
+        ArgumentOutOfRangeException.ThrowIfNegative(skipRows);
 
         var features = new List<float>();
         var labels = new List<int>();
         int label = 0;
-        ReadRows(stream, name, hasHeader, (fields, line) =>
+        ReadRows(stream, name, skipRows, hasHeader, (fields, line) =>
         {
             if (labels.Count == 0)
             {
@@ -89,26 +91,28 @@ public static class Csv
     /// <param name="targetCount">How many columns, at the end of each row, are targets.</param>
     /// <param name="hasHeader">Whether the first line names the columns (it is skipped).</param>
     /// <param name="featureScale">Every feature is multiplied by this.</param>
-    public static Dataset ReadRegression(string path, int targetCount = 1, bool hasHeader = false, float featureScale = 1)
+    /// <param name="skipRows">Lines skipped at the start, whatever they hold, before the header if any: 2 for a file that opens with a line of counts and a line of names.</param>
+    public static Dataset ReadRegression(string path, int targetCount = 1, bool hasHeader = false, float featureScale = 1, int skipRows = 0)
     {
         using FileStream file = OpenFile(path);
-        return ReadRegression(file, targetCount, hasHeader, featureScale, path);
+        return ReadRegression(file, targetCount, hasHeader, featureScale, path, skipRows);
     }
 
     /// <summary>
     /// Reads a regression set from <paramref name="stream"/>'s current position to its end; the stream is
     /// not disposed. <paramref name="name"/> is what error messages call it.
     /// </summary>
-    /// <inheritdoc cref="ReadRegression(string, int, bool, float)"/>
-    public static Dataset ReadRegression(Stream stream, int targetCount = 1, bool hasHeader = false, float featureScale = 1, string name = "(stream)")
+    /// <inheritdoc cref="ReadRegression(string, int, bool, float, int)"/>
+    public static Dataset ReadRegression(Stream stream, int targetCount = 1, bool hasHeader = false, float featureScale = 1, string name = "(stream)", int skipRows = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(targetCount);
         CheckScale(featureScale);
+        ArgumentOutOfRangeException.ThrowIfNegative(skipRows);
 
         var features = new List<float>();
         var targets = new List<float>();
         int featureCount = 0;
-        ReadRows(stream, name, hasHeader, (fields, line) =>
+        ReadRows(stream, name, skipRows, hasHeader, (fields, line) =>
         {
             featureCount = fields.Length - targetCount;
             if (featureCount < 1)
@@ -140,9 +144,10 @@ public static class Csv
 
     /// <summary>
     /// Calls <paramref name="onRow"/> with every data row's trimmed fields and 1-based line number, after checking
-    /// that the row has as many fields as the first.
+    /// that the row has as many fields as the first. The first <paramref name="skipRows"/> lines, blank or not, are
+    /// passed over unread; line numbers still count them.
     /// </summary>
-    private static void ReadRows(Stream stream, string name, bool hasHeader, Action<string[], long> onRow)
+    private static void ReadRows(Stream stream, string name, int skipRows, bool hasHeader, Action<string[], long> onRow)
     {
         ArgumentNullException.ThrowIfNull(stream);
         Stream input = DataSource.Decompressed(stream, out _);
@@ -156,7 +161,7 @@ public static class Csv
             while (DataSource.ReadLine(reader, name, line + 1) is { } text)
             {
                 line++;
-                if (string.IsNullOrWhiteSpace(text))
+                if (line <= skipRows || string.IsNullOrWhiteSpace(text))
                 {
                     continue;
                 }

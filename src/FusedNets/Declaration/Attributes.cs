@@ -11,62 +11,38 @@ public sealed class NetworkAttribute : Attribute
     public Loss Loss { get; set; } = Loss.SoftmaxCrossEntropy;
 }
 
-/// <summary>The network's input: a vector of <paramref name="size"/> floats. Declared first, exactly once.</summary>
-/// <param name="size">The number of input features.</param>
-[AttributeUsage(AttributeTargets.Property, Inherited = false)]
-public sealed class InputAttribute(int size) : Attribute
-{
-    /// <summary>The number of input features.</summary>
-    public int Size { get; } = size;
-}
-
 /// <summary>
-/// A fully connected layer: y = activation(W x + b), with W of shape [units, inputs] and b of length units.
+/// The network's input, declared first and exactly once: a vector of <c>size</c> features, or an image of
+/// (channels, height, width) stored channel-major like PyTorch's NCHW; either way a sample is
+/// <see cref="Size"/> floats.
 /// </summary>
-/// <param name="units">The number of outputs.</param>
-/// <param name="activation">The elementwise activation applied after the affine map.</param>
 [AttributeUsage(AttributeTargets.Property, Inherited = false)]
-public sealed class DenseAttribute(int units, Activation activation = Activation.Identity) : Attribute
+public sealed class InputAttribute : Attribute
 {
-    /// <summary>The number of outputs.</summary>
-    public int Units { get; } = units;
+    /// <summary>A vector of <paramref name="size"/> features.</summary>
+    /// <param name="size">The number of input features.</param>
+    public InputAttribute(int size)
+    {
+        Channels = size;
+        Height = Width = 1;
+    }
 
-    /// <summary>The activation applied after the affine map.</summary>
-    public Activation Activation { get; } = activation;
+    /// <summary>An image of <paramref name="channels"/> × <paramref name="height"/> × <paramref name="width"/> values.</summary>
+    public InputAttribute(int channels, int height, int width)
+    {
+        Channels = channels;
+        Height = height;
+        Width = width;
+    }
 
-    /// <summary>The input width this layer expects; when set, the generator checks it against the previous layer.</summary>
-    public int Inputs { get; set; }
+    /// <summary>Floats per sample: channels × height × width.</summary>
+    public int Size => Channels * Height * Width;
 
-    /// <summary>
-    /// The name of a <c>static bool Name(int output, int input)</c> method of the network class:
-    /// false fixes W[output, input] to zero before training, and it stays zero.
-    /// </summary>
-    public string? Mask { get; set; }
+    public int Channels { get; }
 
-    /// <summary>The fraction of weights kept by a fixed random mask, in (0, 1]. 1 keeps all.</summary>
-    public double Density { get; set; } = 1.0;
+    public int Height { get; }
 
-    /// <summary>The seed of the random mask chosen by <see cref="Density"/>.</summary>
-    public int MaskSeed { get; set; }
-}
-
-/// <summary>Elementwise activations. Their forward and derivative rules live in <see cref="Activations"/>.</summary>
-public enum Activation
-{
-    /// <summary>y = z.</summary>
-    Identity,
-    /// <summary>y = max(z, 0).</summary>
-    Relu,
-    /// <summary>y = z for z &gt; 0, else 0.01 z.</summary>
-    LeakyRelu,
-    /// <summary>y = tanh(z).</summary>
-    Tanh,
-    /// <summary>y = 1 / (1 + exp(-z)).</summary>
-    Sigmoid,
-    /// <summary>The tanh approximation of GELU (PyTorch's approximate="tanh").</summary>
-    Gelu,
-    /// <summary>y = log(1 + exp(z)).</summary>
-    Softplus,
+    public int Width { get; }
 }
 
 /// <summary>Training losses.</summary>

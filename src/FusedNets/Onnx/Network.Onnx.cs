@@ -9,7 +9,7 @@ public abstract partial class Network
 {
     /// <summary>
     /// Writes the network as an ONNX model (opset 17) for ONNX Runtime and other ONNX readers: input "input"
-    /// [batch, InputSize], output "output" [batch, OutputSize]. The file is replaced atomically.
+    /// [batch, InputSize] (an image input: [batch, C, H, W]), output "output" [batch, OutputSize]. The file is replaced atomically.
     /// </summary>
     /// <param name="path">The file to write, conventionally ending in <c>.onnx</c>.</param>
     /// <param name="includeSoftmax">

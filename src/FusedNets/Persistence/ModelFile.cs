@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Globalization;
 using System.Text.RegularExpressions;
 
@@ -10,9 +11,9 @@ namespace FusedNets.Persistence;
 internal sealed record ModelState(float[] Parameters, float[]? Momentum, int? Seed);
 
 /// <summary>
-/// Maps a network to the tensors and metadata of a safetensors model file and back. Layer L's weights are
-/// "L.weight" [units, inputs] and its bias "L.bias" [units] (PyTorch's nn.Linear names and layout); the
-/// momentum buffers, when saved, are "L.weight.momentum" and "L.bias.momentum". The metadata describes the
+/// Maps a network to the tensors and metadata of a safetensors model file and back. Layer L's tensors are
+/// "L.weight" and "L.bias" in PyTorch's names and layouts (nn.Linear's [units, inputs], nn.Conv2d's
+/// [filters, channels, kernel, kernel]); the momentum buffers, when saved, are "L.weight.momentum" and "L.bias.momentum". The metadata describes the
 /// architecture so that loading can refuse a file saved from a different network.
 /// </summary>
 internal static partial class ModelFile
@@ -27,6 +28,7 @@ internal static partial class ModelFile
         public const string Loss = "fusednets.loss";
         public const string Input = "fusednets.input";
         public const string InputSize = "fusednets.input_size";
+        public const string InputShape = "fusednets.input_shape";
         public const string Layers = "fusednets.layers";
         public const string Seed = "fusednets.seed";
 
@@ -51,10 +53,13 @@ internal static partial class ModelFile
     {
         for (int l = 0; l < architecture.Layers.Length; l++)
         {
-            DenseLayerArchitecture layer = architecture.Layers[l];
-            int weights = architecture.WeightOffset(l), bias = architecture.BiasOffset(l);
-            tensors.Add(new SafeTensor(layer.Name + WeightSuffix + suffix, [layer.Units, layer.Inputs], values[weights..bias]));
-            tensors.Add(new SafeTensor(layer.Name + BiasSuffix + suffix, [layer.Units], values[bias..(bias + layer.Units)]));
+            LayerArchitecture layer = architecture.Layers[l];
+            int offset = architecture.ParameterOffset(l);
+            foreach (ParameterTensor tensor in layer.Parameters)
+            {
+                tensors.Add(new SafeTensor(layer.Name + "." + tensor.Name + suffix, [.. tensor.Shape], values[offset..(offset + tensor.Size)]));
+                offset += tensor.Size;
+            }
         }
     }
 
@@ -83,19 +88,20 @@ internal static partial class ModelFile
     {
         var tensors = contents.Tensors.ToDictionary(tensor => tensor.Name, StringComparer.Ordinal);
         int? seed = null;
-        IReadOnlyList<(SafeTensor Weight, SafeTensor Bias)> layers;
-        IReadOnlyList<(SafeTensor Weight, SafeTensor Bias)>? momentum = null;
+        SafeTensor[][] layers;
+        SafeTensor[][]? momentum = null;
+        LayerArchitecture[] parameterized = [.. architecture.Layers.Where(layer => layer.ParameterCount > 0)];
 
         if (contents.Metadata.ContainsKey(Keys.FormatVersion))
         {
             CheckArchitecture(contents.Metadata, architecture);
             seed = int.TryParse(contents.Metadata.GetValueOrDefault(Keys.Seed), CultureInfo.InvariantCulture, out int saved) ? saved : null;
             layers = ByName(tensors, architecture, "");
-            momentum = architecture.Layers.Any(layer => tensors.ContainsKey(layer.Name + WeightSuffix + MomentumSuffix))
+            momentum = parameterized.Any(layer => tensors.ContainsKey(TensorName(layer, layer.Parameters[0]) + MomentumSuffix))
                 ? ByName(tensors, architecture, MomentumSuffix)
                 : null;
         }
-        else if (architecture.Layers.All(layer => tensors.ContainsKey(layer.Name + WeightSuffix)))
+        else if (parameterized.All(layer => layer.Parameters.All(tensor => tensors.ContainsKey(TensorName(layer, tensor)))))
         {
             layers = ByName(tensors, architecture, "");
         }
@@ -104,7 +110,7 @@ internal static partial class ModelFile
             layers = InNameOrder(contents.Tensors, architecture);
         }
 
-        var used = new HashSet<SafeTensor>(layers.Concat(momentum ?? []).SelectMany(pair => new[] { pair.Weight, pair.Bias }));
+        var used = new HashSet<SafeTensor>(layers.Concat(momentum ?? []).SelectMany(layer => layer));
         if (contents.Tensors.FirstOrDefault(tensor => !used.Contains(tensor)) is { } extra)
         {
             throw new InvalidDataException($"The file holds tensor '{extra.Name}', which no layer of {architecture.Name} takes.");
@@ -112,6 +118,8 @@ internal static partial class ModelFile
 
         return new ModelState(Flatten(layers, architecture), momentum is null ? null : Flatten(momentum, architecture), seed);
     }
+
+    private static string TensorName(LayerArchitecture layer, ParameterTensor tensor) => layer.Name + "." + tensor.Name;
 
     private static Dictionary<string, string> Metadata(NetworkArchitecture architecture, int seed)
     {
@@ -125,15 +133,31 @@ internal static partial class ModelFile
             [Keys.Layers] = string.Join(",", architecture.Layers.Select(layer => layer.Name)),
             [Keys.Seed] = Invariant(seed),
         };
-        foreach (DenseLayerArchitecture layer in architecture.Layers)
+        if (!Shapes.IsVector(architecture.InputShape))
         {
-            metadata[Keys.Layer(layer.Name, "units")] = Invariant(layer.Units);
-            metadata[Keys.Layer(layer.Name, "inputs")] = Invariant(layer.Inputs);
-            metadata[Keys.Layer(layer.Name, "activation")] = layer.Activation.ToString();
-            metadata[Keys.Layer(layer.Name, "mask")] = layer.Mask.Description;
+            metadata[Keys.InputShape] = ShapeText(architecture.InputShape);
+        }
+
+        foreach (LayerArchitecture layer in architecture.Layers)
+        {
+            foreach (FileProperty property in layer.FileProperties())
+            {
+                metadata[Keys.Layer(layer.Name, property.Key)] = property.Value;
+            }
         }
 
         return metadata;
+    }
+
+    /// <summary>"1,28,28": a shape as the metadata holds it.</summary>
+    private static string ShapeText((int Channels, int Height, int Width) shape) =>
+        string.Join(",", Invariant(shape.Channels), Invariant(shape.Height), Invariant(shape.Width));
+
+    /// <summary>"(1, 28, 28)" for the metadata's "1,28,28", "(784)" for "784,1,1": a shape as messages write it; other text as it is.</summary>
+    private static string ReadableShape(string text)
+    {
+        int[] dimensions = [.. text.Split(',').Select(part => int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int value) ? value : 0)];
+        return dimensions is [> 0 and int channels, > 0 and int height, > 0 and int width] ? Shapes.Text((channels, height, width)) : text;
     }
 
     /// <summary>Throws naming the first difference between the file's architecture and <paramref name="architecture"/>.</summary>
@@ -160,26 +184,32 @@ internal static partial class ModelFile
 
         Compare("the loss is", Get(Keys.Loss), architecture.Loss.ToString());
         Compare("the input has", Get(Keys.InputSize), Invariant(architecture.InputSize), " features");
+        string fileShape = metadata.GetValueOrDefault(Keys.InputShape) ?? ShapeText(Shapes.Vector(architecture.InputSize));
+        Compare("the input has shape", ReadableShape(fileShape), Shapes.Text(architecture.InputShape));
         string[] fileLayers = Get(Keys.Layers).Split(',');
         for (int l = 0; l < Math.Max(fileLayers.Length, architecture.Layers.Length); l++)
         {
             string inFile = l < fileLayers.Length ? $"'{fileLayers[l]}'" : "missing";
             string inNetwork = l < architecture.Layers.Length ? $"'{architecture.Layers[l].Name}'" : "missing";
-            Compare($"dense layer {l + 1} is", inFile, inNetwork);
+            Compare($"layer {l + 1} is", inFile, inNetwork);
         }
 
-        foreach (DenseLayerArchitecture layer in architecture.Layers)
+        foreach (LayerArchitecture layer in architecture.Layers)
         {
-            Compare($"layer '{layer.Name}' has", Get(Keys.Layer(layer.Name, "units")), Invariant(layer.Units), " units");
-            Compare($"layer '{layer.Name}' has", Get(Keys.Layer(layer.Name, "inputs")), Invariant(layer.Inputs), " inputs");
-            Compare($"layer '{layer.Name}' has activation", Get(Keys.Layer(layer.Name, "activation")), layer.Activation.ToString());
-            Compare($"layer '{layer.Name}' has mask", Get(Keys.Layer(layer.Name, "mask")), layer.Mask.Description);
+            foreach (FileProperty property in layer.FileProperties())
+            {
+                // Files of the first release hold dense layers only and do not say so.
+                string key = Keys.Layer(layer.Name, property.Key);
+                string inFile = property.Key == "kind" && !metadata.ContainsKey(key) ? "Dense" : Get(key);
+                Compare($"layer '{layer.Name}' {property.Subject}", inFile, property.Value, property.Unit);
+            }
         }
     }
 
     private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
 
-    private static List<(SafeTensor Weight, SafeTensor Bias)> ByName(Dictionary<string, SafeTensor> tensors, NetworkArchitecture architecture, string suffix)
+    /// <summary>Each layer's tensors (none for a layer without parameters), found by their FusedNets names plus <paramref name="suffix"/>.</summary>
+    private static SafeTensor[][] ByName(Dictionary<string, SafeTensor> tensors, NetworkArchitecture architecture, string suffix)
     {
         SafeTensor Find(string tensorName) => tensors.TryGetValue(tensorName, out SafeTensor? tensor)
             ? tensor
@@ -188,15 +218,15 @@ internal static partial class ModelFile
         return [.. architecture.Layers.Select(layer => CheckShapes(
             layer,
             architecture,
-            Find(layer.Name + WeightSuffix + suffix),
-            Find(layer.Name + BiasSuffix + suffix)))];
+            [.. layer.Parameters.Select(parameter => Find(TensorName(layer, parameter) + suffix))]))];
     }
 
     /// <summary>
-    /// Pairs "P.weight" with "P.bias" and takes the pairs in the natural order of P ("2" before "10"), as
-    /// an nn.Sequential numbers its layers; the i-th pair must have layer i's shapes.
+    /// Groups "P.weight" with "P.bias" and takes the groups in the natural order of P ("2" before "10"), as an
+    /// nn.Sequential numbers its modules; the i-th group must have the shapes of the i-th layer that has
+    /// parameters (pooling layers have none, as PyTorch's pooling modules have none).
     /// </summary>
-    private static List<(SafeTensor Weight, SafeTensor Bias)> InNameOrder(IReadOnlyList<SafeTensor> tensors, NetworkArchitecture architecture)
+    private static SafeTensor[][] InNameOrder(IReadOnlyList<SafeTensor> tensors, NetworkArchitecture architecture)
     {
         var pairs = new List<(string Prefix, SafeTensor? Weight, SafeTensor? Bias)>();
         foreach (SafeTensor tensor in tensors)
@@ -204,7 +234,7 @@ internal static partial class ModelFile
             bool isWeight = tensor.Name.EndsWith(WeightSuffix, StringComparison.Ordinal);
             if (!isWeight && !tensor.Name.EndsWith(BiasSuffix, StringComparison.Ordinal))
             {
-                throw new InvalidDataException($"The file holds tensor '{tensor.Name}', which is neither a '.weight' nor a '.bias' of a linear layer.");
+                throw new InvalidDataException($"The file holds tensor '{tensor.Name}', which is neither a '.weight' nor a '.bias' of a layer.");
             }
 
             string prefix = tensor.Name[..tensor.Name.LastIndexOf('.')];
@@ -219,48 +249,56 @@ internal static partial class ModelFile
         }
 
         pairs.Sort((a, b) => NaturalCompare(a.Prefix, b.Prefix));
-        if (pairs.Count != architecture.Layers.Length)
+        int[] parameterized = [.. Enumerable.Range(0, architecture.Layers.Length).Where(l => architecture.Layers[l].ParameterCount > 0)];
+        if (pairs.Count != parameterized.Length)
         {
             throw new InvalidDataException(
-                $"The file holds {pairs.Count} linear layers ({string.Join(", ", pairs.Select(pair => pair.Prefix))}) but {architecture.Name} has {architecture.Layers.Length}.");
+                $"The file holds {pairs.Count} layers with parameters ({string.Join(", ", pairs.Select(pair => pair.Prefix))}) but {architecture.Name} has {parameterized.Length}.");
         }
 
-        var layers = new List<(SafeTensor Weight, SafeTensor Bias)>(pairs.Count);
-        for (int l = 0; l < pairs.Count; l++)
+        var layers = new SafeTensor[architecture.Layers.Length][];
+        Array.Fill(layers, []);
+        for (int i = 0; i < pairs.Count; i++)
         {
-            (string prefix, SafeTensor? weight, SafeTensor? bias) = pairs[l];
+            (string prefix, SafeTensor? weight, SafeTensor? bias) = pairs[i];
             if (weight is null || bias is null)
             {
                 throw new InvalidDataException($"The file holds '{prefix}{(weight is null ? BiasSuffix : WeightSuffix)}' but not '{prefix}{(weight is null ? WeightSuffix : BiasSuffix)}'.");
             }
 
-            layers.Add(CheckShapes(architecture.Layers[l], architecture, weight, bias));
+            int l = parameterized[i];
+            layers[l] = CheckShapes(architecture.Layers[l], architecture, [weight, bias]);
         }
 
         return layers;
     }
 
-    private static (SafeTensor Weight, SafeTensor Bias) CheckShapes(DenseLayerArchitecture layer, NetworkArchitecture architecture, SafeTensor weight, SafeTensor bias)
+    private static SafeTensor[] CheckShapes(LayerArchitecture layer, NetworkArchitecture architecture, SafeTensor[] tensors)
     {
-        foreach ((SafeTensor tensor, int[] shape) in new[] { (weight, new[] { layer.Units, layer.Inputs }), (bias, new[] { layer.Units }) })
+        for (int t = 0; t < tensors.Length; t++)
         {
-            if (!tensor.Shape.SequenceEqual(shape))
+            ImmutableArray<int> shape = layer.Parameters[t].Shape;
+            if (!tensors[t].Shape.SequenceEqual(shape))
             {
                 throw new InvalidDataException(
-                    $"Tensor '{tensor.Name}' has shape {tensor.ShapeText} in the file, but layer '{layer.Name}' of {architecture.Name} needs [{string.Join(", ", shape)}].");
+                    $"Tensor '{tensors[t].Name}' has shape {tensors[t].ShapeText} in the file, but layer '{layer.Name}' of {architecture.Name} needs [{string.Join(", ", shape)}].");
             }
         }
 
-        return (weight, bias);
+        return tensors;
     }
 
-    private static float[] Flatten(IReadOnlyList<(SafeTensor Weight, SafeTensor Bias)> layers, NetworkArchitecture architecture)
+    private static float[] Flatten(SafeTensor[][] layers, NetworkArchitecture architecture)
     {
         var values = new float[architecture.ParameterCount];
-        for (int l = 0; l < layers.Count; l++)
+        for (int l = 0; l < layers.Length; l++)
         {
-            layers[l].Weight.Values.CopyTo(values, architecture.WeightOffset(l));
-            layers[l].Bias.Values.CopyTo(values, architecture.BiasOffset(l));
+            int offset = architecture.ParameterOffset(l);
+            foreach (SafeTensor tensor in layers[l])
+            {
+                tensor.Values.CopyTo(values, offset);
+                offset += tensor.Values.Length;
+            }
         }
 
         return values;

@@ -9,15 +9,16 @@ namespace FusedNets.Reference;
 /// Shapes in comments use B for the batch, In and Out for a layer's inputs and units. Every buffer is
 /// row-major, one sample after another, like the spans the engines take.
 /// </remarks>
-public sealed class ReferenceNetwork
+internal sealed class ReferenceNetwork
 {
     private readonly NetworkArchitecture _architecture;
     private readonly float[]?[] _masks;
+    private readonly ReferenceLoss _loss;
 
     /// <summary>Starts from a copy of <paramref name="parameters"/>, with masked weights set to zero, and zero momentum.</summary>
     /// <param name="architecture">The layers and the loss.</param>
     /// <param name="parameters">The flat parameter vector, laid out as <see cref="NetworkArchitecture"/> describes.</param>
-    /// <param name="masks">For each dense layer, null, or its mask as 1s (kept) and 0s, row-major [units, inputs].</param>
+    /// <param name="masks">For each layer, null, or its weight tensor's mask as 1s (kept) and 0s, in the tensor's layout.</param>
     public ReferenceNetwork(NetworkArchitecture architecture, ReadOnlySpan<float> parameters, IReadOnlyList<float[]?> masks)
     {
         ArgumentNullException.ThrowIfNull(architecture);
@@ -33,6 +34,7 @@ public sealed class ReferenceNetwork
         }
 
         _architecture = architecture;
+        _loss = Losses.Reference(architecture.Loss);
         _masks = new float[]?[masks.Count];
         for (int l = 0; l < masks.Count; l++)
         {
@@ -81,8 +83,8 @@ public sealed class ReferenceNetwork
     }
 
     /// <summary>
-    /// Each sample's loss: (B). Pass <paramref name="labels"/> for <see cref="Loss.SoftmaxCrossEntropy"/> and
-    /// <paramref name="targets"/> (B, OutputSize) for <see cref="Loss.MeanSquaredError"/>; leave the other empty.
+    /// Each sample's loss: (B). Pass <paramref name="labels"/> for a loss of <see cref="LossTarget.ClassLabels"/> and
+    /// <paramref name="targets"/> (B, OutputSize) for one of <see cref="LossTarget.FloatTargets"/>; leave the other empty.
     /// </summary>
     public double[] SampleLosses(ReadOnlySpan<double> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<double> targets, int batch)
     {
@@ -94,7 +96,7 @@ public sealed class ReferenceNetwork
     public ReferenceGradients Gradients(ReadOnlySpan<double> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<double> targets, int batch)
     {
         CheckBatch(inputs, labels, targets, batch);
-        DenseActivations[] saved = RunForward(inputs, batch);
+        LayerValues[] saved = RunForward(inputs, batch);
         double[] y = saved[^1].Y;
         double loss = LossForward(y, labels, targets, batch).Average();
 
@@ -103,7 +105,7 @@ public sealed class ReferenceNetwork
         for (int l = saved.Length - 1; l >= 0; l--)
         {
             // The gradient of one layer's input is the gradient of the previous layer's output.
-            dy = DenseBackward(l, saved[l], dy, batch, dparameters);
+            dy = LayerBackward(l, saved[l], dy, batch, dparameters);
         }
 
         return new ReferenceGradients(loss, dparameters, dy);
@@ -123,25 +125,20 @@ public sealed class ReferenceNetwork
 
         for (int l = 0; l < _architecture.Layers.Length; l++)
         {
-            DenseLayerArchitecture layer = _architecture.Layers[l];
             float[]? mask = _masks[l];
-            int weights = _architecture.WeightOffset(l);
-            for (int i = 0; i < layer.WeightCount; i++)
+            int p = _architecture.ParameterOffset(l);
+            foreach (ParameterTensor tensor in _architecture.Layers[l].Parameters)
             {
-                if (mask is not null && mask[i] == 0)
+                bool weight = tensor.Role == ParameterRole.Weight;
+                for (int i = 0; i < tensor.Size; i++, p++)
                 {
-                    continue;
+                    if (weight && mask is not null && mask[i] == 0)
+                    {
+                        continue;
+                    }
+
+                    Update(p, weight ? gradient[p] + sgd.WeightDecay * Parameters[p] : gradient[p], sgd);
                 }
-
-                int p = weights + i;
-                Update(p, gradient[p] + sgd.WeightDecay * Parameters[p], sgd);
-            }
-
-            int biases = _architecture.BiasOffset(l);
-            for (int o = 0; o < layer.Units; o++)
-            {
-                int p = biases + o;
-                Update(p, gradient[p], sgd);
             }
         }
     }
@@ -161,91 +158,62 @@ public sealed class ReferenceNetwork
         Parameters[p] -= sgd.LearningRate * (sgd.Nesterov != 0 ? g + momentum * Momentum[p] : Momentum[p]);
     }
 
-    private DenseActivations[] RunForward(ReadOnlySpan<double> inputs, int batch)
+    private LayerValues[] RunForward(ReadOnlySpan<double> inputs, int batch)
     {
-        var saved = new DenseActivations[_architecture.Layers.Length];
+        var saved = new LayerValues[_architecture.Layers.Length];
         double[] x = inputs.ToArray();
         for (int l = 0; l < saved.Length; l++)
         {
-            saved[l] = DenseForward(l, x, batch);
+            saved[l] = LayerForward(l, x, batch);
             x = saved[l].Y;
         }
 
         return saved;
     }
 
-    /// <summary>What a dense layer's forward saves for its backward: its input, pre-activation and activation.</summary>
-    private sealed record DenseActivations(double[] X, double[] Z, double[] Y);
+    /// <summary>What a layer's forward saves for its backward: its input x, its kind's map z and the activation y = f(z).</summary>
+    private sealed record LayerValues(double[] X, double[] Z, double[] Y);
 
-    // x: (B, In), W: (Out, In), b: (Out), z and y: (B, Out)
-    private DenseActivations DenseForward(int l, double[] x, int batch)
+    // x: (B, Inputs), z and y: (B, Units)
+    private LayerValues LayerForward(int l, double[] x, int batch)
     {
-        DenseLayerArchitecture layer = _architecture.Layers[l];
-        int inputs = layer.Inputs;
-        int units = layer.Units;
-        ReadOnlySpan<double> w = Parameters.AsSpan(_architecture.WeightOffset(l), layer.WeightCount);
-        ReadOnlySpan<double> b = Parameters.AsSpan(_architecture.BiasOffset(l), units);
-
-        var z = new double[batch * units];
-        var y = new double[batch * units];
-        for (int s = 0; s < batch; s++)
-        {
-            for (int o = 0; o < units; o++)
-            {
-                double sum = b[o];
-                for (int i = 0; i < inputs; i++)
-                {
-                    sum += w[o * inputs + i] * x[s * inputs + i];
-                }
-
-                z[s * units + o] = sum;
-                y[s * units + o] = ReferenceMath.Activate(layer.Activation, sum);
-            }
-        }
-
-        return new DenseActivations(x, z, y);
+        LayerArchitecture layer = _architecture.Layers[l];
+        var z = new double[batch * layer.Units];
+        layer.ReferenceForward(LayerParameters(l), x, z, batch);
+        ActivationRule activation = Activations.Rule(layer.Activation);
+        double[] y = [.. z.Select(activation.Reference)];
+        return new LayerValues(x, z, y);
     }
 
-    // dy: (B, Out) in, dx: (B, In) out; dW: (Out, In) and db: (Out) accumulate into dparameters.
-    private double[] DenseBackward(int l, DenseActivations saved, double[] dy, int batch, double[] dparameters)
+    // dy: (B, Units) in, dx: (B, Inputs) out; the layer's parameter gradients accumulate into dparameters.
+    private double[] LayerBackward(int l, LayerValues saved, double[] dy, int batch, double[] dparameters)
     {
-        DenseLayerArchitecture layer = _architecture.Layers[l];
-        int inputs = layer.Inputs;
-        int units = layer.Units;
-        ReadOnlySpan<double> w = Parameters.AsSpan(_architecture.WeightOffset(l), layer.WeightCount);
-        Span<double> dw = dparameters.AsSpan(_architecture.WeightOffset(l), layer.WeightCount);
-        Span<double> db = dparameters.AsSpan(_architecture.BiasOffset(l), units);
-        double[] x = saved.X;
+        LayerArchitecture layer = _architecture.Layers[l];
 
-        var dx = new double[batch * inputs];
-        for (int s = 0; s < batch; s++)
+        // y = f(z)
+        ActivationRule activation = Activations.Rule(layer.Activation);
+        var dz = new double[dy.Length];
+        for (int i = 0; i < dz.Length; i++)
         {
-            for (int o = 0; o < units; o++)
-            {
-                // y = f(z)
-                double dz = ReferenceMath.Derivative(layer.Activation, saved.Z[s * units + o], saved.Y[s * units + o]) * dy[s * units + o];
-
-                // z = b[o] + sum over i of W[o, i] x[i]
-                db[o] += dz;
-                for (int i = 0; i < inputs; i++)
-                {
-                    dw[o * inputs + i] += dz * x[s * inputs + i];
-                    dx[s * inputs + i] += w[o * inputs + i] * dz;
-                }
-            }
+            dz[i] = activation.ReferenceDerivative(saved.Z[i], saved.Y[i]) * dy[i];
         }
 
+        var dx = new double[batch * layer.Inputs];
+        Span<double> dlayer = dparameters.AsSpan(_architecture.ParameterOffset(l), layer.ParameterCount);
+        layer.ReferenceBackward(LayerParameters(l), saved.X, saved.Z, dz, dlayer, dx, batch);
         if (_masks[l] is { } mask)
         {
             // A masked weight is a constant zero, not a parameter: it has no gradient.
-            for (int i = 0; i < dw.Length; i++)
+            for (int i = 0; i < mask.Length; i++)
             {
-                dw[i] *= mask[i];
+                dlayer[i] *= mask[i];
             }
         }
 
         return dx;
     }
+
+    private ReadOnlySpan<double> LayerParameters(int l) => Parameters.AsSpan(_architecture.ParameterOffset(l), _architecture.Layers[l].ParameterCount);
 
     // y: (B, Out), labels: (B) or targets: (B, Out), losses: (B)
     private double[] LossForward(double[] y, ReadOnlySpan<int> labels, ReadOnlySpan<double> targets, int batch)
@@ -254,77 +222,34 @@ public sealed class ReferenceNetwork
         var losses = new double[batch];
         for (int s = 0; s < batch; s++)
         {
-            ReadOnlySpan<double> ys = y.AsSpan(s * outputs, outputs);
-            if (_architecture.Loss == Loss.SoftmaxCrossEntropy)
-            {
-                // loss = -log softmax(y)[label] = logsumexp(y) - y[label]
-                losses[s] = LogSumExp(ys) - ys[labels[s]];
-            }
-            else
-            {
-                // loss = mean over outputs of (y - t)^2
-                ReadOnlySpan<double> ts = targets.Slice(s * outputs, outputs);
-                double sum = 0;
-                for (int o = 0; o < outputs; o++)
-                {
-                    sum += (ys[o] - ts[o]) * (ys[o] - ts[o]);
-                }
-
-                losses[s] = sum / outputs;
-            }
+            losses[s] = _loss.Value(y.AsSpan(s * outputs, outputs), Label(labels, s), SampleTargets(targets, s));
         }
 
         return losses;
     }
 
-    // The gradient of the batch's mean loss with respect to y: (B, Out).
+    // The gradient of the batch's mean loss with respect to y: (B, Out), each sample's gradient divided by B.
     private double[] LossBackward(double[] y, ReadOnlySpan<int> labels, ReadOnlySpan<double> targets, int batch)
     {
         int outputs = _architecture.OutputSize;
         var dy = new double[batch * outputs];
         for (int s = 0; s < batch; s++)
         {
-            ReadOnlySpan<double> ys = y.AsSpan(s * outputs, outputs);
-            if (_architecture.Loss == Loss.SoftmaxCrossEntropy)
+            Span<double> sample = dy.AsSpan(s * outputs, outputs);
+            _loss.Gradient(y.AsSpan(s * outputs, outputs), Label(labels, s), SampleTargets(targets, s), sample);
+            for (int o = 0; o < outputs; o++)
             {
-                // loss = (1/B) (logsumexp(y) - y[label])  =>  dy = (softmax(y) - onehot(label)) / B
-                double logSumExp = LogSumExp(ys);
-                for (int o = 0; o < outputs; o++)
-                {
-                    double softmax = Math.Exp(ys[o] - logSumExp);
-                    dy[s * outputs + o] = (softmax - (o == labels[s] ? 1 : 0)) / batch;
-                }
-            }
-            else
-            {
-                // loss = (1/B) (1/Out) sum over o of (y - t)^2  =>  dy = 2 (y - t) / (B Out)
-                for (int o = 0; o < outputs; o++)
-                {
-                    dy[s * outputs + o] = 2 * (ys[o] - targets[s * outputs + o]) / (batch * outputs);
-                }
+                sample[o] /= batch;
             }
         }
 
         return dy;
     }
 
-    // log(sum exp(v)), shifted by the maximum so that no exponential overflows.
-    private static double LogSumExp(ReadOnlySpan<double> v)
-    {
-        double max = double.NegativeInfinity;
-        foreach (double value in v)
-        {
-            max = Math.Max(max, value);
-        }
+    private static int Label(ReadOnlySpan<int> labels, int sample) => labels.IsEmpty ? -1 : labels[sample];
 
-        double sum = 0;
-        foreach (double value in v)
-        {
-            sum += Math.Exp(value - max);
-        }
-
-        return max + Math.Log(sum);
-    }
+    private ReadOnlySpan<double> SampleTargets(ReadOnlySpan<double> targets, int sample) =>
+        targets.IsEmpty ? default : targets.Slice(sample * _architecture.OutputSize, _architecture.OutputSize);
 
     private void CheckInputs(ReadOnlySpan<double> inputs, int batch)
     {
@@ -339,11 +264,11 @@ public sealed class ReferenceNetwork
     {
         CheckInputs(inputs, batch);
         int outputs = _architecture.OutputSize;
-        if (_architecture.Loss == Loss.SoftmaxCrossEntropy)
+        if (_architecture.IsClassifier)
         {
             if (labels.Length != batch)
             {
-                throw new ArgumentException($"Softmax cross-entropy needs one label per sample: expected {batch}, got {labels.Length}.", nameof(labels));
+                throw new ArgumentException($"{_architecture.Loss} needs one label per sample: expected {batch}, got {labels.Length}.", nameof(labels));
             }
 
             foreach (int label in labels)
@@ -356,7 +281,7 @@ public sealed class ReferenceNetwork
         }
         else if (targets.Length != batch * outputs)
         {
-            throw new ArgumentException($"Mean squared error needs {batch} x {outputs} targets, got {targets.Length}.", nameof(targets));
+            throw new ArgumentException($"{_architecture.Loss} needs {batch} x {outputs} targets, got {targets.Length}.", nameof(targets));
         }
     }
 }
@@ -365,4 +290,4 @@ public sealed class ReferenceNetwork
 /// <param name="Loss">The batch's mean loss.</param>
 /// <param name="Parameters">dLoss/dparameters, laid out like the parameters; zero for masked weights.</param>
 /// <param name="Inputs">dLoss/dinputs: (B, InputSize).</param>
-public sealed record ReferenceGradients(double Loss, double[] Parameters, double[] Inputs);
+internal sealed record ReferenceGradients(double Loss, double[] Parameters, double[] Inputs);

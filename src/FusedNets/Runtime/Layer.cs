@@ -1,48 +1,60 @@
 namespace FusedNets;
 
 /// <summary>
-/// One declared layer of a network, as its partial property returns it. For a dense layer,
-/// <see cref="Weights"/> is W row-major [<see cref="Units"/>, <see cref="Inputs"/>] and <see cref="Bias"/> is b;
-/// both are live views of the network's parameters: writes take effect at the next Predict or training
-/// step (masked weights are forced back to zero then). The input layer has no parameters.
+/// One declared layer of a network, as its partial property returns it: its kind, shape, activation, and live views
+/// of its parameters. For a dense layer, <see cref="Weights"/> is W row-major [<see cref="Units"/>, <see cref="Inputs"/>];
+/// for a convolution, W [filters, channels, kernel, kernel]; <see cref="Bias"/> is b. Writes take effect at the next
+/// Predict or training step (masked weights are forced back to zero then). The input layer and pooling layers have no
+/// parameters.
 /// </summary>
 public sealed class Layer
 {
     private readonly Network _network;
-    private readonly int _weightOffset;
+    private readonly int _parameterOffset;
+    private readonly int _weightCount;
+    private readonly int _biasCount;
 
-    internal Layer(Network network, string name, int units, int inputs, Activation activation, LayerMask mask, int weightOffset)
+    internal Layer(Network network, string name, (int Channels, int Height, int Width) shape, LayerArchitecture? architecture, int parameterOffset)
     {
         _network = network;
         Name = name;
-        Units = units;
-        Inputs = inputs;
-        Activation = activation;
-        Mask = mask;
-        _weightOffset = weightOffset;
+        Shape = shape;
+        Architecture = architecture;
+        _parameterOffset = parameterOffset;
+        _weightCount = architecture?.WeightCount ?? 0;
+        _biasCount = (architecture?.ParameterCount ?? 0) - _weightCount;
     }
 
     /// <summary>The property's name.</summary>
     public string Name { get; }
 
-    /// <summary>The layer's output width.</summary>
-    public int Units { get; }
+    /// <summary>The layer's kind as declared: <c>Input</c>, <c>Dense</c>, <c>Conv2D</c>, <c>MaxPool2D</c> or <c>AvgPool2D</c>.</summary>
+    public string Kind => Architecture?.Kind ?? "Input";
 
-    /// <summary>The layer's input width; 0 for the input layer.</summary>
-    public int Inputs { get; }
+    /// <summary>The shape of the layer's output (for the input layer, of the input): a dense layer is (units, 1, 1).</summary>
+    public (int Channels, int Height, int Width) Shape { get; }
 
-    public Activation Activation { get; }
+    /// <summary>The layer's output values: the size of <see cref="Shape"/>.</summary>
+    public int Units => Shapes.Size(Shape);
 
-    public LayerMask Mask { get; }
+    /// <summary>The values the layer reads; 0 for the input layer.</summary>
+    public int Inputs => Architecture?.Inputs ?? 0;
+
+    public Activation Activation => Architecture?.Activation ?? Activation.Identity;
+
+    public LayerMask Mask => Architecture?.Mask ?? LayerMask.None;
+
+    /// <summary>The layer as the architecture describes it; null for the input layer.</summary>
+    public LayerArchitecture? Architecture { get; }
 
     /// <summary>True for the <c>[Input]</c> layer.</summary>
-    public bool IsInput => Inputs == 0;
+    public bool IsInput => Architecture is null;
 
-    /// <summary>W, row-major [Units, Inputs]; empty for the input layer.</summary>
-    public Span<float> Weights => IsInput ? Span<float>.Empty : _network.EditParameters(_weightOffset, Units * Inputs);
+    /// <summary>W, in its PyTorch layout; empty for a layer without weights.</summary>
+    public Span<float> Weights => _weightCount == 0 ? Span<float>.Empty : _network.EditParameters(_parameterOffset, _weightCount);
 
-    /// <summary>b, of length Units; empty for the input layer.</summary>
-    public Span<float> Bias => IsInput ? Span<float>.Empty : _network.EditParameters(_weightOffset + Units * Inputs, Units);
+    /// <summary>b, one per output channel or unit; empty for a layer without a bias.</summary>
+    public Span<float> Bias => _biasCount == 0 ? Span<float>.Empty : _network.EditParameters(_parameterOffset + _weightCount, _biasCount);
 
-    public override string ToString() => IsInput ? $"{Name}: Input({Units})" : $"{Name}: Dense({Units}, {Activation}) over {Inputs}";
+    public override string ToString() => Architecture?.ToString() ?? $"{Name}: Input{Shapes.Text(Shape)}";
 }

@@ -31,6 +31,18 @@ public abstract class LayerMask
     /// <summary>Whether W[output, input] trains.</summary>
     public abstract bool Keeps(int output, int input);
 
+    /// <summary>
+    /// <paramref name="layer"/>'s mask as the engines take it: null when every weight trains, else 1s (kept) and 0s
+    /// (fixed to zero) in the weight tensor's layout, whose matrix view (<see cref="LayerArchitecture.WeightMatrix"/>)
+    /// gives the (output, input) pairs <see cref="Keeps"/> is asked about.
+    /// </summary>
+    public static float[]? ArrayOf(LayerArchitecture layer)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        (int rows, int columns) = layer.WeightMatrix;
+        return layer.Mask.IsMasked && rows > 0 ? layer.Mask.ToArray(rows, columns) : null;
+    }
+
     /// <summary>The mask as 1s (kept) and 0s (fixed to zero), row-major [units, inputs].</summary>
     public float[] ToArray(int units, int inputs)
     {

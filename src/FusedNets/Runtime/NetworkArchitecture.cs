@@ -3,47 +3,58 @@ using System.Collections.Immutable;
 namespace FusedNets;
 
 /// <summary>
-/// The shape of a declared network, as the generator checked it: the input width, the dense layers in order,
-/// and the loss. Parameters are laid out in one flat vector: for each layer its weights, row-major
-/// [units, inputs] (PyTorch's layout), then its bias.
+/// The shape of a declared network, as the generator checked it: the input, the layers in order, and the loss.
+/// Parameters are laid out in one flat vector: for each layer, each of its <see cref="LayerArchitecture.Parameters"/>
+/// in order (weight, then bias), each in PyTorch's layout (a dense W row-major [units, inputs], a convolution's
+/// [filters, channels, kernel, kernel]).
 /// </summary>
 public sealed class NetworkArchitecture
 {
-    private readonly int[] _weightOffsets;
+    private readonly int[] _parameterOffsets;
 
-    public NetworkArchitecture(string name, Loss loss, string inputName, int inputSize, ImmutableArray<DenseLayerArchitecture> layers)
+    /// <summary>A network over a vector input of <paramref name="inputSize"/> features.</summary>
+    public NetworkArchitecture(string name, Loss loss, string inputName, int inputSize, ImmutableArray<LayerArchitecture> layers)
+        : this(name, loss, inputName, Shapes.Vector(inputSize), layers)
+    {
+    }
+
+    /// <summary>A network over an input of <paramref name="inputShape"/> (channels, height, width), stored channel-major.</summary>
+    public NetworkArchitecture(string name, Loss loss, string inputName, (int Channels, int Height, int Width) inputShape, ImmutableArray<LayerArchitecture> layers)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(inputSize);
+        Shapes.Check(inputShape, nameof(inputShape));
         if (layers.IsDefaultOrEmpty)
         {
-            throw new ArgumentException("A network needs at least one dense layer.", nameof(layers));
+            throw new ArgumentException("A network needs at least one layer after its input.", nameof(layers));
         }
 
         Name = name;
         Loss = loss;
         InputName = inputName;
-        InputSize = inputSize;
+        InputShape = inputShape;
+        InputSize = Shapes.Size(inputShape);
         Layers = layers;
 
-        _weightOffsets = new int[layers.Length];
-        long offset = 0;
-        int width = inputSize;
-        for (int i = 0; i < layers.Length; i++)
+        _parameterOffsets = new int[layers.Length + 1];
+        (int Channels, int Height, int Width) shape = inputShape;
+        string previous = inputName;
+        for (int l = 0; l < layers.Length; l++)
         {
-            DenseLayerArchitecture layer = layers[i];
-            if (layer.Inputs != width)
+            LayerArchitecture layer = layers[l];
+            if (!layer.Accepts(shape))
             {
-                throw new ArgumentException($"Layer '{layer.Name}' expects {layer.Inputs} inputs but the previous layer has {width} units.", nameof(layers));
+                throw new ArgumentException(
+                    $"Layer '{layer.Name}' reads {Shapes.Text(layer.InputShape)}, but '{previous}' before it gives {Shapes.Text(shape)}.", nameof(layers));
             }
 
-            _weightOffsets[i] = checked((int)offset);
-            offset += (long)layer.Units * layer.Inputs + layer.Units;
-            width = layer.Units;
+            _parameterOffsets[l + 1] = checked(_parameterOffsets[l] + layer.ParameterCount);
+            shape = layer.OutputShape;
+            previous = layer.Name;
         }
 
-        ParameterCount = checked((int)offset);
-        OutputSize = width;
+        ParameterCount = _parameterOffsets[^1];
+        OutputSize = Shapes.Size(shape);
+        Target = Losses.TargetOf(loss);
     }
 
     /// <summary>The network class's name.</summary>
@@ -51,31 +62,42 @@ public sealed class NetworkArchitecture
 
     public Loss Loss { get; }
 
+    /// <summary>What the loss compares the outputs with: class labels or float targets.</summary>
+    public LossTarget Target { get; }
+
+    /// <summary>True when the loss takes class labels (a classifier); false when it takes float targets (a regressor).</summary>
+    public bool IsClassifier => Target == LossTarget.ClassLabels;
+
     /// <summary>The name of the <c>[Input]</c> property.</summary>
     public string InputName { get; }
 
+    /// <summary>The input's (channels, height, width); a vector of n features is (n, 1, 1).</summary>
+    public (int Channels, int Height, int Width) InputShape { get; }
+
+    /// <summary>Floats per input sample: the size of <see cref="InputShape"/>.</summary>
     public int InputSize { get; }
 
     public int OutputSize { get; }
 
     public int ParameterCount { get; }
 
-    public ImmutableArray<DenseLayerArchitecture> Layers { get; }
+    public ImmutableArray<LayerArchitecture> Layers { get; }
 
-    /// <summary>The widest layer, input included: the size of per-sample scratch vectors.</summary>
+    /// <summary>The largest number of values any layer reads or writes, input included: the size of per-sample scratch vectors.</summary>
     public int MaxWidth => Math.Max(InputSize, Layers.Max(layer => layer.Units));
 
+    /// <summary>Where layer <paramref name="layer"/>'s parameters start in the flat parameter vector.</summary>
+    public int ParameterOffset(int layer) => _parameterOffsets[layer];
+
     /// <summary>Where layer <paramref name="layer"/>'s weights start in the flat parameter vector.</summary>
-    public int WeightOffset(int layer) => _weightOffsets[layer];
+    /// <exception cref="InvalidOperationException">The layer has no weights (a pooling layer).</exception>
+    public int WeightOffset(int layer) => Layers[layer].Weight is not null
+        ? _parameterOffsets[layer]
+        : throw new InvalidOperationException($"Layer '{Layers[layer].Name}' has no weights.");
 
     /// <summary>Where layer <paramref name="layer"/>'s bias starts in the flat parameter vector.</summary>
-    public int BiasOffset(int layer) => _weightOffsets[layer] + Layers[layer].WeightCount;
-}
-
-/// <summary>One dense layer: y = activation(W x + b), W of shape [<see cref="Units"/>, <see cref="Inputs"/>].</summary>
-public sealed record DenseLayerArchitecture(string Name, int Units, int Inputs, Activation Activation, LayerMask Mask)
-{
-    public int WeightCount => Units * Inputs;
-
-    public int ParameterCount => WeightCount + Units;
+    /// <exception cref="InvalidOperationException">The layer has no bias (a pooling layer).</exception>
+    public int BiasOffset(int layer) => Layers[layer].Parameters.Length == 2
+        ? _parameterOffsets[layer] + Layers[layer].WeightCount
+        : throw new InvalidOperationException($"Layer '{Layers[layer].Name}' has no bias.");
 }

@@ -1,26 +1,16 @@
-using FusedNets.Backends.Cpu;
-using FusedNets.Backends.Ilgpu;
+using System.ComponentModel;
 
-namespace FusedNets;
+namespace FusedNets.Generated;
 
 /// <summary>
-/// Everything the generator emits about one network that the runtime needs: its checked architecture, its
-/// CPU program and the factory of its compiled ILGPU program. Generated code creates one per network class.
+/// Everything the generator emits about one network that the runtime needs: its checked architecture and its
+/// CPU program. Generated code creates one per network class. GPU engines (the FusedNets.Gpu package) build
+/// their schedule from the architecture at run time, so nothing here depends on a GPU library.
 /// </summary>
-public sealed class NetworkDefinition(NetworkArchitecture architecture, CpuProgram cpuProgram, Func<ILGPU.Runtime.Accelerator, IlgpuProgram> createIlgpuProgram)
+[EditorBrowsable(EditorBrowsableState.Never)]
+public sealed class NetworkDefinition(NetworkArchitecture architecture, CpuProgram cpuProgram)
 {
     public NetworkArchitecture Architecture { get; } = architecture;
 
     public CpuProgram CpuProgram { get; } = cpuProgram;
-
-    public Func<ILGPU.Runtime.Accelerator, IlgpuProgram> CreateIlgpuProgram { get; } = createIlgpuProgram;
-
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<ILGPU.Runtime.Accelerator, Lazy<IlgpuProgram>> _ilgpuPrograms = new();
-
-    /// <summary>
-    /// This network's kernels on <paramref name="accelerator"/>, compiled by the first network of the class that
-    /// runs there and shared by every later one: a program holds only loaded kernels, no state.
-    /// </summary>
-    internal IlgpuProgram IlgpuProgramFor(ILGPU.Runtime.Accelerator accelerator) =>
-        _ilgpuPrograms.GetOrAdd(accelerator, device => new Lazy<IlgpuProgram>(() => CreateIlgpuProgram(device))).Value;
 }

@@ -2,11 +2,61 @@ namespace FusedNets;
 
 /// <summary>What one epoch of <see cref="Network.Fit"/> did.</summary>
 /// <param name="Epoch">1-based epoch number.</param>
-/// <param name="Epochs">The last epoch of the run: its number of epochs, unless it resumed at a later first epoch.</param>
+/// <param name="Epochs">The last epoch the run was to train: its number of epochs, unless it resumed at a later first epoch (early stopping may end it sooner).</param>
 /// <param name="Loss">The mean training loss over the epoch's samples, each measured before its step.</param>
-/// <param name="SamplesPerSecond">Training throughput over the epoch.</param>
-/// <param name="Elapsed">Wall-clock time of the epoch.</param>
-public readonly record struct EpochReport(int Epoch, int Epochs, float Loss, double SamplesPerSecond, TimeSpan Elapsed);
+/// <param name="SamplesPerSecond">Training throughput over the epoch (validation left out).</param>
+/// <param name="Elapsed">Wall-clock time of the epoch's training (validation left out).</param>
+public readonly record struct EpochReport(int Epoch, int Epochs, float Loss, double SamplesPerSecond, TimeSpan Elapsed)
+{
+    /// <summary>The learning rate of every step of the epoch: the optimizer's, or its schedule's for this epoch.</summary>
+    public float LearningRate { get; init; }
+
+    /// <summary>The mean loss over the validation set after the epoch; null when Fit was given none.</summary>
+    public float? ValidationLoss { get; init; }
+
+    /// <summary>A classifier's accuracy on the validation set after the epoch; null without a validation set, and for a regressor.</summary>
+    public float? ValidationAccuracy { get; init; }
+}
+
+/// <summary>
+/// How far <see cref="Network.Fit"/> has come within an epoch, for a progress display.
+/// </summary>
+/// <param name="Epoch">1-based epoch number.</param>
+/// <param name="Epochs">The last epoch of the run.</param>
+/// <param name="Samples">The samples of this epoch trained so far.</param>
+/// <param name="EpochSamples">The samples in an epoch (the training set's size).</param>
+/// <param name="Loss">The mean training loss over the samples trained so far in this epoch.</param>
+/// <param name="Elapsed">Wall-clock time since the epoch began.</param>
+public readonly record struct TrainingProgress(int Epoch, int Epochs, int Samples, int EpochSamples, float Loss, TimeSpan Elapsed);
 
 /// <summary>A network's loss over a data set, and for classifiers the fraction of samples whose largest output is the label.</summary>
-public readonly record struct Evaluation(float Loss, float? Accuracy, int Count);
+/// <remarks>
+/// Classifiers also get <see cref="ConfusionMatrix"/> (with per-class precision, recall and F1) and
+/// <see cref="ExpectedCalibrationError"/>; regressors get <see cref="RootMeanSquaredError"/> and
+/// <see cref="RSquared"/>. What a network does not have is null.
+/// </remarks>
+public readonly record struct Evaluation(float Loss, float? Accuracy, int Count)
+{
+    /// <summary>A classifier's counts of each label (row) predicted as each class (column), with per-class precision, recall and F1.</summary>
+    public ConfusionMatrix? ConfusionMatrix { get; init; }
+
+    /// <summary>
+    /// A classifier's expected calibration error: the samples binned by confidence (the largest softmax
+    /// probability) into 15 equal-width bins (0, 1/15], (1/15, 2/15], …; the mean over bins, weighted by their
+    /// share of the samples, of |accuracy − mean confidence| within the bin. 0 for a perfectly calibrated model.
+    /// </summary>
+    public float? ExpectedCalibrationError { get; init; }
+
+    /// <summary>
+    /// A regressor's root mean squared error: per output, √(mean of (target − output)²), then the mean over the
+    /// outputs (scikit-learn's default for several outputs).
+    /// </summary>
+    public float? RootMeanSquaredError { get; init; }
+
+    /// <summary>
+    /// A regressor's coefficient of determination: per output, 1 − Σ(target − output)² / Σ(target − mean target)²,
+    /// then the mean over the outputs, as scikit-learn's <c>r2_score</c> computes it (an output whose targets are all
+    /// equal counts 1 when predicted exactly, else 0). 1 is a perfect fit; 0 is no better than the mean; it can be negative.
+    /// </summary>
+    public float? RSquared { get; init; }
+}

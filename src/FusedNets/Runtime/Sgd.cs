@@ -5,15 +5,11 @@ namespace FusedNets;
 /// update rule: g = dL/dw + weightDecay * w; v = momentum * v + g; w -= learningRate * (nesterov ? g + momentum * v : v).
 /// Weight decay applies to weights, not biases.
 /// </summary>
-public sealed class Sgd
+public sealed class Sgd : Optimizer
 {
     public Sgd(float learningRate, float momentum = 0, bool nesterov = false, float weightDecay = 0)
+        : base(learningRate)
     {
-        if (!float.IsFinite(learningRate) || learningRate <= 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate, "The learning rate must be a positive finite number.");
-        }
-
         if (!float.IsFinite(momentum) || momentum < 0 || momentum >= 1)
         {
             throw new ArgumentOutOfRangeException(nameof(momentum), momentum, "Momentum must be in [0, 1).");
@@ -29,13 +25,10 @@ public sealed class Sgd
             throw new ArgumentOutOfRangeException(nameof(weightDecay), weightDecay, "Weight decay must be a finite number of at least 0.");
         }
 
-        LearningRate = learningRate;
         Momentum = momentum;
         Nesterov = nesterov;
         WeightDecay = weightDecay;
     }
-
-    public float LearningRate { get; }
 
     public float Momentum { get; }
 
@@ -44,7 +37,9 @@ public sealed class Sgd
     public float WeightDecay { get; }
 
     /// <summary>The hyperparameters as the value type that kernels take.</summary>
-    public SgdStep ToStep() => new(LearningRate, Momentum, WeightDecay, Nesterov ? 1 : 0);
+    public SgdStep ToStep() => ToStep(LearningRate);
+
+    internal override SgdStep ToStep(float learningRate) => new(learningRate, Momentum, WeightDecay, Nesterov ? 1 : 0);
 
     public override string ToString() => FormattableString.Invariant(
         $"Sgd(lr={LearningRate}, momentum={Momentum}, nesterov={Nesterov}, weightDecay={WeightDecay})");

@@ -1,3 +1,4 @@
+using FusedNets.Generated;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
@@ -22,7 +23,7 @@ public class CpuKernelTests
         foreach (Activation activation in TestArchitectures.EveryActivation)
         {
             var visitor = new ActivationCheck(activation);
-            ActivationKernels.Dispatch(activation, ref visitor);
+            Activations.Dispatch(activation, ref visitor);
         }
     }
 

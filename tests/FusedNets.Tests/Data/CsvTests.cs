@@ -46,6 +46,53 @@ public sealed class CsvTests : IDisposable
     }
 
     [Fact]
+    public void Skipped_rows_pass_over_a_preamble_like_scikit_learns_line_of_counts_and_class_names()
+    {
+        // As iris.csv begins: the sample and feature counts, then the class names; the data follows.
+        string path = _directory.WriteText("iris.csv", "150,4,setosa,versicolor,virginica\n5.1,3.5,1.4,0.2,0\n6.3,3.3,6.0,2.5,2\n");
+
+        Dataset data = Csv.ReadClassification(path, skipRows: 1);
+
+        Assert.Equal([5.1f, 3.5f, 1.4f, 0.2f, 6.3f, 3.3f, 6.0f, 2.5f], data.Features.ToArray());
+        Assert.Equal([0, 2], data.Labels.ToArray());
+    }
+
+    [Fact]
+    public void Skipped_rows_count_blank_lines_and_come_before_the_header()
+    {
+        // A line of counts, a blank line, then a line of names as the header.
+        const string Text = "3,2,,\n\n\"x\",\"y\",\"target\"\n1,2,0.5\n3,4,-1\n";
+
+        Dataset withHeader = Csv.ReadRegression(new MemoryStream(Encoding.UTF8.GetBytes(Text)), hasHeader: true, skipRows: 2);
+        Dataset skippingAll = Csv.ReadRegression(new MemoryStream(Encoding.UTF8.GetBytes(Text)), skipRows: 3);
+
+        Assert.Equal([1f, 2f, 3f, 4f], withHeader.Features.ToArray());
+        Assert.Equal([0.5f, -1f], withHeader.Targets.ToArray());
+        Assert.Equal(withHeader.Features.ToArray(), skippingAll.Features.ToArray());
+        Assert.Equal(withHeader.Targets.ToArray(), skippingAll.Targets.ToArray());
+    }
+
+    [Fact]
+    public void Errors_after_skipped_rows_name_the_line_in_the_file()
+    {
+        string path = _directory.WriteText("set.csv", "preamble\nmore preamble\n1,2,0\n1,x,0\n");
+
+        var error = Assert.Throws<InvalidDataException>(() => Csv.ReadClassification(path, skipRows: 2));
+
+        Assert.Contains("line 4", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Skipping_every_row_leaves_no_data_and_a_negative_count_is_refused()
+    {
+        string path = _directory.WriteText("set.csv", "1,2,0\n3,4,1\n");
+
+        Assert.Contains("no data rows", Assert.Throws<InvalidDataException>(() => Csv.ReadClassification(path, skipRows: 2)).Message, StringComparison.Ordinal);
+        Assert.Equal("skipRows", Assert.Throws<ArgumentOutOfRangeException>(() => Csv.ReadClassification(path, skipRows: -1)).ParamName);
+        Assert.Equal("skipRows", Assert.Throws<ArgumentOutOfRangeException>(() => Csv.ReadRegression(path, skipRows: -1)).ParamName);
+    }
+
+    [Fact]
     public void Labels_written_as_whole_floats_are_accepted()
     {
         string path = _directory.WriteText("set.csv", "0.25,3.0\n0.5,1e1\n");

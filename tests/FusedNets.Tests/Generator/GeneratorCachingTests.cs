@@ -1,3 +1,4 @@
+using FusedNets.Generators;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 
@@ -18,10 +19,23 @@ public class GeneratorCachingTests
         }
         """;
 
-    [Fact]
-    public void An_unrelated_edit_leaves_every_step_cached()
+    private const string DeclarationWithError = """
+        using FusedNets;
+
+        [Network]
+        public partial class Net
+        {
+            [Input(8)] public partial Layer In { get; }
+            [Dense(6, Inputs = 7)] public partial Layer Out { get; }
+        }
+        """;
+
+    [Theory]
+    [InlineData(Declaration, new[] { TrackingNames.Parse, TrackingNames.Model, TrackingNames.TypeNames, TrackingNames.Diagnostics, TrackingNames.GpuPackage })]
+    [InlineData(DeclarationWithError, new[] { TrackingNames.Parse, TrackingNames.Placeholder, TrackingNames.TypeNames, TrackingNames.Diagnostics, TrackingNames.GpuPackage })]
+    public void An_unrelated_edit_leaves_every_step_cached(string declaration, string[] steps)
     {
-        CSharpCompilation compilation = GeneratorHarness.Compile(Declaration, "public static class Other { public static int Value => 1; }");
+        CSharpCompilation compilation = GeneratorHarness.Compile(declaration, "public static class Other { public static int Value => 1; }");
         GeneratorDriver driver = GeneratorHarness.CreateDriver().RunGenerators(compilation);
 
         SyntaxTree otherTree = compilation.SyntaxTrees.Last();
@@ -30,7 +44,7 @@ public class GeneratorCachingTests
             CSharpSyntaxTree.ParseText("public static class Other { public static int Value => 2; }", (CSharpParseOptions)otherTree.Options, otherTree.FilePath));
         GeneratorRunResult rerun = driver.RunGenerators(edited).GetRunResult().Results.Single();
 
-        foreach (string step in new[] { FusedNets.Generators.TrackingNames.Parse, FusedNets.Generators.TrackingNames.Model, FusedNets.Generators.TrackingNames.Diagnostics })
+        foreach (string step in steps)
         {
             IncrementalGeneratorRunStep[] runs = rerun.TrackedSteps[step].ToArray();
             Assert.NotEmpty(runs);
@@ -57,7 +71,7 @@ public class GeneratorCachingTests
 
         GeneratorRunResult rerun = driver.RunGenerators(edited).GetRunResult().Results.Single();
 
-        Assert.Contains(rerun.TrackedSteps[FusedNets.Generators.TrackingNames.Model].SelectMany(run => run.Outputs), output => output.Reason == IncrementalStepRunReason.Modified);
+        Assert.Contains(rerun.TrackedSteps[TrackingNames.Model].SelectMany(run => run.Outputs), output => output.Reason == IncrementalStepRunReason.Modified);
         Assert.Contains("public const int ParameterCount = 87;", rerun.GeneratedSources.Single().SourceText.ToString(), StringComparison.Ordinal);
     }
 }

@@ -10,33 +10,56 @@ internal static class GeneratorHarness
 {
     private static readonly CSharpParseOptions s_parseOptions = new(LanguageVersion.Preview);
 
-    private static readonly Lazy<MetadataReference[]> s_references = new(() =>
-    {
-        // The running test host's framework, plus FusedNets and ILGPU, as a user's project references them.
-        string[] framework = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator);
-        return framework
-            .Concat([typeof(Network).Assembly.Location, typeof(ILGPU.Context).Assembly.Location])
+    // The running test host's framework plus FusedNets, as a project that references the FusedNets package sees them.
+    private static readonly Lazy<MetadataReference[]> s_references = new(() => References(typeof(Network).Assembly.Location));
+
+    // The same plus FusedNets.Gpu and ILGPU, as a project that references the FusedNets.Gpu package sees them.
+    private static readonly Lazy<MetadataReference[]> s_referencesWithGpuPackage = new(() => References(
+        typeof(Network).Assembly.Location, typeof(FusedNets.Gpu.IlgpuEngineProvider).Assembly.Location, typeof(ILGPU.Context).Assembly.Location));
+
+    public static CSharpCompilation Compile(params string[] sources) => Compile(s_parseOptions, s_references.Value, sources);
+
+    /// <summary>A compilation of <paramref name="sources"/> in a project that references FusedNets.Gpu.</summary>
+    public static CSharpCompilation CompileWithGpuPackage(params string[] sources) => Compile(s_parseOptions, s_referencesWithGpuPackage.Value, sources);
+
+    private static CSharpCompilation Compile(CSharpParseOptions parseOptions, MetadataReference[] references, string[] sources) => CSharpCompilation.Create(
+        "UserAssembly",
+        sources.Select((source, i) => CSharpSyntaxTree.ParseText(source, parseOptions, path: $"Source{i}.cs")),
+        references,
+        new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
+
+    // The framework's assemblies only: the test host's trusted assemblies also hold everything the tests reference.
+    private static MetadataReference[] References(params string[] assemblies) =>
+        ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
+            .Where(path => Path.GetDirectoryName(path) == Path.GetDirectoryName(typeof(object).Assembly.Location))
+            .Concat(assemblies)
             .Distinct()
             .Select(path => (MetadataReference)MetadataReference.CreateFromFile(path))
             .ToArray();
-    });
 
-    public static CSharpCompilation Compile(params string[] sources) => CSharpCompilation.Create(
-        "UserAssembly",
-        sources.Select((source, i) => CSharpSyntaxTree.ParseText(source, s_parseOptions, path: $"Source{i}.cs")),
-        s_references.Value,
-        new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
+    public static GeneratorDriver CreateDriver() => CreateDriver(s_parseOptions);
 
-    public static GeneratorDriver CreateDriver() => CSharpGeneratorDriver.Create(
+    private static GeneratorDriver CreateDriver(CSharpParseOptions parseOptions) => CSharpGeneratorDriver.Create(
         [new NetworkGenerator().AsSourceGenerator()],
-        parseOptions: s_parseOptions,
+        parseOptions: parseOptions,
         driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
 
     /// <summary>Runs the generator once over <paramref name="sources"/>.</summary>
-    public static GeneratorRun Run(params string[] sources)
+    public static GeneratorRun Run(params string[] sources) => Run(Compile(sources));
+
+    /// <summary>Runs the generator once over <paramref name="sources"/> with documentation comments checked, as a project that generates its XML documentation.</summary>
+    public static GeneratorRun RunWithDocumentation(params string[] sources)
     {
-        CSharpCompilation input = Compile(sources);
-        GeneratorDriver driver = CreateDriver().RunGeneratorsAndUpdateCompilation(input, out Compilation output, out ImmutableArray<Diagnostic> generatorDiagnostics);
+        CSharpParseOptions parseOptions = s_parseOptions.WithDocumentationMode(DocumentationMode.Diagnose);
+        return Run(Compile(parseOptions, s_references.Value, sources), parseOptions);
+    }
+
+    /// <summary>Runs the generator once over <paramref name="input"/>.</summary>
+    public static GeneratorRun Run(CSharpCompilation input) => Run(input, s_parseOptions);
+
+    private static GeneratorRun Run(CSharpCompilation input, CSharpParseOptions parseOptions)
+    {
+        GeneratorDriver driver = CreateDriver(parseOptions).RunGeneratorsAndUpdateCompilation(input, out Compilation output, out ImmutableArray<Diagnostic> generatorDiagnostics);
         return new GeneratorRun(driver.GetRunResult(), output, generatorDiagnostics);
     }
 }
@@ -52,6 +75,10 @@ internal sealed record GeneratorRun(GeneratorDriverRunResult Result, Compilation
 
     /// <summary>Errors of the compilation with the generated code, FN diagnostics excluded.</summary>
     public ImmutableArray<Diagnostic> CompilerErrors => [.. Output.GetDiagnostics().Where(diagnostic => diagnostic.Severity == DiagnosticSeverity.Error)];
+
+    /// <summary>Compiler diagnostics of any severity located in generated code, which a user could neither read nor fix.</summary>
+    public ImmutableArray<Diagnostic> DiagnosticsInGeneratedCode =>
+        [.. Output.GetDiagnostics().Where(diagnostic => Result.GeneratedTrees.Any(tree => tree.FilePath == diagnostic.Location.GetLineSpan().Path))];
 
     public string GeneratedSource(string hintName) =>
         Result.Results.SelectMany(result => result.GeneratedSources).Single(source => source.HintName == hintName).SourceText.ToString();

@@ -46,7 +46,7 @@ public class BadArgumentTests
         ["TrainBatch with a NaN input"] = new(n => n.TrainBatch(With(Inputs(), 41, float.NaN), Labels(), Sgd), typeof(ArgumentException), "inputs", "inputs[41] is NaN"),
         ["TrainBatch with +infinity in the last input"] = new(n => n.TrainBatch(With(Inputs(), Batch * In - 1, float.PositiveInfinity), Labels(), Sgd), typeof(ArgumentException), "inputs", "inputs[147] is Infinity"),
         ["TrainBatch with -infinity in the first input"] = new(n => n.TrainBatch(With(Inputs(), 0, float.NegativeInfinity), Labels(), Sgd), typeof(ArgumentException), "inputs", "inputs[0] is -Infinity"),
-        ["TrainBatch with no Sgd"] = new(n => n.TrainBatch(Inputs(), Labels(), null!), typeof(ArgumentNullException), "sgd", ""),
+        ["TrainBatch with no optimizer"] = new(n => n.TrainBatch(Inputs(), Labels(), null!), typeof(ArgumentNullException), "optimizer", ""),
         ["InputGradient into a span of the wrong length"] = new(n => n.InputGradient(Inputs(), Labels(), new float[In]), typeof(ArgumentException), "inputGradient", "37"),
         ["InputGradient with a NaN input"] = new(n => n.InputGradient(With(Inputs(), 3, float.NaN), Labels(), new float[Batch * In]), typeof(ArgumentException), "inputs", "NaN"),
         ["Predict into too few outputs"] = new(n => n.Predict(Inputs(), new float[Batch * Classes - 1]), typeof(ArgumentException), "outputs", "19"),
@@ -62,6 +62,12 @@ public class BadArgumentTests
         ["Fit with a first epoch of 0"] = new(n => n.Fit(Data(), Sgd, epochs: 1, firstEpoch: 0), typeof(ArgumentOutOfRangeException), "firstEpoch", "0"),
         ["Fit with epochs running past int.MaxValue"] = new(n => n.Fit(Data(), Sgd, epochs: 2, firstEpoch: int.MaxValue), typeof(ArgumentOutOfRangeException), "epochs", "2147483647"),
         ["Fit with no data"] = new(n => n.Fit(null!, Sgd, epochs: 1), typeof(ArgumentNullException), "data", ""),
+        ["Fit with a patience of 0"] = new(n => n.Fit(Data(), Sgd, epochs: 1, validation: Data(), patience: 0), typeof(ArgumentOutOfRangeException), "patience", "0"),
+        ["Fit with a patience but no validation set"] = new(n => n.Fit(Data(), Sgd, epochs: 1, patience: 3), typeof(ArgumentException), "patience", "validation"),
+        ["Fit with a validation set of the wrong feature count"] = new(n => n.Fit(Data(), Sgd, epochs: 1, validation: Dataset.ForClassification(new float[36], [0], 36)), typeof(ArgumentException), "validation", "36"),
+        ["Fit with a NaN in the validation set's last sample"] = new(n => n.Fit(Data(), Sgd, epochs: 1, validation: Data(features: With(Inputs(12), 11 * In + 1, float.NaN))), typeof(ArgumentException), "validation", "Feature 1 of sample 11 is NaN"),
+        ["Fit with a schedule that gives the third epoch a NaN rate"] = new(n => n.Fit(Data(), Sgd, epochs: 3, schedule: new RatesOf(0.1f, 0.1f, float.NaN)), typeof(ArgumentException), "schedule", "epoch 3 a learning rate of NaN"),
+        ["Fit with a schedule that gives a negative rate"] = new(n => n.Fit(Data(), Sgd, epochs: 2, schedule: new RatesOf(0.1f, -0.5f)), typeof(ArgumentException), "schedule", "-0.5"),
         ["Evaluate with a batch size of 0"] = new(n => n.Evaluate(Data(), batchSize: 0), typeof(ArgumentOutOfRangeException), "batchSize", "0"),
         ["Evaluate on a NaN feature"] = new(n => n.Evaluate(Data(features: With(Inputs(12), 40, float.NaN))), typeof(ArgumentException), "data", "NaN"),
         ["Evaluate on a regression set"] = new(n => n.Evaluate(Dataset.ForRegression(new float[In], [1f], In, 1)), typeof(ArgumentException), "data", "labels"),
@@ -94,6 +100,7 @@ public class BadArgumentTests
         ["TrainBatch with a target too few"] = new(n => n.TrainBatch(new float[6], [0f, 0f, 0f], Sgd), typeof(ArgumentException), "targets", "3"),
         ["Fit on an infinite target"] = new(n => n.Fit(Dataset.ForRegression(new float[9], [0, 0, 0, 0, float.PositiveInfinity, 0], 3, 2), Sgd, 1), typeof(ArgumentException), "data", "Target 0 of sample 2 is Infinity"),
         ["Fit on a classification set"] = new(n => n.Fit(Dataset.ForClassification(new float[3], [0], 3), Sgd, 1), typeof(ArgumentException), "data", "float targets"),
+        ["Fit with a classification set for validation"] = new(n => n.Fit(Dataset.ForRegression(new float[3], [0, 0], 3, 2), Sgd, 1, validation: Dataset.ForClassification(new float[3], [0], 3)), typeof(ArgumentException), "validation", "float targets"),
     };
 
     public static TheoryData<string> RegressorCallNames() => [.. RegressorCalls.Keys];
@@ -169,6 +176,14 @@ public class BadArgumentTests
 
         Assert.Equal(State(exact), State(clamped));
         Assert.NotEqual(State(new TiledClassifier(seed: 1, Backend.Cpu)), State(clamped));
+    }
+
+    /// <summary>A schedule of its own, as a user might write one: the given rates, epoch by epoch.</summary>
+    private sealed class RatesOf(params float[] rates) : LearningRateSchedule
+    {
+        public override float LearningRateAt(int epoch, float initialLearningRate) => rates[epoch];
+
+        public override string ToString() => "RatesOf";
     }
 
     /// <summary>A classifier a step into training, so its momentum is not all zero either.</summary>

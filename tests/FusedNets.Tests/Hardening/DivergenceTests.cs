@@ -56,6 +56,22 @@ public class DivergenceTests
 
     [Theory]
     [MemberData(nameof(Backends))]
+    public void A_conv_net_step_whose_update_overflows_throws_and_leaves_every_layer_unchanged(Backend backend)
+    {
+        using var net = new ConvRegressor(seed: 3, backend);
+        float[] image = [.. Enumerable.Range(0, ConvRegressor.InputSize).Select(i => MathF.Sin(i) * 0.5f)];
+        net.TrainBatch(image, [0.5f, -0.5f, 0.25f], new Sgd(0.1f, momentum: 0.9f));
+        byte[] before = BadArgumentTests.State(net);
+
+        // A finite loss (about 1e36) whose gradients near 1e18, times a learning rate of 1e30, are not.
+        var error = Assert.Throws<TrainingDivergedException>(() => net.TrainBatch(image, [1e18f, -1e18f, 1e18f], new Sgd(1e30f, momentum: 0.9f)));
+
+        Assert.True(float.IsFinite(error.Loss), $"loss {error.Loss}");
+        Assert.Equal(before, BadArgumentTests.State(net));
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
     public void Fit_stops_at_the_diverged_batch_with_the_weights_of_the_last_good_epoch(Backend backend)
     {
         Dataset data = RandomData(samples: 20);
@@ -77,6 +93,37 @@ public class DivergenceTests
         }
 
         Assert.Equal(BadArgumentTests.State(lastGood), BadArgumentTests.State(net));
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void Fit_with_early_stopping_that_diverges_keeps_the_last_good_step_not_the_best_epoch(Backend backend)
+    {
+        // Validation labels one class off the training labels, so an early epoch validates best; from the third
+        // epoch on the rate is 1e30, and training diverges within two steps. One batch per epoch: the last good
+        // state is that of a network fitted for the epochs before the failed one.
+        Dataset data = RandomData(samples: 20);
+        Dataset shifted = Dataset.ForClassification(data.Features.ToArray(), [.. data.Labels.ToArray().Select(label => (label + 1) % 3)], 6);
+        var sgd = new Sgd(0.5f, momentum: 0.5f);
+        var schedule = new LinearWarmup(epochs: 1).Then(new RateOf(1e30f), milestone: 2);
+        using var net = new DivergingClassifier(seed: 5, backend);
+        var seen = new List<EpochReport>();
+
+        var error = Assert.Throws<TrainingDivergedException>(() =>
+            net.Fit(data, sgd, epochs: 10, batchSize: data.Count, onEpoch: seen.Add, schedule: schedule, validation: shifted, patience: 5));
+
+        int lastGoodEpoch = error.Epoch!.Value - 1;
+        Assert.Equal(lastGoodEpoch, seen.Count);
+        Assert.True(lastGoodEpoch >= 2 && seen[0].ValidationLoss < seen[1].ValidationLoss, "the first epoch should validate best");
+        using var lastGood = new DivergingClassifier(seed: 5, backend);
+        lastGood.Fit(data, sgd, epochs: lastGoodEpoch, batchSize: data.Count, schedule: schedule);
+        Assert.Equal(BadArgumentTests.State(lastGood), BadArgumentTests.State(net));
+    }
+
+    /// <summary>One rate for every epoch, however large.</summary>
+    private sealed class RateOf(float rate) : LearningRateSchedule
+    {
+        public override float LearningRateAt(int epoch, float initialLearningRate) => rate;
     }
 
     [Theory]

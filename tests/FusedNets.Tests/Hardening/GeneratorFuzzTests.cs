@@ -12,8 +12,10 @@ namespace FusedNets.Tests.Hardening;
 /// Thousands of declarations are drawn from a seeded grammar of [Network] classes (sizes 0, negative, huge and
 /// int.MaxValue; missing and mistyped arguments; attributes on fields, methods and wrong properties; bad
 /// masks, densities, losses and activations); the test knows which are valid. The valid ones are then cut short
-/// at random points and lose random tokens. Each declaration is its own file and namespace, and many share
-/// one compilation and one generator run, so that the whole run stays within seconds.
+/// at random points and lose random tokens. Another run gives every name a developer might choose (keywords,
+/// Unicode, the names of generated and inherited members and of the library's types) to every part of a
+/// declaration. Each declaration is its own file and namespace, and many share one compilation and one
+/// generator run, so that thousands of declarations cost a few dozen compilations.
 /// </summary>
 public class GeneratorFuzzTests
 {
@@ -63,6 +65,184 @@ public class GeneratorFuzzTests
         RunAll(cases);
     }
 
+    /// <summary>
+    /// Every name a C# developer might give a network, its namespace, its layers or its mask method: keywords
+    /// written with '@', contextual keywords, Unicode letters, the name of every member a network is generated with
+    /// or inherits, and the names of the library's public types and of the types its generated code uses. Each
+    /// name takes each role in some declaration, beside other names drawn at random; each declaration is valid C#
+    /// and either compiles with no error, or gets only the FN errors its names call for, at those names.
+    /// </summary>
+    [Fact]
+    public void Declarations_with_any_names_compile_or_get_only_FN_errors_at_the_names()
+    {
+        string[] pool = [.. NamePool().Distinct(StringComparer.Ordinal)];
+        Dictionary<Role, string[]> usable = UsableNames(pool);
+        var random = new Random(16);
+        Dictionary<Role, string[]> orders = usable.ToDictionary(pair => pair.Key, pair => pair.Value.OrderBy(_ => random.Next()).ToArray());
+        int count = usable.Values.Max(names => names.Length);
+        var cases = new List<NamedCase>();
+        for (int i = 0; i < count; i++)
+        {
+            string Draw(Role role) => orders[role][i % orders[role].Length];
+            cases.Add(NamedCase.Create(i, Draw(Role.Namespace), Draw(Role.Class), [Draw(Role.InputLayer), Draw(Role.HiddenLayer), Draw(Role.OutputLayer)], Draw(Role.MaskMethod), random));
+        }
+
+        foreach (Role role in Enum.GetValues<Role>())
+        {
+            Assert.True(usable[role].Length > pool.Length * 9 / 10, $"{role}: C# refuses {pool.Length - usable[role].Length} of {pool.Length} names");
+        }
+
+        for (int first = 0; first < cases.Count; first += PerCompilation)
+        {
+            List<NamedCase> chunk = cases.GetRange(first, Math.Min(PerCompilation, cases.Count - first));
+            GeneratorRun run = GeneratorHarness.Run([.. chunk.Select(c => c.Source)]);
+            Assert.Empty(run.Exceptions);
+            Assert.Empty(run.DiagnosticsInGeneratedCode.Where(d => d.Severity >= DiagnosticSeverity.Warning));
+            for (int i = 0; i < chunk.Count; i++)
+            {
+                NamedCase named = chunk[i];
+                string path = $"Source{i}.cs";
+                string what = $"case {first + i}:\n{named.Source}\n";
+                string[] found = [.. run.FusedNetsDiagnostics
+                    .Where(d => d.Location.GetLineSpan().Path == path)
+                    .Select(d => d.Id + " at " + named.Source[d.Location.SourceSpan.Start..d.Location.SourceSpan.End])
+                    .Order(StringComparer.Ordinal)];
+                Assert.True(named.ExpectedDiagnostics.SequenceEqual(found), what + "expected: " + string.Join(", ", named.ExpectedDiagnostics) + "\nfound: " + string.Join(", ", found));
+                Diagnostic[] errors = [.. run.CompilerErrors.Where(d => d.Location.GetLineSpan().Path == path)];
+                Assert.True(errors.Length == 0, what + "compiler errors: " + string.Join("\n", errors.AsEnumerable()));
+            }
+
+            Assert.Equal(chunk.Count, run.Result.GeneratedTrees.Length);
+        }
+    }
+
+    /// <summary>Where a name goes in a declaration.</summary>
+    private enum Role
+    {
+        Namespace,
+        Class,
+        InputLayer,
+        HiddenLayer,
+        OutputLayer,
+        MaskMethod,
+    }
+
+    private static IEnumerable<string> NamePool()
+    {
+        foreach (SyntaxKind keyword in SyntaxFacts.GetKeywordKinds())
+        {
+            yield return "@" + SyntaxFacts.GetText(keyword);
+        }
+
+        foreach (SyntaxKind keyword in SyntaxFacts.GetContextualKeywordKinds())
+        {
+            yield return SyntaxFacts.GetText(keyword);
+            yield return "@" + SyntaxFacts.GetText(keyword);
+        }
+
+        // Letters of other scripts, a title-case letter, a letter number, a combining mark, a formatting
+        // character, a Unicode escape, underscores.
+        string[] unicode = ["Größe", "Σύνολο", "λ", "層", "Ñandú", "ǅemal", "Ⅻ", "e\u0301té", "Zero\u200DWidth", "\\u0041bc", "_", "__", "_1"];
+        foreach (string name in unicode)
+        {
+            yield return name;
+        }
+
+        foreach (string name in ReservedNames.All)
+        {
+            yield return name;
+        }
+
+        foreach (Type type in typeof(Network).Assembly.GetExportedTypes())
+        {
+            yield return type.Name.Split('`')[0];
+        }
+
+        // Types the generated code uses, and the short names it once gave them.
+        foreach (string name in new[] { "ArrayView", "Index1D", "Index2D", "KernelConfig", "Accelerator", "FloatView", "IntView", "System", "FusedNets", "ILGPU", "Math", "MathF" })
+        {
+            yield return name;
+        }
+    }
+
+    /// <summary>
+    /// For each role, the names C# itself accepts there (it refuses, say, a type named <c>file</c> or
+    /// <c>required</c>, whatever the generator does), found by compiling each name in each role on its own.
+    /// </summary>
+    private static Dictionary<Role, string[]> UsableNames(string[] pool)
+    {
+        static string Probe(Role role, string name, int index) => role switch
+        {
+            Role.Namespace => $"namespace Probe{index}.{name} {{ public sealed class C; }}",
+            Role.Class => $"namespace Probe{index} {{ public partial class {name} {{ }} }}",
+            Role.MaskMethod => $"namespace Probe{index} {{ public static class C {{ public static bool {name}(int output, int input) => true; }} }}",
+            _ => $"namespace Probe{index} {{ public partial class C {{ public partial global::FusedNets.Layer {name} {{ get; }} public partial global::FusedNets.Layer {name} => null!; }} }}",
+        };
+
+        Role[] roles = Enum.GetValues<Role>();
+        string[] probes = [.. roles.SelectMany((role, r) => pool.Select((name, n) => Probe(role, name, r * pool.Length + n)))];
+        HashSet<string> refused = [.. GeneratorHarness.Compile(probes).GetDiagnostics()
+            .Where(d => d.Severity == DiagnosticSeverity.Error)
+            .Select(d => d.Location.GetLineSpan().Path)];
+        return roles.Select((role, r) => (role, names: pool.Where((name, n) => !refused.Contains($"Source{r * pool.Length + n}.cs")).ToArray()))
+            .ToDictionary(pair => pair.role, pair => pair.names);
+    }
+
+    /// <summary>One declaration of the name fuzz, and the FN diagnostics its names call for ("FN020 at Input").</summary>
+    private sealed record NamedCase(string Source, string[] ExpectedDiagnostics)
+    {
+        public static NamedCase Create(int index, string ns, string className, string[] layers, string maskMethod, Random random)
+        {
+            // Names are distinct within a declaration: a member named like its class, or two members of one name,
+            // are the compiler's own errors.
+            var taken = new HashSet<string>(StringComparer.Ordinal) { SymbolName(className) };
+            string Unique(string name, string fallback) => taken.Add(SymbolName(name)) ? name : Unique(fallback, fallback + "_");
+            layers = [.. layers.Select((name, l) => Unique(name, $"L{l}"))];
+            maskMethod = Unique(maskMethod, "Keep");
+
+            (string Name, bool IsMethod)[] generated = [.. ReservedNames.Generated];
+            var expected = new List<string>();
+            if (generated.Any(member => member.Name == SymbolName(className)))
+            {
+                expected.Add("FN021 at " + className);
+            }
+
+            if (SymbolName(className) == "unmanaged")
+            {
+                expected.Add("FN023 at " + className);
+            }
+
+            foreach (string layer in layers.Where(layer => ReservedNames.All.Contains(SymbolName(layer))))
+            {
+                expected.Add("FN020 at " + layer);
+            }
+
+            if (generated.Any(member => member.Name == SymbolName(maskMethod) && !member.IsMethod))
+            {
+                expected.Add("FN022 at " + maskMethod);
+            }
+
+            bool regression = random.Next(2) == 0;
+            string activation = Pick(random, Activations);
+            string source = $$"""
+                namespace Fuzz{{index}}.{{ns}};
+
+                [global::FusedNets.Network{{(regression ? "(Loss = global::FusedNets.Loss.MeanSquaredError)" : "")}}]
+                public partial class {{className}}
+                {
+                    [global::FusedNets.Input({{1 + random.Next(6)}})] public partial global::FusedNets.Layer {{layers[0]}} { get; }
+                    [global::FusedNets.Dense({{1 + random.Next(6)}}, global::FusedNets.Activation.{{activation}}, Mask = "{{SymbolName(maskMethod)}}")] public partial global::FusedNets.Layer {{layers[1]}} { get; }
+                    [global::FusedNets.Dense({{2 + random.Next(3)}})] public partial global::FusedNets.Layer {{layers[2]}} { get; }
+                    private static bool {{maskMethod}}(int output, int input) => output >= input;
+                }
+                """;
+            return new NamedCase(source, [.. expected.Order(StringComparer.Ordinal)]);
+        }
+
+        /// <summary>The name as the symbol has it: without its '@', Unicode escapes decoded.</summary>
+        private static string SymbolName(string written) => SyntaxFactory.ParseToken(written).ValueText;
+    }
+
     [Fact]
     public void A_layer_declared_without_an_accessibility_modifier_is_implemented_without_one()
     {
@@ -84,8 +264,8 @@ public class GeneratorFuzzTests
         Assert.Empty(run.FusedNetsDiagnostics);
         Assert.Empty(run.CompilerErrors);
         string generated = run.GeneratedSource("Quiet.Net.g.cs");
-        Assert.Contains("\n    partial global::FusedNets.Layer In => Layers[0];", generated, StringComparison.Ordinal);
-        Assert.Contains("\n    internal partial global::FusedNets.Layer Out => Layers[1];", generated, StringComparison.Ordinal);
+        Assert.Contains("\n    partial global::FusedNets.Layer In => base.Layers[0];", generated, StringComparison.Ordinal);
+        Assert.Contains("\n    internal partial global::FusedNets.Layer Out => base.Layers[1];", generated, StringComparison.Ordinal);
     }
 
     /// <summary>

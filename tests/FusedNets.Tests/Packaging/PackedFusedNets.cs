@@ -1,9 +1,9 @@
 namespace FusedNets.Tests.Packaging;
 
 /// <summary>
-/// FusedNets packed once for the packaging tests, as <c>dotnet pack src/FusedNets -c Release</c> packs a release,
-/// into a local folder feed outside the repository. Every run gets a version of its own, so no package cache
-/// can answer with an older build of the same version.
+/// FusedNets and FusedNets.Gpu packed once for the packaging tests, as <c>dotnet pack src/FusedNets -c Release</c> and
+/// <c>dotnet pack src/FusedNets.Gpu -c Release</c> pack a release, into a local folder feed outside the repository. Every
+/// run gets a version of its own, so no package cache can answer with an older build of the same version.
 /// </summary>
 public sealed class PackedFusedNets : IDisposable
 {
@@ -16,14 +16,19 @@ public sealed class PackedFusedNets : IDisposable
 
         // The build goes to an artifacts folder of its own, so packing leaves the repository's bin and obj
         // folders, which the running tests were built into, as they are.
-        DotnetCli.Run(RepositoryRoot,
-        [
-            "pack", Path.Combine("src", "FusedNets"), "-c", "Release",
-            $"-p:Version={Version}",
-            "--output", Feed,
-            "--artifacts-path", Path.Combine(WorkDirectory, "artifacts"),
-        ]);
-        PackagePath = Path.Combine(Feed, $"FusedNets.{Version}.nupkg");
+        foreach (string project in new[] { "FusedNets", "FusedNets.Gpu" })
+        {
+            DotnetCli.Run(RepositoryRoot,
+            [
+                "pack", Path.Combine("src", project), "-c", "Release",
+                $"-p:Version={Version}",
+                "--output", Feed,
+                "--artifacts-path", Path.Combine(WorkDirectory, "artifacts"),
+            ]);
+        }
+
+        PackagePath = PackagePathOf("FusedNets");
+        GpuPackagePath = PackagePathOf("FusedNets.Gpu");
     }
 
     /// <summary>The folder holding Dsl.sln.</summary>
@@ -32,12 +37,18 @@ public sealed class PackedFusedNets : IDisposable
     /// <summary>A fresh folder under the system's temporary folder; everything the tests write goes in it.</summary>
     public string WorkDirectory { get; }
 
-    /// <summary>The local feed: a folder holding the one .nupkg.</summary>
+    /// <summary>The local feed: a folder holding the two .nupkg files.</summary>
     public string Feed { get; }
 
     public string Version { get; }
 
+    /// <summary>The FusedNets package.</summary>
     public string PackagePath { get; }
+
+    /// <summary>The FusedNets.Gpu package.</summary>
+    public string GpuPackagePath { get; }
+
+    private string PackagePathOf(string id) => Path.Combine(Feed, $"{id}.{Version}.nupkg");
 
     public void Dispose() => Directory.Delete(WorkDirectory, recursive: true);
 

@@ -9,7 +9,7 @@ namespace FusedNets.Tests.Reference;
 /// check backends against the reference. Every value is a float, so a float backend and the double
 /// reference start from exactly the same numbers.
 /// </summary>
-public static class TestArchitectures
+internal static class TestArchitectures
 {
     public static readonly ImmutableArray<Activation> EveryActivation = [.. Enum.GetValues<Activation>()];
 
@@ -30,6 +30,37 @@ public static class TestArchitectures
             [
                 new DenseLayerArchitecture("Hidden", 7, 5, hidden, hiddenMask ?? LayerMask.None),
                 new DenseLayerArchitecture("Output", 4, 7, output, outputMask ?? LayerMask.None),
+            ]);
+
+    /// <summary>
+    /// A small convolutional network over (2, 7, 6) images: a padded convolution, max pooling, a second convolution,
+    /// average pooling, and a dense output layer reading the flattened map. No size is a multiple of anything.
+    /// </summary>
+    public static NetworkArchitecture ConvNet(Activation activation, Loss loss, LayerMask? convolutionMask = null) =>
+        new(
+            $"ConvNet_{activation}_{loss}",
+            loss,
+            "Image",
+            (2, 7, 6),
+            [
+                new Conv2DLayerArchitecture("Conv1", (2, 7, 6), filters: 3, kernel: 3, stride: 1, padding: 1, activation, convolutionMask ?? LayerMask.None),
+                new MaxPool2DLayerArchitecture("Pool1", (3, 7, 6), size: 2),
+                new Conv2DLayerArchitecture("Conv2", (3, 3, 3), filters: 4, kernel: 2, stride: 1, padding: 0, Activation.Tanh, LayerMask.None),
+                new AvgPool2DLayerArchitecture("Pool2", (4, 2, 2), size: 2),
+                new DenseLayerArchitecture("Output", 3, 4, Activation.Identity, LayerMask.None),
+            ]);
+
+    /// <summary>Strides of 2 and 3 with padding 2, whose windows skip and overhang the input, and a masked convolution.</summary>
+    public static NetworkArchitecture StridedConvNet(Loss loss, LayerMask mask) =>
+        new(
+            $"StridedConvNet_{loss}",
+            loss,
+            "Image",
+            (3, 9, 8),
+            [
+                new Conv2DLayerArchitecture("Wide", (3, 9, 8), filters: 5, kernel: 4, stride: 2, padding: 2, Activation.Sigmoid, mask),
+                new Conv2DLayerArchitecture("Skip", (5, 5, 5), filters: 2, kernel: 2, stride: 3, padding: 0, Activation.Relu, LayerMask.None),
+                new DenseLayerArchitecture("Output", 2, 8, Activation.Identity, LayerMask.None),
             ]);
 
     /// <summary>Every (hidden activation, loss) pair, for theories.</summary>
@@ -74,8 +105,7 @@ public static class TestArchitectures
         Mlp(Activation.Tanh, loss, hiddenMask: Mask(mask), outputMask: Mask(mask));
 
     /// <summary>Each layer's mask as the engines and the reference take it: null, or 1s and 0s.</summary>
-    public static float[]?[] Masks(NetworkArchitecture architecture) =>
-        [.. architecture.Layers.Select(layer => layer.Mask.IsMasked ? layer.Mask.ToArray(layer.Units, layer.Inputs) : null)];
+    public static float[]?[] Masks(NetworkArchitecture architecture) => [.. architecture.Layers.Select(LayerMask.ArrayOf)];
 
     /// <summary>
     /// Uniform random parameters in [-1, 1), biases included (unlike training's initialization, so that
@@ -114,7 +144,7 @@ public static class TestArchitectures
     {
         var random = new Random(seed);
         float[] inputs = RandomValues(random, size * architecture.InputSize);
-        return architecture.Loss == Loss.SoftmaxCrossEntropy
+        return architecture.IsClassifier
             ? new TestBatch(size, inputs, [.. Enumerable.Range(0, size).Select(_ => random.Next(architecture.OutputSize))], [])
             : new TestBatch(size, inputs, [], RandomValues(random, size * architecture.OutputSize));
     }
@@ -148,7 +178,7 @@ public sealed record TestBatch(int Size, float[] Inputs, int[] Labels, float[] T
 }
 
 /// <summary>Shorthands that run a <see cref="TestBatch"/> through a reference network.</summary>
-public static class ReferenceNetworkTestExtensions
+internal static class ReferenceNetworkTestExtensions
 {
     public static double MeanLoss(this ReferenceNetwork network, TestBatch batch) =>
         network.SampleLosses(batch.InputsAsDouble, batch.Labels, batch.TargetsAsDouble, batch.Size).Average();

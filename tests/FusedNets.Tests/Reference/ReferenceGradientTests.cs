@@ -53,6 +53,23 @@ public class ReferenceGradientTests
         AssertInputGradientsMatchFiniteDifferences(architecture);
     }
 
+    [Theory]
+    [MemberData(nameof(TestArchitectures.EveryActivationWithEveryLoss), MemberType = typeof(TestArchitectures))]
+    public void Gradients_match_through_convolutions_and_both_poolings_for_each_activation_and_loss(Activation activation, Loss loss)
+    {
+        NetworkArchitecture architecture = TestArchitectures.ConvNet(activation, loss);
+        AssertParameterGradientsMatchFiniteDifferences(architecture);
+        AssertInputGradientsMatchFiniteDifferences(architecture);
+    }
+
+    [Fact]
+    public void Gradients_match_through_strided_padded_and_masked_convolutions()
+    {
+        NetworkArchitecture architecture = TestArchitectures.StridedConvNet(Loss.MeanSquaredError, LayerMask.Random(0.5, 3));
+        AssertParameterGradientsMatchFiniteDifferences(architecture);
+        AssertInputGradientsMatchFiniteDifferences(architecture);
+    }
+
     private static void AssertParameterGradientsMatchFiniteDifferences(NetworkArchitecture architecture)
     {
         ReferenceNetwork network = TestArchitectures.RandomReference(architecture, seed: 11);
@@ -63,27 +80,37 @@ public class ReferenceGradientTests
 
         for (int l = 0; l < architecture.Layers.Length; l++)
         {
-            DenseLayerArchitecture layer = architecture.Layers[l];
-            for (int i = 0; i < layer.WeightCount; i++)
+            LayerArchitecture layer = architecture.Layers[l];
+            int p = architecture.ParameterOffset(l);
+            foreach (ParameterTensor tensor in layer.Parameters)
             {
-                int p = architecture.WeightOffset(l) + i;
-                string what = $"d{layer.Name}.W[{i / layer.Inputs}, {i % layer.Inputs}]";
-                if (masks[l] is { } mask && mask[i] == 0)
+                for (int i = 0; i < tensor.Size; i++, p++)
                 {
-                    Assert.True(gradient[p] == 0, $"{what} is masked, so its gradient must be exactly 0, got {gradient[p]}.");
+                    string what = $"d{layer.Name}.{tensor.Name}[{string.Join(", ", Index(tensor, i))}]";
+                    if (tensor.Role == ParameterRole.Weight && masks[l] is { } mask && mask[i] == 0)
+                    {
+                        Assert.True(gradient[p] == 0, $"{what} is masked, so its gradient must be exactly 0, got {gradient[p]}.");
+                    }
+                    else
+                    {
+                        FiniteDifferences.AssertClose(FiniteDifferences.OfParameter(network, batch, p), gradient[p], what);
+                    }
                 }
-                else
-                {
-                    FiniteDifferences.AssertClose(FiniteDifferences.OfParameter(network, batch, p), gradient[p], what);
-                }
-            }
-
-            for (int o = 0; o < layer.Units; o++)
-            {
-                int p = architecture.BiasOffset(l) + o;
-                FiniteDifferences.AssertClose(FiniteDifferences.OfParameter(network, batch, p), gradient[p], $"d{layer.Name}.b[{o}]");
             }
         }
+    }
+
+    /// <summary>The multi-index of flat entry <paramref name="flat"/> of <paramref name="tensor"/>, for messages.</summary>
+    private static int[] Index(ParameterTensor tensor, int flat)
+    {
+        var index = new int[tensor.Shape.Length];
+        for (int d = index.Length - 1; d >= 0; d--)
+        {
+            index[d] = flat % tensor.Shape[d];
+            flat /= tensor.Shape[d];
+        }
+
+        return index;
     }
 
     private static void AssertInputGradientsMatchFiniteDifferences(NetworkArchitecture architecture)

@@ -158,7 +158,7 @@ public class ReferenceNetworkTests
     private static ReferenceNetwork SingleLayer(int inputs, int units, Activation activation, Loss loss, float[] parameters)
     {
         var architecture = new NetworkArchitecture("Single", loss, "X", inputs,
-            ImmutableArray.Create(new DenseLayerArchitecture("Layer", units, inputs, activation, LayerMask.None)));
+            ImmutableArray.Create<LayerArchitecture>(new DenseLayerArchitecture("Layer", units, inputs, activation, LayerMask.None)));
         return new ReferenceNetwork(architecture, parameters, [null]);
     }
 }

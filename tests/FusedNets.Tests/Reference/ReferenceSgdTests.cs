@@ -168,7 +168,7 @@ public class ReferenceSgdTests
     private static ReferenceNetwork TwoToOne()
     {
         var architecture = new NetworkArchitecture("TwoToOne", Loss.MeanSquaredError, "X", 2,
-            ImmutableArray.Create(new DenseLayerArchitecture("Layer", 1, 2, Activation.Identity, LayerMask.None)));
+            ImmutableArray.Create<LayerArchitecture>(new DenseLayerArchitecture("Layer", 1, 2, Activation.Identity, LayerMask.None)));
         return new ReferenceNetwork(architecture, Start, [null]);
     }
 }

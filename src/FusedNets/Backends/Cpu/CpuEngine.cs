@@ -1,9 +1,10 @@
+using FusedNets.Generated;
 using System.Runtime.Intrinsics;
 
 namespace FusedNets.Backends.Cpu;
 
 /// <summary>
-/// <see cref="Backend.Cpu"/>: dense layers as register-blocked SIMD products on all cores, with bias and
+/// <see cref="Backend.Cpu"/>: dense and convolutional layers as register-blocked SIMD products on all cores, with bias and
 /// activation fused into the forward, the activation derivative into the backward and SGD into the weight
 /// gradient. The vector width is chosen once, here: AVX-512 where accelerated, else 256-bit, else 128-bit
 /// (SSE, NEON), else scalar.

@@ -1,132 +1,75 @@
+using FusedNets.Generated;
+
 namespace FusedNets.Backends.Cpu;
 
 /// <summary>
-/// One dense layer's parameters as the CPU kernels keep them: W row-major [Units, WeightStride], each
-/// row padded with zeros to whole vectors so every kernel reads full vectors; the bias, the momentum
-/// buffers in the same layout, and the mask (1 = trains) for a masked layer.
+/// One layer of a network on the CPU engine at one vector width: its parameters in the layout its kernels want,
+/// its per-batch scratch, and its part of each phase of <see cref="CpuPipeline{TVector, TOps}"/>. Each kind
+/// implements it in its own folder (<c>src/FusedNets/Layers/&lt;Kind&gt;</c>); the pipeline knows no kind.
 /// </summary>
 /// <remarks>
-/// Padding weights stay exactly zero: the inputs they multiply are zero padding too, so their gradient,
-/// velocity and weight decay are all zero.
+/// Each kind implements the generic phase methods twice over: non-virtual kernels, which its public entry points for
+/// generated code (such as <see cref="DenseCpu"/>) call with the activation known at compile time, and these virtual
+/// members, which forward to them for the schedule read at run time (<see cref="ArchitectureCpuProgram"/>). A virtual
+/// generic call costs a dictionary lookup on every call, which the single-sample path of a small network would feel;
+/// the generated schedule never makes one.
 /// <para>
-/// Parameters and momentum are double-buffered: a training step reads the current buffers and writes the
-/// next ones, and <see cref="Flip"/> makes the step's result current only once the whole step is known to be
-/// finite. A diverged step is thereby dropped without a copy or an extra pass over memory.
+/// Between layers, values are feature-major: (Units, P) with P the batch padded to whole vectors, so a layer's
+/// products vectorize across samples. Each phase method computes this thread's share of the phase's outputs,
+/// and every output is one fixed chain of operations, so results do not depend on the thread count.
 /// </para>
 /// </remarks>
-internal sealed unsafe class CpuLayer
+internal abstract unsafe class CpuLayer<TVector, TOps>(int index, LayerArchitecture architecture)
+    where TVector : unmanaged
+    where TOps : IVectorOps<TVector>
 {
-    public CpuLayer(DenseLayerArchitecture architecture, float[]? mask, int width)
+    /// <summary>The layer's position in the network (0 reads the input).</summary>
+    public int Index { get; } = index;
+
+    public LayerArchitecture Architecture { get; } = architecture;
+
+    /// <summary>The layer's weights and bias, or null for a layer without parameters.</summary>
+    public abstract CpuWeights? Weights { get; }
+
+    /// <summary>Multiply-adds of one sample forward, × 2 for the FLOPs; a training step costs about three times as much.</summary>
+    public virtual long ForwardFlopsPerSample => 2 * Architecture.ForwardMultiplyAdds;
+
+    /// <summary>Sizes this layer's own per-batch buffers for up to <paramref name="capacity"/> samples (P = <paramref name="stride"/>).</summary>
+    public virtual void EnsureCapacity(int capacity, int stride)
     {
-        Units = architecture.Units;
-        Inputs = architecture.Inputs;
-        Activation = architecture.Activation;
-        WeightStride = PaddedStride(Inputs, width);
-        Weights = new AlignedBuffer((long)Units * WeightStride);
-        WeightVelocities = new AlignedBuffer(Weights.Length);
-        Bias = new AlignedBuffer(RoundUp(Units, width));
-        BiasVelocities = new AlignedBuffer(Bias.Length);
-        NextWeights = new AlignedBuffer(Weights.Length);
-        NextWeightVelocities = new AlignedBuffer(Weights.Length);
-        NextBias = new AlignedBuffer(Bias.Length);
-        NextBiasVelocities = new AlignedBuffer(Bias.Length);
-        PredictPanels = new AlignedBuffer(MatrixVector.PackedLength(Units, Inputs, width));
-        if (mask is not null)
-        {
-            Mask = new AlignedBuffer(Weights.Length);
-            CopyRows(mask, Mask.Pointer);
-            Sparse = SparseStructure.TryCreate(mask, Units, Inputs);
-        }
     }
 
-    public int Units { get; }
-
-    public int Inputs { get; }
-
-    public Activation Activation { get; }
-
-    /// <summary>Floats between the starts of two rows of W: <see cref="Inputs"/> rounded up to whole vectors (see <see cref="PaddedStride"/>).</summary>
-    public int WeightStride { get; }
-
-    public AlignedBuffer Weights { get; private set; }
-
-    public AlignedBuffer WeightVelocities { get; private set; }
-
-    public AlignedBuffer Bias { get; private set; }
-
-    public AlignedBuffer BiasVelocities { get; private set; }
-
-    /// <summary>Where a training step writes W; current after <see cref="Flip"/>. Masked and padding weights are zero in both.</summary>
-    public AlignedBuffer NextWeights { get; private set; }
-
-    public AlignedBuffer NextWeightVelocities { get; private set; }
-
-    public AlignedBuffer NextBias { get; private set; }
-
-    public AlignedBuffer NextBiasVelocities { get; private set; }
-
-    /// <summary>1 where a weight trains, 0 where it is fixed at zero; null for a dense layer.</summary>
-    public AlignedBuffer? Mask { get; }
-
-    /// <summary>The kept weights' indices, for a mask sparse enough that the sparse kernels win; else null.</summary>
-    public SparseStructure? Sparse { get; }
+    /// <summary>Forward for this thread's share: z = map(x), y = f(z), into the workspace's z and y of this layer.</summary>
+    public abstract void Forward<TActivation>(CpuPipeline<TVector, TOps> cpu, int thread)
+        where TActivation : struct, IActivationKernel;
 
     /// <summary>
-    /// A copy of W for single-sample prediction, packed input-major (see <see cref="MatrixVector"/>); valid
-    /// while <see cref="PredictPanelsStale"/> is false, repacked by the next single-sample call after W changes.
+    /// Backward data for this thread's share: dL/dx from this layer's delta, fused with the derivative of the layer
+    /// below's activation <typeparamref name="TBelow"/>, into the layer below's delta.
     /// </summary>
-    public AlignedBuffer PredictPanels { get; }
+    public abstract void Backward<TBelow>(CpuPipeline<TVector, TOps> cpu, int thread)
+        where TBelow : struct, IActivationKernel;
 
-    public bool PredictPanelsStale { get; set; } = true;
+    /// <summary>Backward data of the first layer: dL/dx into the workspace's input gradient, for this thread's share.</summary>
+    public abstract void BackwardToInputs(CpuPipeline<TVector, TOps> cpu, int thread);
 
-    /// <summary>Makes the buffers the last training step wrote the current ones.</summary>
-    public void Flip()
+    /// <summary>The parameter gradient fused with the optimizer step, for this thread's share; writes the next parameter buffers.</summary>
+    public virtual void Update(CpuPipeline<TVector, TOps> cpu, int thread)
     {
-        PredictPanelsStale = true;
-        (Weights, NextWeights) = (NextWeights, Weights);
-        (WeightVelocities, NextWeightVelocities) = (NextWeightVelocities, WeightVelocities);
-        (Bias, NextBias) = (NextBias, Bias);
-        (BiasVelocities, NextBiasVelocities) = (NextBiasVelocities, BiasVelocities);
     }
 
-    public static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
+    /// <summary>Called on the caller's thread before a single-sample pass: refresh whatever the single-sample kernels read.</summary>
+    public virtual void PrepareToPredict()
+    {
+    }
 
     /// <summary>
-    /// <paramref name="floats"/> rounded up to whole vectors, plus one more vector when that is a multiple
-    /// of 1 KiB: rows a power-of-two apart map to the same few cache sets, so walking W down a column (the
-    /// backward) or writing a column of a sample-major copy evicts its own lines. One vector of padding
-    /// spreads the rows over every set, for a few percent more work in the weight update.
+    /// One sample forward for this thread's share, from <see cref="CpuPipeline{TVector, TOps}.SingleSampleInput"/> to
+    /// <see cref="CpuPipeline{TVector, TOps}.SingleSampleOutput"/>. Its results equal the batched forward's bit for bit.
     /// </summary>
-    public static int PaddedStride(int floats, int width)
-    {
-        int stride = RoundUp(floats, width);
-        return stride % 256 == 0 ? stride + width : stride;
-    }
+    public abstract void Predict<TActivation>(CpuPipeline<TVector, TOps> cpu, int thread)
+        where TActivation : struct, IActivationKernel;
 
-    /// <summary>Reads this layer's weights then bias from the flat layout (<see cref="NetworkArchitecture"/>).</summary>
-    public void Read(ReadOnlySpan<float> flat, AlignedBuffer weights, AlignedBuffer bias)
-    {
-        PredictPanelsStale = true;
-        CopyRows(flat[..(Units * Inputs)], weights.Pointer);
-        flat.Slice(Units * Inputs, Units).CopyTo(bias.AsSpan());
-    }
-
-    /// <summary>Writes this layer's weights then bias in the flat layout.</summary>
-    public void Write(AlignedBuffer weights, AlignedBuffer bias, Span<float> flat)
-    {
-        for (int row = 0; row < Units; row++)
-        {
-            new ReadOnlySpan<float>(weights.Pointer + (long)row * WeightStride, Inputs).CopyTo(flat.Slice(row * Inputs, Inputs));
-        }
-
-        bias.AsSpan()[..Units].CopyTo(flat.Slice(Units * Inputs, Units));
-    }
-
-    private void CopyRows(ReadOnlySpan<float> rows, float* destination)
-    {
-        for (int row = 0; row < Units; row++)
-        {
-            rows.Slice(row * Inputs, Inputs).CopyTo(new Span<float>(destination + (long)row * WeightStride, Inputs));
-        }
-    }
+    /// <summary>Whether the single-sample forward splits this layer across threads (else thread 0 computes it alone).</summary>
+    public virtual bool PredictSplitsAcrossThreads => true;
 }

@@ -1,11 +1,11 @@
 using System.ComponentModel;
 
-namespace FusedNets.Backends.Cpu;
+namespace FusedNets.Generated;
 
 /// <summary>
-/// A network's CPU code: the generator emits one subclass per network, next to its ILGPU kernels and from
-/// the same layer model, with every size a constant and every activation a type. <see cref="CpuEngine"/>
-/// picks the vector width once and asks for the kernels at that width.
+/// A network's CPU code: the generator emits one subclass per network, from the same layer model as its
+/// declaration, with every activation and the loss a type. <see cref="Backends.Cpu.CpuEngine"/> picks the vector width once and
+/// asks for the kernels at that width.
 /// </summary>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public abstract class CpuProgram
@@ -17,88 +17,28 @@ public abstract class CpuProgram
 }
 
 /// <summary>
-/// One network's layer schedule at one vector width. Each method names, per layer, the fused product that
-/// layer runs, its activation as a type argument and its sizes as constants; <see cref="CpuPipeline{TVector, TOps}"/>
-/// owns the buffers and the threads and calls these phase by phase.
+/// One network's schedule at one vector width: per phase and layer, which kind's kernel runs and with which
+/// activation (and loss) it is instantiated, so the JIT compiles each call straight into the kernel it names.
+/// <see cref="CpuPipeline{TVector, TOps}"/> owns the layers, buffers and threads and calls these phase by phase;
+/// each call runs the calling thread's share.
 /// </summary>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public abstract class CpuKernels<TVector, TOps>
     where TVector : unmanaged
     where TOps : IVectorOps<TVector>
 {
-    /// <summary>
-    /// One sample through every layer, run by each of the pipeline's threads (<paramref name="thread"/>):
-    /// <see cref="CpuPipeline{TVector, TOps}.PredictLayer"/> per layer.
-    /// </summary>
-    public abstract void Predict(CpuPipeline<TVector, TOps> cpu, int thread);
+    /// <summary>Layer <paramref name="layer"/> for the one sample in flight, with its activation: its kind's <c>Predict</c>.</summary>
+    public abstract void Predict(CpuPipeline<TVector, TOps> cpu, int layer, int thread);
 
-    /// <summary>Layer <paramref name="layer"/>'s forward for its output rows [<paramref name="start"/>, <paramref name="end"/>).</summary>
-    public abstract void Forward(CpuPipeline<TVector, TOps> cpu, int layer, int start, int end);
+    /// <summary>Layer <paramref name="layer"/>'s forward with its activation: its kind's <c>Forward</c>.</summary>
+    public abstract void Forward(CpuPipeline<TVector, TOps> cpu, int layer, int thread);
 
     /// <summary>
-    /// Layer <paramref name="layer"/>'s backward data for its input rows [<paramref name="start"/>, <paramref name="end"/>):
-    /// the delta of the layer below (its activation's derivative fused in), or the input gradient for layer 0.
+    /// Layer <paramref name="layer"/>'s backward data (<paramref name="layer"/> ≥ 1): its kind's <c>Backward</c> with the
+    /// activation of the layer below, whose delta it writes.
     /// </summary>
-    public abstract void Backward(CpuPipeline<TVector, TOps> cpu, int layer, int start, int end);
-}
+    public abstract void Backward(CpuPipeline<TVector, TOps> cpu, int layer, int thread);
 
-/// <summary>
-/// The same schedule read from a <see cref="NetworkArchitecture"/> at run time, for architectures built without
-/// the generator (tests build many); it turns each layer's activation into a type argument once per call,
-/// so it runs the very kernels a generated program runs, with the same results bit for bit.
-/// </summary>
-internal sealed class ArchitectureCpuProgram(NetworkArchitecture architecture) : CpuProgram
-{
-    public override CpuKernels<TVector, TOps> CreateKernels<TVector, TOps>() => new Kernels<TVector, TOps>(architecture);
-
-    private sealed class Kernels<TVector, TOps>(NetworkArchitecture architecture) : CpuKernels<TVector, TOps>
-        where TVector : unmanaged
-        where TOps : IVectorOps<TVector>
-    {
-        public override void Predict(CpuPipeline<TVector, TOps> cpu, int thread)
-        {
-            for (int l = 0; l < architecture.Layers.Length; l++)
-            {
-                DenseLayerArchitecture layer = architecture.Layers[l];
-                var visitor = new PredictVisitor(cpu, thread, l, layer.Inputs, layer.Units);
-                ActivationKernels.Dispatch(layer.Activation, ref visitor);
-            }
-        }
-
-        public override void Forward(CpuPipeline<TVector, TOps> cpu, int layer, int start, int end)
-        {
-            var visitor = new ForwardVisitor(cpu, layer, start, end);
-            ActivationKernels.Dispatch(architecture.Layers[layer].Activation, ref visitor);
-        }
-
-        public override void Backward(CpuPipeline<TVector, TOps> cpu, int layer, int start, int end)
-        {
-            if (layer == 0)
-            {
-                cpu.BackwardToInputs(start, end);
-                return;
-            }
-
-            var visitor = new BackwardVisitor(cpu, layer, start, end);
-            ActivationKernels.Dispatch(architecture.Layers[layer - 1].Activation, ref visitor);
-        }
-
-        private readonly struct PredictVisitor(CpuPipeline<TVector, TOps> cpu, int thread, int layer, int inputs, int units) : IActivationVisitor
-        {
-            public void Visit<TActivation>()
-                where TActivation : struct, IActivationKernel => cpu.PredictLayer<TActivation>(thread, layer, inputs, units);
-        }
-
-        private readonly struct ForwardVisitor(CpuPipeline<TVector, TOps> cpu, int layer, int start, int end) : IActivationVisitor
-        {
-            public void Visit<TActivation>()
-                where TActivation : struct, IActivationKernel => cpu.ForwardRows<TActivation>(layer, start, end);
-        }
-
-        private readonly struct BackwardVisitor(CpuPipeline<TVector, TOps> cpu, int layer, int start, int end) : IActivationVisitor
-        {
-            public void Visit<TBelow>()
-                where TBelow : struct, IActivationKernel => cpu.BackwardRows<TBelow>(layer, start, end);
-        }
-    }
+    /// <summary>The loss phase: <see cref="CpuPipeline{TVector, TOps}.Loss{TLoss, TOutput}"/> with the loss and the output layer's activation.</summary>
+    public abstract void Loss(CpuPipeline<TVector, TOps> cpu, int thread);
 }

@@ -1,3 +1,4 @@
+using FusedNets.Generated;
 using System.Runtime.CompilerServices;
 
 namespace FusedNets.Backends.Cpu;

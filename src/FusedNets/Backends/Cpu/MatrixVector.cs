@@ -1,3 +1,4 @@
+using FusedNets.Generated;
 using System.Runtime.CompilerServices;
 
 namespace FusedNets.Backends.Cpu;
@@ -27,15 +28,15 @@ internal static unsafe class MatrixVector
     public const int PanelVectors = 4;
 
     /// <summary>Panels of a layer with <paramref name="units"/> outputs.</summary>
-    public static int Panels(int units, int width) => (CpuLayer.RoundUp(units, width) / width + PanelVectors - 1) / PanelVectors;
+    public static int Panels(int units, int width) => (CpuLayout.RoundUp(units, width) / width + PanelVectors - 1) / PanelVectors;
 
     /// <summary>Floats the packed copy of a <paramref name="units"/> × <paramref name="inputs"/> W takes.</summary>
-    public static long PackedLength(int units, int inputs, int width) => (long)CpuLayer.RoundUp(units, width) * inputs;
+    public static long PackedLength(int units, int inputs, int width) => (long)CpuLayout.RoundUp(units, width) * inputs;
 
     /// <summary>Packs W (row-major, rows <paramref name="stride"/> floats apart) into panels of Wᵀ; outputs past <paramref name="units"/> are zero.</summary>
     public static void Pack(float* weights, nint stride, int units, int inputs, int width, float* panels)
     {
-        int vectors = CpuLayer.RoundUp(units, width) / width;
+        int vectors = CpuLayout.RoundUp(units, width) / width;
         for (int first = 0; first < vectors; first += PanelVectors)
         {
             int panelFloats = Math.Min(PanelVectors, vectors - first) * width;

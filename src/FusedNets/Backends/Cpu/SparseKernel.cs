@@ -1,3 +1,5 @@
+using FusedNets.Generated;
+
 namespace FusedNets.Backends.Cpu;
 
 /// <summary>

@@ -1,3 +1,4 @@
+using FusedNets.Generated;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.Arm;

@@ -2,54 +2,9 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
+using FusedNets.Generated;
 
 namespace FusedNets.Backends.Cpu;
-
-/// <summary>
-/// The few lane-wise operations the CPU kernels use, for one vector width. Kernels are generic over an
-/// implementation (a struct), so the JIT compiles one specialized copy per width and inlines every call:
-/// the same kernel source runs as AVX-512, as AVX2, as SSE or NEON, or as plain scalar code.
-/// </summary>
-/// <remarks>
-/// Every kernel vectorizes across independent outputs, never across a sum, so each output element sees the
-/// same sequence of multiply-adds at every width, each one rounded as <see cref="MultiplyAdd"/> says (once
-/// where the processor fuses them, else twice, at every width alike): on one machine the widths agree bit
-/// for bit in the products.
-/// </remarks>
-[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
-public unsafe interface IVectorOps<TVector>
-    where TVector : unmanaged
-{
-    /// <summary>Floats per vector.</summary>
-    static abstract int Count { get; }
-
-    /// <summary>A short name for <see cref="INetworkEngine.DeviceName"/>.</summary>
-    static abstract string Name { get; }
-
-    static abstract TVector Load(float* source);
-
-    static abstract void Store(float* destination, TVector value);
-
-    /// <summary>A store that bypasses the caches (to an address aligned to the vector), or a plain store where there is none.</summary>
-    static abstract void StoreNonTemporal(float* destination, TVector value);
-
-    static abstract TVector Broadcast(float value);
-
-    /// <summary>a * b + c: rounded once where <see cref="MultiplyAdds.AreFused"/>, else a * b rounded, then the sum.</summary>
-    static abstract TVector MultiplyAdd(TVector a, TVector b, TVector c);
-
-    static abstract TVector Add(TVector a, TVector b);
-
-    static abstract TVector Subtract(TVector a, TVector b);
-
-    static abstract TVector Multiply(TVector a, TVector b);
-
-    /// <summary>Lane-wise <c>condition &gt; 0 ? ifPositive : otherwise</c>, NaN and -0 taking <paramref name="otherwise"/> as in C#.</summary>
-    static abstract TVector WherePositive(TVector condition, TVector ifPositive, TVector otherwise);
-
-    /// <summary>The sum of the lanes (in a fixed order, so the result is reproducible).</summary>
-    static abstract float Sum(TVector value);
-}
 
 /// <summary>AVX-512: 16 floats per vector.</summary>
 internal readonly unsafe struct Vector512Ops : IVectorOps<Vector512<float>>
@@ -86,6 +41,10 @@ internal readonly unsafe struct Vector512Ops : IVectorOps<Vector512<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> WherePositive(Vector512<float> condition, Vector512<float> ifPositive, Vector512<float> otherwise) =>
         Vector512.ConditionalSelect(Vector512.GreaterThan(condition, Vector512<float>.Zero), ifPositive, otherwise);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> WhereGreater(Vector512<float> a, Vector512<float> b, Vector512<float> ifGreater, Vector512<float> otherwise) =>
+        Vector512.ConditionalSelect(Vector512.GreaterThan(a, b), ifGreater, otherwise);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(Vector512<float> value) => Vector512.Sum(value);
@@ -128,6 +87,10 @@ internal readonly unsafe struct Vector256Ops : IVectorOps<Vector256<float>>
         Vector256.ConditionalSelect(Vector256.GreaterThan(condition, Vector256<float>.Zero), ifPositive, otherwise);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> WhereGreater(Vector256<float> a, Vector256<float> b, Vector256<float> ifGreater, Vector256<float> otherwise) =>
+        Vector256.ConditionalSelect(Vector256.GreaterThan(a, b), ifGreater, otherwise);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(Vector256<float> value) => Vector256.Sum(value);
 }
 
@@ -168,6 +131,10 @@ internal readonly unsafe struct Vector128Ops : IVectorOps<Vector128<float>>
         Vector128.ConditionalSelect(Vector128.GreaterThan(condition, Vector128<float>.Zero), ifPositive, otherwise);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> WhereGreater(Vector128<float> a, Vector128<float> b, Vector128<float> ifGreater, Vector128<float> otherwise) =>
+        Vector128.ConditionalSelect(Vector128.GreaterThan(a, b), ifGreater, otherwise);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(Vector128<float> value) => Vector128.Sum(value);
 }
 
@@ -204,6 +171,9 @@ internal readonly unsafe struct ScalarOps : IVectorOps<float>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float WherePositive(float condition, float ifPositive, float otherwise) => condition > 0f ? ifPositive : otherwise;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float WhereGreater(float a, float b, float ifGreater, float otherwise) => a > b ? ifGreater : otherwise;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(float value) => value;

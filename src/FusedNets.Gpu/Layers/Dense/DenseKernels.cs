@@ -1,0 +1,187 @@
+using FusedNets.Generated;
+using System.ComponentModel;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace FusedNets.Gpu;
+
+/// <summary>The sizes of a dense layer, the value its kernels are specialized on.</summary>
+/// <remarks>Public because ILGPU's specializing launcher, emitted at run time, declares a field of it.</remarks>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public readonly record struct DenseShape(int Inputs, int Units);
+
+/// <summary>
+/// A dense layer's kernels: y = f(W x + b). Three shared-memory tiled products, each with its fusion in the
+/// epilogue. A group of T × T threads computes a T × T tile of the result; each pass over the shared dimension stages a
+/// T-wide slice of both operands in shared memory, so every value loaded from global memory serves T products. Rows
+/// are padded to T + 1 floats so that reading a column does not hit one shared-memory bank T times. Sizes that are not
+/// tile multiples load zeros past the edge.
+/// </summary>
+internal static class DenseKernels
+{
+    // x: (B, In), W: (Out, In), b: (Out), z and y: (B, Out).
+    // Forward: z = W x + b, y = f(z), the product Z (B, Out) = X (B, In) Wᵀ with thread (row, column) = (sample, output).
+    // Saves z and y for the backward.
+    public static void Forward<TActivation, TTile>(
+        ArrayView<int> status,
+        ArrayView<float> x,
+        ArrayView<float> w,
+        ArrayView<float> b,
+        ArrayView<float> z,
+        ArrayView<float> y,
+        SpecializedValue<DenseShape> shape,
+        int batch)
+        where TActivation : struct, IActivationKernel
+        where TTile : struct, ITileSize
+    {
+        if (KernelChecks.StepFailedInGroup(status))
+        {
+            return;
+        }
+
+        int inputs = shape.Value.Inputs, units = shape.Value.Units;
+        int tile = TTile.Size, stride = TTile.Size + 1;
+        ArrayView<float> xTile = SharedMemory.Allocate<float>(TTile.Size * (TTile.Size + 1));
+        ArrayView<float> wTile = SharedMemory.Allocate<float>(TTile.Size * (TTile.Size + 1));
+        int row = Group.IdxY, column = Group.IdxX;
+        int firstSample = Grid.IdxY * tile, firstOutput = Grid.IdxX * tile;
+        float sum = 0f;
+        for (int k = 0; k < inputs; k += tile)
+        {
+            int input = k + column;
+            xTile[row * stride + column] = firstSample + row < batch && input < inputs ? x[(firstSample + row) * inputs + input] : 0f;
+            wTile[row * stride + column] = firstOutput + row < units && input < inputs ? w[(firstOutput + row) * inputs + input] : 0f;
+            Group.Barrier();
+            for (int j = 0; j < tile; j++)
+            {
+                sum += xTile[row * stride + j] * wTile[column * stride + j];
+            }
+
+            Group.Barrier();
+        }
+
+        int sample = firstSample + row, output = firstOutput + column;
+        if (sample < batch && output < units)
+        {
+            float pre = sum + b[output];
+            z[sample * units + output] = pre;
+            y[sample * units + output] = TActivation.Apply(pre);
+        }
+    }
+
+    // Backward of z = W x + b to x, fused with the activation derivative of the layer below, whose dz it writes:
+    // dzBelow (B, In) = (dz (B, Out) W (Out, In)) ⊙ f'below(zBelow, yBelow), thread (row, column) = (sample, input).
+    // For the first layer dzBelow is dL/dx of the network's input and f'below is the identity's.
+    public static void Backward<TBelow, TTile>(
+        ArrayView<int> status,
+        ArrayView<float> w,
+        ArrayView<float> dz,
+        ArrayView<float> zBelow,
+        ArrayView<float> yBelow,
+        ArrayView<float> dzBelow,
+        SpecializedValue<DenseShape> shape,
+        int batch)
+        where TBelow : struct, IActivationKernel
+        where TTile : struct, ITileSize
+    {
+        if (KernelChecks.StepFailedInGroup(status))
+        {
+            return;
+        }
+
+        int inputs = shape.Value.Inputs, units = shape.Value.Units;
+        int tile = TTile.Size, stride = TTile.Size + 1;
+        ArrayView<float> dzTile = SharedMemory.Allocate<float>(TTile.Size * (TTile.Size + 1));
+        ArrayView<float> wTile = SharedMemory.Allocate<float>(TTile.Size * (TTile.Size + 1));
+        int row = Group.IdxY, column = Group.IdxX;
+        int firstSample = Grid.IdxY * tile, firstInput = Grid.IdxX * tile;
+        float sum = 0f;
+        for (int k = 0; k < units; k += tile)
+        {
+            dzTile[row * stride + column] = firstSample + row < batch && k + column < units ? dz[(firstSample + row) * units + k + column] : 0f;
+            wTile[row * stride + column] = k + row < units && firstInput + column < inputs ? w[(k + row) * inputs + firstInput + column] : 0f;
+            Group.Barrier();
+            for (int j = 0; j < tile; j++)
+            {
+                sum += dzTile[row * stride + j] * wTile[j * stride + column];
+            }
+
+            Group.Barrier();
+        }
+
+        int sample = firstSample + row, input = firstInput + column;
+        if (sample < batch && input < inputs)
+        {
+            int at = sample * inputs + input;
+            dzBelow[at] = sum * TBelow.Derivative(zBelow[at], yBelow[at]);
+        }
+    }
+
+    // Backward of z = W x + b to W and b, fused with the SGD step; no gradient tensor is stored.
+    // dW (Out, In) = dzᵀ (Out, B) x (B, In), thread (row, column) = (output, input); db[o] = Σ_s dz[s, o], summed by the
+    // column-0 threads of the first column of groups from the dz tiles they already hold.
+    // vw and vb: the momentum of W and b; mask: (Out, In), 1 where W trains and 0 where it stays zero (read only when
+    // TMask is Masked).
+    public static void Update<TMask, TTile>(
+        ArrayView<int> status,
+        ArrayView<float> x,
+        ArrayView<float> dz,
+        ArrayView<float> w,
+        ArrayView<float> b,
+        ArrayView<float> vw,
+        ArrayView<float> vb,
+        ArrayView<float> mask,
+        SgdStep sgd,
+        SpecializedValue<DenseShape> shape,
+        int batch,
+        int step)
+        where TMask : struct, IMaskMode
+        where TTile : struct, ITileSize
+    {
+        if (KernelChecks.StepFailedInGroup(status))
+        {
+            return;
+        }
+
+        int inputs = shape.Value.Inputs, units = shape.Value.Units;
+        int tile = TTile.Size, stride = TTile.Size + 1;
+        ArrayView<float> dzTile = SharedMemory.Allocate<float>(TTile.Size * (TTile.Size + 1));
+        ArrayView<float> xTile = SharedMemory.Allocate<float>(TTile.Size * (TTile.Size + 1));
+        int row = Group.IdxY, column = Group.IdxX;
+        int firstOutput = Grid.IdxY * tile, firstInput = Grid.IdxX * tile;
+        bool sumsBias = Grid.IdxX == 0 && column == 0;
+        float dw = 0f, db = 0f;
+        for (int k = 0; k < batch; k += tile)
+        {
+            dzTile[row * stride + column] = firstOutput + row < units && k + column < batch ? dz[(k + column) * units + firstOutput + row] : 0f;
+            xTile[row * stride + column] = k + row < batch && firstInput + column < inputs ? x[(k + row) * inputs + firstInput + column] : 0f;
+            Group.Barrier();
+            for (int j = 0; j < tile; j++)
+            {
+                dw += dzTile[row * stride + j] * xTile[j * stride + column];
+                db += dzTile[row * stride + j];
+            }
+
+            Group.Barrier();
+        }
+
+        int output = firstOutput + row, input = firstInput + column;
+        if (output < units && input < inputs)
+        {
+            int at = output * inputs + input;
+            if (TMask.IsMasked)
+            {
+                dw *= mask[at];
+            }
+
+            w[at] = sgd.UpdateWeight(w[at], ref vw[at], dw);
+            KernelChecks.FlagIfNotFinite(status, step, w[at]);
+        }
+
+        if (sumsBias && output < units)
+        {
+            b[output] = sgd.UpdateBias(b[output], ref vb[output], db);
+            KernelChecks.FlagIfNotFinite(status, step, b[output]);
+        }
+    }
+}

@@ -1,0 +1,65 @@
+using FusedNets.Generated;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace FusedNets.Gpu;
+
+/// <summary>
+/// Average pooling's kernels: windows of Size × Size with stride Size, each channel on its own, no parameters and
+/// no activation (z = y). Windows do not overlap: the backward gathers, one thread per input value.
+/// </summary>
+internal static class AvgPool2DKernels
+{
+    // x: (B, C, H, W), z and y: (B, C, OH, OW).
+    // Forward: one thread per output, z = y = the mean of its window.
+    public static void Forward(Index1D index, ArrayView<int> status, ArrayView<float> x, ArrayView<float> z, ArrayView<float> y, SpecializedValue<Pool2DShape> shape)
+    {
+        if (status[0] != 0)
+        {
+            return;
+        }
+
+        Pool2DShape g = shape.Value;
+        int ox = index % g.OutWidth, oy = index / g.OutWidth % g.OutHeight, plane = index / (g.OutWidth * g.OutHeight);
+        int first = (plane * g.Height + oy * g.Size) * g.Width + ox * g.Size;
+        float sum = 0f;
+        for (int i = 0; i < g.Size; i++)
+        {
+            for (int j = 0; j < g.Size; j++)
+            {
+                sum += x[first + i * g.Width + j];
+            }
+        }
+
+        float mean = sum / (g.Size * g.Size);
+        z[index] = mean;
+        y[index] = mean;
+    }
+
+    // Backward of z[c, oy, ox] = mean over the window of x, fused with the activation derivative of the layer below.
+    // One thread per input value: dzBelow[s, c, iy, ix] = dz[s, c, iy / S, ix / S] / S² ⊙ f'below(zBelow, yBelow); values
+    // past the last whole window belong to none and get 0. dz: (B, C, OH, OW); dzBelow: (B, C, H, W).
+    public static void Backward<TBelow>(
+        Index1D index,
+        ArrayView<int> status,
+        ArrayView<float> dz,
+        ArrayView<float> zBelow,
+        ArrayView<float> yBelow,
+        ArrayView<float> dzBelow,
+        SpecializedValue<Pool2DShape> shape)
+        where TBelow : struct, IActivationKernel
+    {
+        if (status[0] != 0)
+        {
+            return;
+        }
+
+        Pool2DShape g = shape.Value;
+        int ix = index % g.Width, iy = index / g.Width % g.Height, plane = index / (g.Width * g.Height);
+        int oy = iy / g.Size, ox = ix / g.Size;
+        float gradient = oy < g.OutHeight && ox < g.OutWidth
+            ? dz[(plane * g.OutHeight + oy) * g.OutWidth + ox] / (g.Size * g.Size)
+            : 0f;
+        dzBelow[index] = gradient * TBelow.Derivative(zBelow[index], yBelow[index]);
+    }
+}

@@ -1,0 +1,65 @@
+using ILGPU;
+using ILGPU.Runtime;
+using View = ILGPU.ArrayView<float>;
+
+namespace FusedNets.Gpu;
+
+/// <summary>Max pooling's launches (<see cref="MaxPool2DKernels"/>): a thread per output forward, a thread per input backward.</summary>
+internal sealed class MaxPool2DLayer : IlgpuLayer
+{
+    private readonly KernelInstance _forwardKernel, _backwardKernel;
+    private readonly Action<AcceleratorStream, Index1D, ArrayView<int>, View, View, View, SpecializedValue<Pool2DShape>> _forward;
+    private readonly Action<AcceleratorStream, Index1D, ArrayView<int>, View, View, View, View, View, SpecializedValue<Pool2DShape>> _backward;
+    private readonly SpecializedValue<Pool2DShape> _shape;
+
+    public MaxPool2DLayer(KernelLibrary kernels, NetworkArchitecture network, int index)
+        : base(network, index)
+    {
+        _shape = SpecializedValue.New(Pool2DShape.Of((Pool2DLayerArchitecture)Architecture));
+        _forwardKernel = KernelInstance.Of(typeof(MaxPool2DKernels), nameof(MaxPool2DKernels.Forward), [], _shape);
+        _backwardKernel = KernelInstance.Of(typeof(MaxPool2DKernels), nameof(MaxPool2DKernels.Backward), [KernelTypes.Of(BelowActivation)], _shape);
+        kernels.Load(_forwardKernel, out _forward);
+        kernels.Load(_backwardKernel, out _backward);
+    }
+
+    public override IEnumerable<KernelInstance> Kernels => [_forwardKernel, _backwardKernel];
+
+    public override void Forward(IlgpuWorkspace workspace, int batch) =>
+        _forward(workspace.Stream, batch * Architecture.Units, workspace.Status, X(workspace), workspace.PreActivation(Index), workspace.Activation(Index), _shape);
+
+    public override void Backward(IlgpuWorkspace workspace, int batch)
+    {
+        (View zBelow, View yBelow) = Below(workspace);
+        _backward(workspace.Stream, batch * Architecture.Inputs, workspace.Status, X(workspace), workspace.Delta(Index), zBelow, yBelow, DX(workspace), _shape);
+    }
+}
+
+/// <summary>Average pooling's launches (<see cref="AvgPool2DKernels"/>): a thread per output forward, a thread per input backward.</summary>
+internal sealed class AvgPool2DLayer : IlgpuLayer
+{
+    private readonly KernelInstance _forwardKernel, _backwardKernel;
+    private readonly Action<AcceleratorStream, Index1D, ArrayView<int>, View, View, View, SpecializedValue<Pool2DShape>> _forward;
+    private readonly Action<AcceleratorStream, Index1D, ArrayView<int>, View, View, View, View, SpecializedValue<Pool2DShape>> _backward;
+    private readonly SpecializedValue<Pool2DShape> _shape;
+
+    public AvgPool2DLayer(KernelLibrary kernels, NetworkArchitecture network, int index)
+        : base(network, index)
+    {
+        _shape = SpecializedValue.New(Pool2DShape.Of((Pool2DLayerArchitecture)Architecture));
+        _forwardKernel = KernelInstance.Of(typeof(AvgPool2DKernels), nameof(AvgPool2DKernels.Forward), [], _shape);
+        _backwardKernel = KernelInstance.Of(typeof(AvgPool2DKernels), nameof(AvgPool2DKernels.Backward), [KernelTypes.Of(BelowActivation)], _shape);
+        kernels.Load(_forwardKernel, out _forward);
+        kernels.Load(_backwardKernel, out _backward);
+    }
+
+    public override IEnumerable<KernelInstance> Kernels => [_forwardKernel, _backwardKernel];
+
+    public override void Forward(IlgpuWorkspace workspace, int batch) =>
+        _forward(workspace.Stream, batch * Architecture.Units, workspace.Status, X(workspace), workspace.PreActivation(Index), workspace.Activation(Index), _shape);
+
+    public override void Backward(IlgpuWorkspace workspace, int batch)
+    {
+        (View zBelow, View yBelow) = Below(workspace);
+        _backward(workspace.Stream, batch * Architecture.Inputs, workspace.Status, workspace.Delta(Index), zBelow, yBelow, DX(workspace), _shape);
+    }
+}

@@ -1,0 +1,26 @@
+using System.ComponentModel;
+using System.Runtime.CompilerServices;
+using FusedNets.Onnx;
+
+namespace FusedNets.Generated;
+
+/// <summary>y = tanh(z); dy/dz = 1 − y².</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public readonly struct TanhKernel : ILaneByLaneActivationKernel<TanhKernel>
+{
+    public static Activation Activation => Activation.Tanh;
+
+    public static bool ReluFamily => false;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Apply(float z) => MathF.Tanh(z);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Derivative(float z, float y) => 1f - y * y;
+
+    public static double Reference(double z) => Math.Tanh(z);
+
+    public static double ReferenceDerivative(double z, double y) => 1 - y * y;
+
+    internal static void AddOnnxNodes(OnnxGraph graph, string name, string z, string y) => graph.Elementwise("Tanh", name, [z], y);
+}

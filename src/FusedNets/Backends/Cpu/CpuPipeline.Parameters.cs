@@ -1,0 +1,64 @@
+using FusedNets.Backends;
+using FusedNets.Backends.Cpu;
+
+namespace FusedNets.Generated;
+
+// The flat parameter vector (NetworkArchitecture's layout) and the layers' own layouts.
+public sealed partial class CpuPipeline<TVector, TOps>
+{
+    void INetworkEngine.ReadParameters(Span<float> destination)
+    {
+        for (int l = 0; l < _layers.Length; l++)
+        {
+            if (_layers[l].Weights is { } weights)
+            {
+                weights.Write(weights.Weights, weights.Bias, destination[_architecture.ParameterOffset(l)..]);
+            }
+        }
+    }
+
+    void INetworkEngine.WriteParameters(ReadOnlySpan<float> source)
+    {
+        for (int l = 0; l < _layers.Length; l++)
+        {
+            if (_layers[l].Weights is not { } weights)
+            {
+                continue;
+            }
+
+            weights.Read(source[_architecture.ParameterOffset(l)..], weights.Weights, weights.Bias);
+            if (weights.Mask is { } mask)
+            {
+                // The caller promises masked weights are zero; enforcing it here keeps them exactly zero forever.
+                Span<float> values = weights.Weights.AsSpan();
+                ReadOnlySpan<float> keep = mask.AsSpan();
+                for (int i = 0; i < values.Length; i++)
+                {
+                    values[i] *= keep[i];
+                }
+            }
+        }
+    }
+
+    void INetworkEngine.ReadMomentum(Span<float> destination)
+    {
+        for (int l = 0; l < _layers.Length; l++)
+        {
+            if (_layers[l].Weights is { } weights)
+            {
+                weights.Write(weights.WeightVelocities, weights.BiasVelocities, destination[_architecture.ParameterOffset(l)..]);
+            }
+        }
+    }
+
+    void INetworkEngine.WriteMomentum(ReadOnlySpan<float> source)
+    {
+        for (int l = 0; l < _layers.Length; l++)
+        {
+            if (_layers[l].Weights is { } weights)
+            {
+                weights.Read(source[_architecture.ParameterOffset(l)..], weights.WeightVelocities, weights.BiasVelocities);
+            }
+        }
+    }
+}
