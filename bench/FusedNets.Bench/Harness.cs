@@ -5,7 +5,7 @@ using System.Runtime.InteropServices;
 namespace FusedNets.Bench;
 
 /// <summary>One configuration's numbers, printed once the peak they are compared with is known.</summary>
-internal sealed record Result(string Config, double SamplesPerSecond, double Gflops, double LatencyMicroseconds, double AllocatedBytesPerStep);
+internal sealed record Result(string Config, string Engine, double SamplesPerSecond, double Gflops, double LatencyMicroseconds, double AllocatedBytesPerStep);
 
 /// <summary>How long to warm up and how many timed rounds to take; each result is the best round.</summary>
 internal sealed record Settings(double WarmUpSeconds, double RoundSeconds, int Rounds, int PeakRounds)
@@ -42,7 +42,7 @@ internal sealed class Harness(Settings settings)
 
             // Only weights that train count: a masked layer's fixed zeros are work its kernels need not do.
             long flopsPerSample = 6L * network.Architecture.Layers.Sum(KeptMultiplyAdds);
-            return new Result(config, samplesPerSecond, samplesPerSecond * flopsPerSample / 1e9, latency, allocatedPerStep);
+            return new Result(config, network.DeviceName, samplesPerSecond, samplesPerSecond * flopsPerSample / 1e9, latency, allocatedPerStep);
         }
     }
 

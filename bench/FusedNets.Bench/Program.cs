@@ -5,17 +5,26 @@
 //   dotnet run -c Release --project bench/FusedNets.Bench               the full run (about 50 seconds)
 //   dotnet run -c Release --project bench/FusedNets.Bench -- --quick    fewer, shorter rounds
 //   ... -- --only 1024                                                  only configurations whose name contains "1024"
+//   ... -- --isa-sweep                                                  all of it once per vector path: AVX-512, AVX2, SSE, scalar
 //
-// One line per configuration, then nothing else on it, for scripts:
+// The peak, then one line per configuration, then nothing else on it, for scripts:
+//   peak_gflops=N threads=N peak_gflops_1_thread=N isa=AVX-512 chains=12 engine="CPU (AVX-512, 2 threads)"
 //   config=784-128-128-10/b64 train_samples_per_s=N gflops=N peak_fraction=N latency_us_batch1=N allocated_bytes_per_step=N
 //   config=pinn/poisson2d/2-64-64-64-1/1024+256 steps_per_s=N allocated_bytes_per_step=N      (--only pinn)
+// With --isa-sweep, each of those lines is prefixed with path=P switch=S (see IsaSweep.cs).
 
 using System.Globalization;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
 using FusedNets;
 using FusedNets.Bench;
 
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+if (args.Contains("--isa-sweep"))
+{
+    return IsaSweep.Run(args.Where(argument => argument != "--isa-sweep"));
+}
+
 bool quick = args.Contains("--quick");
 int onlyAt = Array.IndexOf(args, "--only");
 string only = onlyAt >= 0 && onlyAt + 1 < args.Length ? args[onlyAt + 1] : "";
@@ -55,11 +64,14 @@ if ("784-512-512-10/b256/density0.1".Contains(only, StringComparison.Ordinal))
     results.Add(harness.Run<Mlp512Sparse, Mlp512Sparse.Input, Mlp512Sparse.Output>("784-512-512-10/b256/density0.1", 256, new Mlp512Sparse(seed: 1, Backend.Cpu)));
 }
 
-// LeNet (issue 10) on MNIST's shapes; its kernels run at the width the engine picks, so run the bench again with
-// DOTNET_EnableAVX512F=0 for AVX2, or DOTNET_EnableHWIntrinsic=0 for scalar.
+// LeNet (issue 10) on MNIST's shapes; like every network here it runs at the width the engine picks, which
+// --isa-sweep narrows path by path. Its name says the width, for tables that gather several runs.
 if ("lenet/b64".Contains(only, StringComparison.Ordinal))
 {
-    string width = Vector512.IsHardwareAccelerated ? "avx512" : Vector256.IsHardwareAccelerated ? "avx2" : "scalar";
+    string width = Vector512.IsHardwareAccelerated ? "avx512"
+        : Vector256.IsHardwareAccelerated ? "avx2"
+        : Vector128.IsHardwareAccelerated ? (AdvSimd.IsSupported ? "neon" : "sse")
+        : "scalar";
     results.Add(harness.Run<LeNet, LeNet.Input, LeNet.Output>($"lenet/b64/{width}", 64, new LeNet(seed: 1, Backend.Cpu)));
 }
 
@@ -70,7 +82,8 @@ double peak = Math.Max(peakBefore, PeakFlops.Measure(threads, settings.PeakRound
 
 // One thread's peak bounds the single-sample path, which runs on the calling thread alone.
 double peakOneThread = PeakFlops.Measure(1, settings.PeakRounds);
-Console.WriteLine($"peak_gflops={peak:F1} threads={threads} peak_gflops_1_thread={peakOneThread:F1} isa={PeakFlops.Isa} chains=12");
+string engine = results.Count > 0 ? results[0].Engine : "";
+Console.WriteLine($"peak_gflops={peak:F1} threads={threads} peak_gflops_1_thread={peakOneThread:F1} isa={PeakFlops.Isa} chains=12 engine=\"{engine}\"");
 foreach (Result result in results)
 {
     Console.WriteLine(
@@ -82,3 +95,4 @@ if (pinn is { } physicsInformed)
 {
     Console.WriteLine($"config={PdeBench.Config} steps_per_s={physicsInformed.StepsPerSecond:F1} allocated_bytes_per_step={physicsInformed.AllocatedBytesPerStep:0.#}");
 }
+return 0;

@@ -26,6 +26,7 @@ public class CpuEngineTests
         ["Avx512, 1 thread"] = new() { Width = VectorWidth.Vector512, Threads = 1 },
         ["Avx512, 3 threads"] = new() { Width = VectorWidth.Vector512, Threads = 3, ParallelFlops = 0 },
         ["Avx2, 3 threads"] = new() { Width = VectorWidth.Vector256, Threads = 3, ParallelFlops = 0 },
+        ["Vector128, 3 threads"] = new() { Width = VectorWidth.Vector128, Threads = 3, ParallelFlops = 0 },
         ["Scalar, 2 threads"] = new() { Width = VectorWidth.Scalar, Threads = 2, ParallelFlops = 0 },
     }.ToImmutableDictionary();
 

@@ -1,5 +1,7 @@
 using FusedNets.Generated;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
 using FusedNets.Backends.Cpu;
 using FusedNets.Tests.Reference;
 using Xunit;
@@ -75,6 +77,8 @@ public class CpuKernelTests
             Vector512<float> actual512 = rule.UpdateWeight<Vector512<float>, Vector512Ops>(Vector512.Create(weight), ref moments512, ref secondMoments512, Vector512.Create(gradient));
             (Vector256<float> moments256, Vector256<float> secondMoments256) = (Vector256.Create(moment), Vector256.Create(secondMoment));
             Vector256<float> actual256 = rule.UpdateWeight<Vector256<float>, Vector256Ops>(Vector256.Create(weight), ref moments256, ref secondMoments256, Vector256.Create(gradient));
+            (Vector128<float> moments128, Vector128<float> secondMoments128) = (Vector128.Create(moment), Vector128.Create(secondMoment));
+            Vector128<float> actual128 = rule.UpdateWeight<Vector128<float>, Vector128Ops>(Vector128.Create(weight), ref moments128, ref secondMoments128, Vector128.Create(gradient));
             (float momentScalar, float secondMomentScalar) = (moment, secondMoment);
             float actualScalar = rule.UpdateWeight<float, ScalarOps>(weight, ref momentScalar, ref secondMomentScalar, gradient);
 
@@ -82,11 +86,14 @@ public class CpuKernelTests
             Assert.Equal(Vector512.Create(expectedMoment), moments512);
             Assert.Equal(Vector256.Create(expected), actual256);
             Assert.Equal(Vector256.Create(expectedMoment), moments256);
+            Assert.Equal(Vector128.Create(expected), actual128);
+            Assert.Equal(Vector128.Create(expectedMoment), moments128);
             Assert.Equal((expected, expectedMoment), (actualScalar, momentScalar));
             if (TRule.HasSecondMoment)
             {
                 Assert.Equal(Vector512.Create(expectedSecondMoment), secondMoments512);
                 Assert.Equal(Vector256.Create(expectedSecondMoment), secondMoments256);
+                Assert.Equal(Vector128.Create(expectedSecondMoment), secondMoments128);
                 Assert.Equal(expectedSecondMoment, secondMomentScalar);
             }
         }
@@ -112,24 +119,110 @@ public class CpuKernelTests
     }
 
     [Fact]
-    public void Batched_forward_products_agree_bit_for_bit_across_vector_widths()
+    public void Forward_and_input_gradient_products_agree_bit_for_bit_across_vector_widths()
     {
+        // Every width rounds its multiply-adds alike on one machine (once with FMA, twice without), and each
+        // element of these products is one chain in the same order at every width, so all four agree. Training
+        // steps do not: the bias gradient sums the batch across vector lanes, in an order that depends on the width.
         NetworkArchitecture architecture = CpuEngineTests.OddSizes(Activation.Relu, Loss.SoftmaxCrossEntropy);
         TestBatch batch = TestArchitectures.RandomBatch(architecture, 37, seed: 8);
-        float[]? previous = null;
-        foreach (VectorWidth width in new[] { VectorWidth.Vector512, VectorWidth.Vector256, VectorWidth.Scalar })
+        (float[] Outputs, float[] InputGradient)? previous = null;
+        foreach (VectorWidth width in EveryWidth)
         {
             using CpuEngine engine = CpuEngineTests.CreateEngine(architecture, new CpuEngineOptions { Width = width, Threads = 1 }, seed: 8);
             var outputs = new float[batch.Size * architecture.OutputSize];
             engine.Predict(batch.Inputs, outputs, batch.Size);
-            if (previous is not null)
+            var inputGradient = new float[batch.Inputs.Length];
+            engine.InputGradient(batch.Inputs, batch.Labels, batch.Targets, batch.Size, inputGradient);
+            if (previous is { } before)
             {
-                Assert.Equal(previous, outputs);
+                Assert.Equal(before.Outputs, outputs);
+                Assert.Equal(before.InputGradient, inputGradient);
             }
 
-            previous = outputs;
+            previous = (outputs, inputGradient);
         }
     }
+
+    [Fact]
+    public void Multiply_adds_round_once_at_every_width_exactly_when_the_processor_has_FMA()
+    {
+        // 1 + 2^-12 squared is 1 + 2^-11 + 2^-24: rounded to a float, the 2^-24 is lost, and adding -(1 + 2^-11)
+        // leaves 0; fused, it survives.
+        float a = 1f + MathF.Pow(2, -12), c = -(1f + MathF.Pow(2, -11));
+        float expected = Fma.IsSupported || AdvSimd.IsSupported ? MathF.Pow(2, -24) : 0f;
+
+        Assert.Equal(expected, ScalarOps.MultiplyAdd(a, a, c));
+        Assert.Equal(Vector128.Create(expected), Vector128Ops.MultiplyAdd(Vector128.Create(a), Vector128.Create(a), Vector128.Create(c)));
+        Assert.Equal(Vector256.Create(expected), Vector256Ops.MultiplyAdd(Vector256.Create(a), Vector256.Create(a), Vector256.Create(c)));
+        Assert.Equal(Vector512.Create(expected), Vector512Ops.MultiplyAdd(Vector512.Create(a), Vector512.Create(a), Vector512.Create(c)));
+    }
+
+    [Fact]
+    public void Auto_picks_the_widest_vector_the_runtime_accelerates()
+    {
+        // CI runs this again with DOTNET_EnableAVX=0, where only 128-bit vectors are accelerated (SSE, without FMA).
+        VectorWidth expected = Vector512.IsHardwareAccelerated ? VectorWidth.Vector512
+            : Vector256.IsHardwareAccelerated ? VectorWidth.Vector256
+            : Vector128.IsHardwareAccelerated ? VectorWidth.Vector128
+            : VectorWidth.Scalar;
+        NetworkArchitecture architecture = CpuEngineTests.OddSizes(Activation.Relu, Loss.SoftmaxCrossEntropy);
+
+        using var engine = new CpuEngine(architecture, TestArchitectures.Masks(architecture), new CpuEngineOptions { Threads = 2 });
+
+        Assert.Equal(expected, engine.Width);
+        string isa = expected switch
+        {
+            VectorWidth.Vector512 => "AVX-512",
+            VectorWidth.Vector256 => "AVX2",
+            VectorWidth.Vector128 => AdvSimd.IsSupported ? "NEON" : "SSE",
+            _ => "scalar",
+        };
+        string fma = Fma.IsSupported || AdvSimd.IsSupported ? "" : ", no FMA";
+        Assert.Equal($"CPU ({isa}{fma}, 2 threads)", engine.DeviceName);
+        if (Environment.GetEnvironmentVariable("DOTNET_EnableAVX") == "0")
+        {
+            Assert.Equal(VectorWidth.Vector128, engine.Width);
+        }
+    }
+
+    [Fact]
+    public void Transpose_swaps_rows_and_columns_for_every_mix_of_tile_sizes()
+    {
+        // Up to 40 × 40 covers each tile (16, 8, 4) alone, followed by smaller ones, and the scalar remainders.
+        const int Largest = 40;
+        const int Stride = Largest + 3; // rows not a whole number of vectors apart
+        float[] source = [.. Enumerable.Range(0, Largest * Stride).Select(i => (float)i)];
+        var destination = new float[Largest * Stride];
+        for (int rows = 0; rows <= Largest; rows++)
+        {
+            for (int columns = 0; columns <= Largest; columns++)
+            {
+                Array.Fill(destination, -1f);
+                unsafe
+                {
+                    fixed (float* from = source, to = destination)
+                    {
+                        Transposes.Transpose(from, Stride, to, Stride, rows, columns);
+                    }
+                }
+
+                for (int c = 0; c < Largest; c++)
+                {
+                    for (int r = 0; r < Stride; r++)
+                    {
+                        float expected = c < columns && r < rows ? source[r * Stride + c] : -1f;
+                        if (destination[c * Stride + r] != expected)
+                        {
+                            Assert.Fail($"{rows} × {columns}: destination[{c}, {r}] is {destination[c * Stride + r]}, expected {expected}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static readonly VectorWidth[] EveryWidth = [VectorWidth.Vector512, VectorWidth.Vector256, VectorWidth.Vector128, VectorWidth.Scalar];
 
     internal static NetworkArchitecture WideArchitecture() =>
         new("Wide", Loss.SoftmaxCrossEntropy, "X", 100,
@@ -164,16 +257,20 @@ public class CpuKernelTests
                 float derivative = Activations.Derivative(activation, z, y);
                 AssertSameBits(y, TActivation.Apply<Vector512<float>, Vector512Ops>(Vector512.Create(z)).GetElement(0));
                 AssertSameBits(y, TActivation.Apply<Vector256<float>, Vector256Ops>(Vector256.Create(z)).GetElement(7));
+                AssertSameBits(y, TActivation.Apply<Vector128<float>, Vector128Ops>(Vector128.Create(z)).GetElement(2));
                 AssertSameBits(y, TActivation.Apply<float, ScalarOps>(z));
                 AssertSameBits(derivative, TActivation.Derivative<Vector512<float>, Vector512Ops>(Vector512.Create(z), Vector512.Create(y)).GetElement(15));
                 AssertSameBits(derivative, TActivation.Derivative<Vector256<float>, Vector256Ops>(Vector256.Create(z), Vector256.Create(y)).GetElement(3));
+                AssertSameBits(derivative, TActivation.Derivative<Vector128<float>, Vector128Ops>(Vector128.Create(z), Vector128.Create(y)).GetElement(1));
                 AssertSameBits(derivative, TActivation.Derivative<float, ScalarOps>(z, y));
                 float second = TActivation.SecondDerivative(z, y), third = TActivation.ThirdDerivative(z, y);
                 AssertSameBits(second, TActivation.SecondDerivative<Vector512<float>, Vector512Ops>(Vector512.Create(z), Vector512.Create(y)).GetElement(9));
                 AssertSameBits(second, TActivation.SecondDerivative<Vector256<float>, Vector256Ops>(Vector256.Create(z), Vector256.Create(y)).GetElement(5));
+                AssertSameBits(second, TActivation.SecondDerivative<Vector128<float>, Vector128Ops>(Vector128.Create(z), Vector128.Create(y)).GetElement(2));
                 AssertSameBits(second, TActivation.SecondDerivative<float, ScalarOps>(z, y));
                 AssertSameBits(third, TActivation.ThirdDerivative<Vector512<float>, Vector512Ops>(Vector512.Create(z), Vector512.Create(y)).GetElement(2));
                 AssertSameBits(third, TActivation.ThirdDerivative<Vector256<float>, Vector256Ops>(Vector256.Create(z), Vector256.Create(y)).GetElement(6));
+                AssertSameBits(third, TActivation.ThirdDerivative<Vector128<float>, Vector128Ops>(Vector128.Create(z), Vector128.Create(y)).GetElement(3));
                 AssertSameBits(third, TActivation.ThirdDerivative<float, ScalarOps>(z, y));
             }
         }

@@ -6,7 +6,8 @@ namespace FusedNets.Backends.Cpu;
 /// <summary>
 /// <see cref="Backend.Cpu"/>: dense and convolutional layers as register-blocked SIMD products on all cores, with bias and
 /// activation fused into the forward, the activation derivative into the backward and the optimizer step into the weight
-/// gradient. The vector width is chosen once, here: AVX-512 where accelerated, else 256-bit, else scalar.
+/// gradient. The vector width is chosen once, here: AVX-512 where accelerated, else 256-bit, else 128-bit (SSE, NEON),
+/// else scalar.
 /// </summary>
 internal sealed class CpuEngine : INetworkEngine, IPdeEngineSource
 {
@@ -22,21 +23,25 @@ internal sealed class CpuEngine : INetworkEngine, IPdeEngineSource
     public CpuEngine(NetworkArchitecture architecture, CpuProgram program, IReadOnlyList<float[]?> masks, CpuEngineOptions options)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.Threads);
-        VectorWidth width = options.Width;
-        if (width == VectorWidth.Auto)
-        {
-            width = Vector512.IsHardwareAccelerated ? VectorWidth.Vector512
-                : Vector256.IsHardwareAccelerated ? VectorWidth.Vector256
-                : VectorWidth.Scalar;
-        }
-
-        _pipeline = width switch
+        Width = options.Width == VectorWidth.Auto ? WidestAccelerated : options.Width;
+        _pipeline = Width switch
         {
             VectorWidth.Vector512 => new CpuPipeline<Vector512<float>, Vector512Ops>(architecture, program.CreateKernels<Vector512<float>, Vector512Ops>(), masks, options),
             VectorWidth.Vector256 => new CpuPipeline<Vector256<float>, Vector256Ops>(architecture, program.CreateKernels<Vector256<float>, Vector256Ops>(), masks, options),
+            VectorWidth.Vector128 => new CpuPipeline<Vector128<float>, Vector128Ops>(architecture, program.CreateKernels<Vector128<float>, Vector128Ops>(), masks, options),
             _ => new CpuPipeline<float, ScalarOps>(architecture, program.CreateKernels<float, ScalarOps>(), masks, options),
         };
     }
+
+    /// <summary>The width <see cref="VectorWidth.Auto"/> stands for in this process.</summary>
+    public static VectorWidth WidestAccelerated =>
+        Vector512.IsHardwareAccelerated ? VectorWidth.Vector512
+        : Vector256.IsHardwareAccelerated ? VectorWidth.Vector256
+        : Vector128.IsHardwareAccelerated ? VectorWidth.Vector128
+        : VectorWidth.Scalar;
+
+    /// <summary>The width this engine computes with (<see cref="VectorWidth.Auto"/> resolved).</summary>
+    public VectorWidth Width { get; }
 
     public Backend Backend => Backend.Cpu;
 
@@ -84,10 +89,11 @@ internal sealed class CpuEngine : INetworkEngine, IPdeEngineSource
 /// <summary>Which SIMD width the CPU engine compiles its kernels for.</summary>
 internal enum VectorWidth
 {
-    /// <summary>The widest accelerated: 512-bit, else 256-bit, else scalar.</summary>
+    /// <summary>The widest accelerated: 512-bit, else 256-bit, else 128-bit, else scalar.</summary>
     Auto,
     Vector512,
     Vector256,
+    Vector128,
     Scalar,
 }
 

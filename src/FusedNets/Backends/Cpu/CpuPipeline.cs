@@ -107,7 +107,7 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps> : INetworkEngine
 
     Backend INetworkEngine.Backend => Backend.Cpu;
 
-    string INetworkEngine.DeviceName => $"CPU ({TOps.Name}, {_options.Threads} threads)";
+    string INetworkEngine.DeviceName => $"CPU ({TOps.Name}{(MultiplyAdds.AreFused ? "" : ", no FMA")}, {_options.Threads} threads)";
 
     /// <summary>The layers, for their kinds' kernels.</summary>
     internal CpuLayer<TVector, TOps>[] Layers => _layers;

@@ -3,11 +3,13 @@ namespace FusedNets.Generated;
 /// <summary>
 /// The few lane-wise operations the CPU kernels use, for one vector width. Kernels are generic over an
 /// implementation (a struct), so the JIT compiles one specialized copy per width and inlines every call:
-/// the same kernel source runs as AVX-512, as AVX2, or as plain scalar code.
+/// the same kernel source runs as AVX-512, as AVX2, as SSE or NEON, or as plain scalar code.
 /// </summary>
 /// <remarks>
 /// Every kernel vectorizes across independent outputs, never across a sum, so each output element sees the
-/// same sequence of fused multiply-adds at every width: the widths agree bit for bit in the products.
+/// same sequence of multiply-adds at every width, each one rounded as <see cref="MultiplyAdd"/> says (once
+/// where the processor fuses them, else twice, at every width alike): on one machine the widths agree bit
+/// for bit in the products.
 /// </remarks>
 [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public unsafe interface IVectorOps<TVector>
@@ -28,7 +30,7 @@ public unsafe interface IVectorOps<TVector>
 
     static abstract TVector Broadcast(float value);
 
-    /// <summary>a * b + c, rounded once.</summary>
+    /// <summary>a * b + c: rounded once where <see cref="Backends.Cpu.MultiplyAdds.AreFused"/>, else a * b rounded, then the sum.</summary>
     static abstract TVector MultiplyAdd(TVector a, TVector b, TVector c);
 
     static abstract TVector Add(TVector a, TVector b);
