@@ -23,7 +23,7 @@ internal sealed partial class IlgpuEngine : IPdeEngineSource
     }
 
     /// <summary>Whether the step since <see cref="SnapshotParameters"/> flagged a value that is not finite; if so it is undone.</summary>
-    internal bool RestoreIfStepFailed() => RestoreIfFailed() >= 0;
+    internal bool RestoreIfStepFailed(OptimizerStep step) => RestoreIfFailed(step) >= 0;
 
     /// <summary>Undoes the step since <see cref="SnapshotParameters"/>, whatever its status.</summary>
     internal void RestoreSnapshot()

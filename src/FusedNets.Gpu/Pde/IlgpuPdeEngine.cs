@@ -67,14 +67,19 @@ internal sealed class IlgpuPdeEngine : IPdeEngine, IDisposable
 
     private int Last => _architecture.Layers.Length - 1;
 
-    public float TrainStep(PdeBatch batch, SgdStep step, Span<double> termLosses)
+    public float TrainStep(PdeBatch batch, OptimizerStep step, Span<double> termLosses)
     {
+        if (step.HasSecondMoment)
+        {
+            throw new NotSupportedException("The ILGPU engines' physics-informed passes apply SGD only: train with Sgd here, or with Adam on Backend.Cpu.");
+        }
+
         // A status left set by an earlier failed pass would keep the snapshot from being taken.
         _workspace.Status.MemSetToZero();
         _engine.SnapshotParameters();
-        Run(batch, Pass.Update, step);
+        Run(batch, Pass.Update, step.Sgd);
         float loss = Losses(batch, termLosses);
-        bool failed = _engine.RestoreIfStepFailed();
+        bool failed = _engine.RestoreIfStepFailed(step);
         if (!float.IsFinite(loss))
         {
             _engine.RestoreSnapshot();

@@ -21,10 +21,11 @@ internal interface IPdeEngineSource
 internal interface IPdeEngine
 {
     /// <summary>
-    /// One optimizer step on the batch; returns the loss before it. When the loss or any updated parameter or momentum is
-    /// not finite, returns <see cref="float.NaN"/> and leaves parameters and momentum exactly as they were.
+    /// One optimizer step on the batch; returns the loss before it. When the loss or any updated parameter or optimizer
+    /// state is not finite, returns <see cref="float.NaN"/> and leaves parameters and state exactly as they were.
     /// </summary>
-    float TrainStep(PdeBatch batch, SgdStep step, Span<double> termLosses);
+    /// <exception cref="NotSupportedException">The engine does not apply <paramref name="step"/>'s rule in these passes.</exception>
+    float TrainStep(PdeBatch batch, OptimizerStep step, Span<double> termLosses);
 
     /// <summary>The loss's gradient with respect to the parameters (the flat layout, zero at masked weights) into <paramref name="gradient"/>; parameters unchanged.</summary>
     float Gradient(PdeBatch batch, Span<float> gradient, Span<double> termLosses);

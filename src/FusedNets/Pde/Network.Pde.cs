@@ -1,5 +1,6 @@
 using FusedNets.Backends;
 using FusedNets.Generated;
+using FusedNets.Persistence;
 
 namespace FusedNets;
 
@@ -13,19 +14,38 @@ public abstract partial class Network
     /// <summary>The residual and conditions the generator found, or null for a network without a <see cref="ResidualAttribute"/> method.</summary>
     internal PdeProgram? PdeProgram => GeneratedDefinition.Pde;
 
-    /// <summary>One optimizer step on every term's points; the loss before it. <paramref name="stepNumber"/> names the step in a divergence.</summary>
+    /// <summary>
+    /// One step of <paramref name="optimizer"/> at <paramref name="learningRate"/> on every term's points; the loss before
+    /// it. The step counts in the network's optimizer state like a step of Fit or TrainBatch (Adam's t), so the two
+    /// may be mixed. <paramref name="stepNumber"/> names the step in a divergence.
+    /// </summary>
     /// <exception cref="TrainingDivergedException">The step went non-finite and was dropped.</exception>
-    internal float PdeTrainStep(PdeBatch batch, SgdStep step, Span<double> termLosses, int? stepNumber)
+    internal float PdeTrainStep(PdeBatch batch, Optimizer optimizer, float learningRate, Span<double> termLosses, int? stepNumber)
     {
         lock (_gate)
         {
             IPdeEngine engine = PrepareEngineForPde(batch);
-            float loss = engine.TrainStep(batch, step, termLosses);
+            SavedOptimizerState? previous = StartOptimizerState(optimizer);
+            float loss = float.NaN;
+            try
+            {
+                loss = engine.TrainStep(batch, optimizer.ToStep(learningRate, _optimizerSteps + 1), termLosses);
+            }
+            finally
+            {
+                // A dropped step, or an engine that does not apply this rule here, leaves the state it found.
+                if (float.IsNaN(loss) && previous is not null)
+                {
+                    WriteOptimizerState(previous);
+                }
+            }
+
             if (float.IsNaN(loss))
             {
                 throw new TrainingDivergedException(stepNumber, stepNumber is null ? null : 1, engine.Loss(batch, termLosses));
             }
 
+            _optimizerSteps++;
             _hostParametersStale = true;
             return loss;
         }

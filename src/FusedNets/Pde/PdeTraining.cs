@@ -131,7 +131,7 @@ public sealed class PdeTraining
     {
         ArgumentNullException.ThrowIfNull(optimizer);
         CheckEveryTermHasPoints();
-        float total = _network.PdeTrainStep(_batch, optimizer.ToStep(optimizer.LearningRate), _termLosses, stepNumber: null);
+        float total = _network.PdeTrainStep(_batch, optimizer, optimizer.LearningRate, _termLosses, stepNumber: null);
         return new PdeLosses(total, _program.Terms, [.. _termLosses]);
     }
 
@@ -166,7 +166,7 @@ public sealed class PdeTraining
                 throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"{schedule} gives step {step} a learning rate of {rate}: a learning rate must be a finite number of at least 0."), nameof(schedule));
             }
 
-            total = _network.PdeTrainStep(_batch, optimizer.ToStep(rate), _termLosses, stepNumber: step + 1);
+            total = _network.PdeTrainStep(_batch, optimizer, rate, _termLosses, stepNumber: step + 1);
             onStep?.Invoke(new PdeProgress(step + 1, steps, total, rate, clock.Elapsed));
         }
 

@@ -1,3 +1,4 @@
+using FusedNets.Generated;
 using FusedNets.Tests.Networks;
 
 namespace FusedNets.Tests.Pde;
@@ -23,6 +24,88 @@ public class PdeTrainingTests
         Assert.True(result.Losses.Total < afterSgd / 10, $"L-BFGS: {afterSgd} → {result.Losses.Total}");
         Assert.Equal(result.Losses.Total, training.Evaluate().Total);
         Assert.InRange(result.Iterations, 1, 200);
+    }
+
+    [Fact]
+    public void An_adam_step_is_the_physics_informed_gradient_through_adams_rule()
+    {
+        using var network = new PoissonNet(seed: 1, Backend.Cpu);
+        Box square = Box.Unit(2);
+        var training = new PdeTraining(network)
+            .Points(nameof(PoissonNet.Equation), square, count: 64)
+            .Points(nameof(PoissonNet.Boundary), square.Boundary, count: 32, weight: 10);
+        var adam = new AdamW(0.01f, weightDecay: 0.1f);
+        var before = new float[PoissonNet.ParameterCount];
+        var gradient = new float[PoissonNet.ParameterCount];
+        network.CopyParametersTo(before);
+        network.PdeGradient(training.Batch, gradient, new double[training.Terms.Length]);
+
+        // Two steps on fixed points: the second reads the moments the first wrote and the bias corrections of t = 2.
+        training.Step(adam);
+        var afterOne = new float[PoissonNet.ParameterCount];
+        network.CopyParametersTo(afterOne);
+        var secondGradient = new float[PoissonNet.ParameterCount];
+        network.PdeGradient(training.Batch, secondGradient, new double[training.Terms.Length]);
+        training.Step(adam);
+        var afterTwo = new float[PoissonNet.ParameterCount];
+        network.CopyParametersTo(afterTwo);
+
+        var moments = new float[before.Length];
+        var secondMoments = new float[before.Length];
+        float[] expectedOne = ApplyAdam(adam, step: 1, before, gradient, moments, secondMoments);
+        float[] expectedTwo = ApplyAdam(adam, step: 2, afterOne, secondGradient, moments, secondMoments);
+        for (int i = 0; i < before.Length; i++)
+        {
+            Assert.Equal(expectedOne[i], afterOne[i], 1e-6f * (1 + Math.Abs(expectedOne[i])));
+            Assert.Equal(expectedTwo[i], afterTwo[i], 1e-6f * (1 + Math.Abs(expectedTwo[i])));
+        }
+    }
+
+    /// <summary>Adam's scalar rule on every parameter, weights and biases told apart by the architecture's layout.</summary>
+    private static float[] ApplyAdam(Optimizer adam, long step, float[] parameters, float[] gradient, float[] moments, float[] secondMoments)
+    {
+        AdamStep rule = adam.ToStep(adam.LearningRate, step).Adam;
+        var next = new float[parameters.Length];
+        NetworkArchitecture architecture = PoissonNet.Definition;
+        for (int l = 0; l < architecture.Layers.Length; l++)
+        {
+            var layer = (DenseLayerArchitecture)architecture.Layers[l];
+            int offset = architecture.ParameterOffset(l), weights = layer.Units * layer.Inputs;
+            for (int i = offset; i < offset + weights + layer.Units; i++)
+            {
+                next[i] = i < offset + weights
+                    ? rule.UpdateWeight(parameters[i], ref moments[i], ref secondMoments[i], gradient[i])
+                    : rule.UpdateBias(parameters[i], ref moments[i], ref secondMoments[i], gradient[i]);
+            }
+        }
+
+        return next;
+    }
+
+    [Fact]
+    public void Adam_drives_the_poisson_loss_down_on_the_cpu_and_the_ilgpu_engines_refuse_it_leaving_the_network_as_it_was()
+    {
+        using var network = new PoissonNet(seed: 1, Backend.Cpu);
+        Box square = Box.Unit(2);
+        var training = new PdeTraining(network)
+            .Points(nameof(PoissonNet.Equation), square, count: 200)
+            .Points(nameof(PoissonNet.Boundary), square.Boundary, count: 80, weight: 10);
+        float initial = training.Evaluate().Total;
+        training.Fit(new Adam(0.005f), steps: 300);
+        float afterAdam = training.Evaluate().Total;
+        Assert.True(afterAdam < initial / 10, $"Adam: {initial} → {afterAdam}");
+
+        using var simulated = new PoissonNet(seed: 1, Backend.IlgpuCpu);
+        var onGpu = new PdeTraining(simulated).Points(nameof(PoissonNet.Equation), square, count: 16).Points(nameof(PoissonNet.Boundary), square.Boundary, count: 8);
+        onGpu.Step(new Sgd(0.01f, momentum: 0.9f));
+        var parameters = new float[PoissonNet.ParameterCount];
+        simulated.CopyParametersTo(parameters);
+
+        var refused = Assert.Throws<NotSupportedException>(() => onGpu.Step(new Adam()));
+        Assert.Contains("SGD only", refused.Message, StringComparison.Ordinal);
+        var after = new float[PoissonNet.ParameterCount];
+        simulated.CopyParametersTo(after);
+        Assert.Equal(parameters, after);
     }
 
     [Fact]

@@ -19,11 +19,11 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps> : IPdeEngineSource
     /// Runs <paramref name="job"/> on as many threads as a pass of <paramref name="flops"/> floating-point operations
     /// deserves, with <paramref name="step"/> as the optimizer step the update kernels read, the non-finite check cleared.
     /// </summary>
-    internal void RunPde(Action<int> job, long flops, SgdStep step)
+    internal void RunPde(Action<int> job, long flops, OptimizerStep step)
     {
         int threads = flops >= _options.ParallelFlops ? _options.Threads : 1;
         PassThreads = threads;
-        Sgd = step;
+        Step = step;
         _nonFinite.AsSpan().Clear();
         if (threads > 1)
         {
@@ -51,12 +51,24 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps> : IPdeEngineSource
         return sum == 0;
     }
 
-    /// <summary>Makes the parameters the last pass's updates wrote the current ones.</summary>
-    internal void FlipWeights()
+    /// <summary>Before a pass whose updates apply <paramref name="step"/>: the second-moment buffers its rule keeps.</summary>
+    internal void PrepareUpdates(OptimizerStep step)
+    {
+        if (step.HasSecondMoment)
+        {
+            foreach (CpuLayer<TVector, TOps> layer in _layers)
+            {
+                layer.Weights?.EnsureSecondMoments();
+            }
+        }
+    }
+
+    /// <summary>Makes the parameters and state the last pass's updates of <paramref name="step"/> wrote the current ones.</summary>
+    internal void FlipWeights(OptimizerStep step)
     {
         foreach (CpuLayer<TVector, TOps> layer in _layers)
         {
-            layer.Weights?.Flip();
+            layer.Weights?.Flip(step.HasSecondMoment);
         }
     }
 }

@@ -87,22 +87,23 @@ internal sealed unsafe class PdeCpuEngine<TVector, TOps> : IPdeEngine
 
     private int Inputs => _architecture.InputSize;
 
-    public float TrainStep(PdeBatch batch, SgdStep step, Span<double> termLosses)
+    public float TrainStep(PdeBatch batch, OptimizerStep step, Span<double> termLosses)
     {
+        _cpu.PrepareUpdates(step);
         Run(batch, Pass.Update, step);
         float loss = Losses(termLosses);
         if (!float.IsFinite(loss) || !_cpu.UpdatesFinite())
         {
-            return float.NaN; // the step's buffers are dropped: parameters and momentum stay as they were
+            return float.NaN; // the step's buffers are dropped: parameters and optimizer state stay as they were
         }
 
-        _cpu.FlipWeights();
+        _cpu.FlipWeights(step);
         return loss;
     }
 
     public float Gradient(PdeBatch batch, Span<float> gradient, Span<double> termLosses)
     {
-        Run(batch, Pass.Gradient, default);
+        Run(batch, Pass.Gradient, default(SgdStep));
         for (int l = 0; l < _weights.Length; l++)
         {
             CpuWeights weights = _weights[l];
@@ -126,13 +127,13 @@ internal sealed unsafe class PdeCpuEngine<TVector, TOps> : IPdeEngine
 
     public float Loss(PdeBatch batch, Span<double> termLosses)
     {
-        Run(batch, Pass.Loss, default);
+        Run(batch, Pass.Loss, default(SgdStep));
         return Losses(termLosses);
     }
 
     public void Derivatives(PdeBatch batch, int term, Span<float> values, Span<float> firstDerivatives, Span<float> secondDerivatives)
     {
-        Run(batch, Pass.Forward, default);
+        Run(batch, Pass.Forward, default(SgdStep));
         TermColumns columns = _columns.Terms[term];
         float* y = _y[Last].Pointer;
         for (int s = 0; s < columns.Count; s++)
@@ -150,7 +151,7 @@ internal sealed unsafe class PdeCpuEngine<TVector, TOps> : IPdeEngine
         }
     }
 
-    private void Run(PdeBatch batch, Pass pass, SgdStep step)
+    private void Run(PdeBatch batch, Pass pass, OptimizerStep step)
     {
         Layout(batch);
         _batch = batch;
@@ -376,19 +377,28 @@ internal sealed unsafe class PdeCpuEngine<TVector, TOps> : IPdeEngine
 
     private void ParameterGradient(int l, int thread)
     {
+        if (_pass == Pass.Update)
+        {
+            // The rule as its own type, so that the update epilogue inlines it (Adam keeps a second moment, SGD does not).
+            OptimizerStep step = _cpu.Step;
+            if (step.HasSecondMoment)
+            {
+                Update(l, thread, step.Adam);
+            }
+            else
+            {
+                Update(l, thread, step.Sgd);
+            }
+
+            return;
+        }
+
         CpuWeights weights = _weights[l];
         (int start, int end) = _cpu.ShareRows(weights.Units, thread);
         int columns = _columns.Columns, valueColumns = _columns.ValueColumns;
         float* adjoints = _adjoints[l].Pointer;
         if (l > 0)
         {
-            if (_pass == Pass.Update)
-            {
-                CpuUpdates.Dense(_cpu, weights, adjoints, columns, _rows[l].Pointer, columns, start, end, thread);
-                CpuUpdates.Bias(_cpu, weights, adjoints, columns, valueColumns, start, end, thread);
-                return;
-            }
-
             var store = new StoreEpilogue(_weightGradients[l].Pointer, weights.WeightStride);
             TileKernel.ProductByRows<TVector, TOps, StoreEpilogue>(
                 new ProductOperands(adjoints, columns, 1, _rows[l].Pointer, weights.WeightStride, columns), start, end, weights.WeightStride / TOps.Count, ref store);
@@ -396,6 +406,46 @@ internal sealed unsafe class PdeCpuEngine<TVector, TOps> : IPdeEngine
             return;
         }
 
+        nint stride = FirstLayerSums(weights, adjoints, start, end);
+        var operands = new ProductOperands(adjoints, columns, 1, _inputRows.Pointer, stride, valueColumns);
+        var gradient = new AddMatrixEpilogue<StoreEpilogue>(_firstLayerSums.Pointer, stride, new StoreEpilogue(_weightGradients[0].Pointer, stride));
+        TileKernel.ProductByRows<TVector, TOps, AddMatrixEpilogue<StoreEpilogue>>(operands, start, end, (int)stride / TOps.Count, ref gradient);
+        StoreBiasGradient(0, adjoints, start, end);
+    }
+
+    /// <summary>The weight gradient of layer <paramref name="l"/> fused with <paramref name="rule"/>'s update, then the bias's.</summary>
+    private void Update<TRule>(int l, int thread, in TRule rule)
+        where TRule : struct, IUpdateRule
+    {
+        CpuWeights weights = _weights[l];
+        (int start, int end) = _cpu.ShareRows(weights.Units, thread);
+        int columns = _columns.Columns, valueColumns = _columns.ValueColumns;
+        float* adjoints = _adjoints[l].Pointer;
+        if (l > 0)
+        {
+            CpuUpdates.Dense(_cpu, weights, rule, adjoints, columns, _rows[l].Pointer, columns, start, end, thread);
+            CpuUpdates.Bias(_cpu, weights, rule, adjoints, columns, valueColumns, start, end, thread);
+            return;
+        }
+
+        nint stride = FirstLayerSums(weights, adjoints, start, end);
+        var operands = new ProductOperands(adjoints, columns, 1, _inputRows.Pointer, stride, valueColumns);
+        var update = new AddMatrixEpilogue<UpdateEpilogue<TRule>>(_firstLayerSums.Pointer, stride, new UpdateEpilogue<TRule>(weights, _cpu.NonFiniteSlot(thread), rule, _cpu.StreamingUpdates));
+        TileKernel.ProductByRows<TVector, TOps, AddMatrixEpilogue<UpdateEpilogue<TRule>>>(operands, start, end, (int)stride / TOps.Count, ref update);
+        if (_cpu.StreamingUpdates && Sse.IsSupported)
+        {
+            Sse.StoreFence(); // streaming stores are weakly ordered: make them visible before the barrier releases the readers
+        }
+
+        CpuUpdates.Bias(_cpu, weights, rule, adjoints, columns, valueColumns, start, end, thread);
+    }
+
+    /// <summary>
+    /// The first layer's derivative-column part of dW_0 for rows [start, end): Σ over the ∂/∂x_i blocks of dz_0, into
+    /// column i of the sums the value-column product then adds to. Returns the stride of W_0.
+    /// </summary>
+    private nint FirstLayerSums(CpuWeights weights, float* adjoints, int start, int end)
+    {
         float* sums = _firstLayerSums.Pointer;
         nint stride = weights.WeightStride;
         for (int o = start; o < end; o++)
@@ -407,7 +457,7 @@ internal sealed unsafe class PdeCpuEngine<TVector, TOps> : IPdeEngine
                 {
                     if (term.FirstDerivatives > 0)
                     {
-                        sum += CpuUpdates.SumFirst<TVector, TOps>(adjoints + (long)o * columns + term.First(i), term.Padded);
+                        sum += CpuUpdates.SumFirst<TVector, TOps>(adjoints + (long)o * _columns.Columns + term.First(i), term.Padded);
                     }
                 }
 
@@ -415,32 +465,7 @@ internal sealed unsafe class PdeCpuEngine<TVector, TOps> : IPdeEngine
             }
         }
 
-        var operands = new ProductOperands(adjoints, columns, 1, _inputRows.Pointer, stride, valueColumns);
-        if (_pass == Pass.Update)
-        {
-            var update = new AddMatrixEpilogue<UpdateEpilogue>(sums, stride, new UpdateEpilogue(
-                weights.Weights.Pointer,
-                weights.WeightVelocities.Pointer,
-                weights.NextWeights.Pointer,
-                weights.NextWeightVelocities.Pointer,
-                weights.Mask is null ? null : weights.Mask.Pointer,
-                _cpu.NonFiniteSlot(thread),
-                stride,
-                _cpu.Sgd,
-                _cpu.StreamingUpdates));
-            TileKernel.ProductByRows<TVector, TOps, AddMatrixEpilogue<UpdateEpilogue>>(operands, start, end, (int)stride / TOps.Count, ref update);
-            if (_cpu.StreamingUpdates && Sse.IsSupported)
-            {
-                Sse.StoreFence();
-            }
-
-            CpuUpdates.Bias(_cpu, weights, adjoints, columns, valueColumns, start, end, thread);
-            return;
-        }
-
-        var gradient = new AddMatrixEpilogue<StoreEpilogue>(sums, stride, new StoreEpilogue(_weightGradients[0].Pointer, stride));
-        TileKernel.ProductByRows<TVector, TOps, AddMatrixEpilogue<StoreEpilogue>>(operands, start, end, (int)stride / TOps.Count, ref gradient);
-        StoreBiasGradient(0, adjoints, start, end);
+        return stride;
     }
 
     private void StoreBiasGradient(int l, float* adjoints, int start, int end)
