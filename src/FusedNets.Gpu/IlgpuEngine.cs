@@ -121,6 +121,12 @@ internal sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
 
     public void WriteMomentum(ReadOnlySpan<float> source) => _workspace.Momentum.CopyFromCPU(source);
 
+    public void SetMask(int layer, float[]? mask)
+    {
+        _workspace.SetMask(layer, mask);
+        _program.SetMasked(layer, mask is not null);
+    }
+
     public void Dispose()
     {
         _dataset?.Dispose();

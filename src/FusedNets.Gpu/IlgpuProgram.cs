@@ -12,6 +12,8 @@ namespace FusedNets.Gpu;
 /// </summary>
 internal sealed class IlgpuProgram
 {
+    private readonly KernelLibrary _kernels;
+    private readonly NetworkArchitecture _architecture;
     private readonly IlgpuLayer[] _layers;
     private readonly KernelInstance _lossKernel;
     private readonly Action<AcceleratorStream, Index1D, ArrayView<int>, View, View, ArrayView<int>, View, View, View, SpecializedValue<int>, int, int> _loss;
@@ -21,6 +23,8 @@ internal sealed class IlgpuProgram
     public IlgpuProgram(Accelerator accelerator, NetworkArchitecture architecture, IReadOnlyList<float[]?> masks)
     {
         KernelLibrary kernels = KernelLibrary.On(accelerator);
+        _kernels = kernels;
+        _architecture = architecture;
         _layers = new IlgpuLayer[architecture.Layers.Length];
         for (int l = 0; l < _layers.Length; l++)
         {
@@ -39,6 +43,9 @@ internal sealed class IlgpuProgram
 
     /// <summary>Whether a training step runs as the fused kernel and the updates.</summary>
     public bool TakesFusedStep => _fusedStep is not null;
+
+    /// <summary>Takes layer <paramref name="layer"/>'s update with or without a mask from now on, as a mask set by pruning asks.</summary>
+    public void SetMasked(int layer, bool masked) => _layers[layer] = IlgpuLayer.Create(_kernels, _architecture, layer, masked);
 
     /// <summary>Every layer forward: from the workspace's input to each layer's z and y.</summary>
     public void Forward(IlgpuWorkspace workspace, int batch)

@@ -8,12 +8,17 @@ namespace FusedNets.Persistence;
 /// <param name="Parameters">Every weight and bias.</param>
 /// <param name="Momentum">The SGD momentum buffers, when the file holds them.</param>
 /// <param name="Seed">The seed the saved network was created from, when the file says.</param>
-internal sealed record ModelState(float[] Parameters, float[]? Momentum, int? Seed);
+internal sealed record ModelState(float[] Parameters, float[]? Momentum, int? Seed)
+{
+    /// <summary>Per layer, the mask pruning made (1 kept, 0 fixed at zero) when the file holds one, else null.</summary>
+    public float[]?[] PrunedMasks { get; init; } = [];
+}
 
 /// <summary>
 /// Maps a network to the tensors and metadata of a safetensors model file and back. Layer L's tensors are
 /// "L.weight" and "L.bias" in PyTorch's names and layouts (nn.Linear's [units, inputs], nn.Conv2d's
-/// [filters, channels, kernel, kernel]); the momentum buffers, when saved, are "L.weight.momentum" and "L.bias.momentum". The metadata describes the
+/// [filters, channels, kernel, kernel]); the momentum buffers, when saved, are "L.weight.momentum" and "L.bias.momentum";
+/// a mask made by pruning is "L.weight_mask", PyTorch's name for the buffer its pruning keeps. The metadata describes the
 /// architecture so that loading can refuse a file saved from a different network.
 /// </summary>
 internal static partial class ModelFile
@@ -35,15 +40,30 @@ internal static partial class ModelFile
         public static string Layer(string layer, string property) => $"fusednets.layer.{layer}.{property}";
     }
 
-    private const string WeightSuffix = ".weight", BiasSuffix = ".bias", MomentumSuffix = ".momentum";
+    private const string WeightSuffix = ".weight", BiasSuffix = ".bias", MomentumSuffix = ".momentum", PrunedMaskSuffix = ".weight_mask";
 
-    public static void Write(Stream stream, NetworkArchitecture architecture, int seed, float[] parameters, float[]? momentum)
+    /// <param name="stream">Where to write.</param>
+    /// <param name="architecture">The network's architecture.</param>
+    /// <param name="seed">The seed it was created from.</param>
+    /// <param name="parameters">Every weight and bias.</param>
+    /// <param name="momentum">The SGD momentum, or null.</param>
+    /// <param name="prunedMasks">Per layer, the mask pruning made, or null (for every layer when null).</param>
+    public static void Write(Stream stream, NetworkArchitecture architecture, int seed, float[] parameters, float[]? momentum, IReadOnlyList<float[]?>? prunedMasks = null)
     {
         var tensors = new List<SafeTensor>();
         AddLayerTensors(tensors, architecture, parameters, suffix: "");
         if (momentum is not null)
         {
             AddLayerTensors(tensors, architecture, momentum, MomentumSuffix);
+        }
+
+        for (int l = 0; l < architecture.Layers.Length; l++)
+        {
+            if (prunedMasks?[l] is { } mask)
+            {
+                LayerArchitecture layer = architecture.Layers[l];
+                tensors.Add(new SafeTensor(layer.Name + PrunedMaskSuffix, [.. layer.Weight!.Shape], mask));
+            }
         }
 
         SafeTensors.Write(stream, Metadata(architecture, seed), tensors);
@@ -90,6 +110,7 @@ internal static partial class ModelFile
         int? seed = null;
         SafeTensor[][] layers;
         SafeTensor[][]? momentum = null;
+        var prunedMasks = new SafeTensor?[architecture.Layers.Length];
         LayerArchitecture[] parameterized = [.. architecture.Layers.Where(layer => layer.ParameterCount > 0)];
 
         if (contents.Metadata.ContainsKey(Keys.FormatVersion))
@@ -100,6 +121,10 @@ internal static partial class ModelFile
             momentum = parameterized.Any(layer => tensors.ContainsKey(TensorName(layer, layer.Parameters[0]) + MomentumSuffix))
                 ? ByName(tensors, architecture, MomentumSuffix)
                 : null;
+            for (int l = 0; l < architecture.Layers.Length; l++)
+            {
+                prunedMasks[l] = PrunedMask(tensors, architecture, l);
+            }
         }
         else if (parameterized.All(layer => layer.Parameters.All(tensor => tensors.ContainsKey(TensorName(layer, tensor)))))
         {
@@ -110,13 +135,41 @@ internal static partial class ModelFile
             layers = InNameOrder(contents.Tensors, architecture);
         }
 
-        var used = new HashSet<SafeTensor>(layers.Concat(momentum ?? []).SelectMany(layer => layer));
+        var used = new HashSet<SafeTensor>(layers.Concat(momentum ?? []).SelectMany(layer => layer).Concat(prunedMasks.OfType<SafeTensor>()));
         if (contents.Tensors.FirstOrDefault(tensor => !used.Contains(tensor)) is { } extra)
         {
             throw new InvalidDataException($"The file holds tensor '{extra.Name}', which no layer of {architecture.Name} takes.");
         }
 
-        return new ModelState(Flatten(layers, architecture), momentum is null ? null : Flatten(momentum, architecture), seed);
+        return new ModelState(Flatten(layers, architecture), momentum is null ? null : Flatten(momentum, architecture), seed)
+        {
+            PrunedMasks = [.. prunedMasks.Select(mask => mask?.Values)],
+        };
+    }
+
+    /// <summary>Layer <paramref name="l"/>'s "L.weight_mask", checked to be the weight's shape and 0s and 1s; null when the file has none.</summary>
+    private static SafeTensor? PrunedMask(Dictionary<string, SafeTensor> tensors, NetworkArchitecture architecture, int l)
+    {
+        LayerArchitecture layer = architecture.Layers[l];
+        if (layer.Weight is not { } weight || !tensors.TryGetValue(layer.Name + PrunedMaskSuffix, out SafeTensor? mask))
+        {
+            return null;
+        }
+
+        if (!mask.Shape.SequenceEqual(weight.Shape))
+        {
+            throw new InvalidDataException(
+                $"Tensor '{mask.Name}' has shape {mask.ShapeText} in the file, but layer '{layer.Name}' of {architecture.Name} needs [{string.Join(", ", weight.Shape)}].");
+        }
+
+        int other = Array.FindIndex(mask.Values, value => value is not (0f or 1f));
+        if (other >= 0)
+        {
+            throw new InvalidDataException(
+                FormattableString.Invariant($"Tensor '{mask.Name}' holds {mask.Values[other]} at index {other}: a mask holds only 0 (pruned) and 1 (kept)."));
+        }
+
+        return mask;
     }
 
     private static string TensorName(LayerArchitecture layer, ParameterTensor tensor) => layer.Name + "." + tensor.Name;

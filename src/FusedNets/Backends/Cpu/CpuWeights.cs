@@ -36,12 +36,7 @@ internal sealed unsafe class CpuWeights
         NextBias = new AlignedBuffer(Bias.Length);
         NextBiasVelocities = new AlignedBuffer(Bias.Length);
         PredictPanels = new AlignedBuffer(MatrixVector.PackedLength(Units, Inputs, width));
-        if (mask is not null)
-        {
-            Mask = new AlignedBuffer(Weights.Length);
-            CopyRows(mask, Mask.Pointer);
-            Sparse = SparseStructure.TryCreate(mask, Units, Inputs);
-        }
+        SetMask(mask);
     }
 
     public int Units { get; }
@@ -69,10 +64,10 @@ internal sealed unsafe class CpuWeights
     public AlignedBuffer NextBiasVelocities { get; private set; }
 
     /// <summary>1 where a weight trains, 0 where it is fixed at zero; null for a dense layer.</summary>
-    public AlignedBuffer? Mask { get; }
+    public AlignedBuffer? Mask { get; private set; }
 
     /// <summary>The kept weights' indices, for a mask sparse enough that the sparse kernels win; else null.</summary>
-    public SparseStructure? Sparse { get; }
+    public SparseStructure? Sparse { get; private set; }
 
     /// <summary>
     /// A copy of W for single-sample prediction, packed input-major (see <see cref="MatrixVector"/>); valid
@@ -93,6 +88,36 @@ internal sealed unsafe class CpuWeights
         (WeightVelocities, NextWeightVelocities) = (NextWeightVelocities, WeightVelocities);
         (Bias, NextBias) = (NextBias, Bias);
         (BiasVelocities, NextBiasVelocities) = (NextBiasVelocities, BiasVelocities);
+    }
+
+    /// <summary>
+    /// Replaces the mask (null: every weight trains), as pruning does between steps, and zeroes the weights and
+    /// velocities it drops in both buffers of each: the sparse update writes only kept weights, so a dropped weight
+    /// left in the next buffer would come back at the next flip.
+    /// </summary>
+    public void SetMask(float[]? mask)
+    {
+        PredictPanelsStale = true;
+        if (mask is null)
+        {
+            Mask = null;
+            Sparse = null;
+            return;
+        }
+
+        // Padding stays zero: rows are copied over their first Inputs floats only.
+        Mask ??= new AlignedBuffer(Weights.Length);
+        CopyRows(mask, Mask.Pointer);
+        Sparse = SparseStructure.TryCreate(mask, Units, Inputs);
+        ReadOnlySpan<float> keep = Mask.AsSpan();
+        foreach (AlignedBuffer buffer in (ReadOnlySpan<AlignedBuffer>)[Weights, WeightVelocities, NextWeights, NextWeightVelocities])
+        {
+            Span<float> values = buffer.AsSpan();
+            for (int i = 0; i < values.Length; i++)
+            {
+                values[i] *= keep[i];
+            }
+        }
     }
 
     /// <summary>Reads this layer's weights then bias from the flat layout (<see cref="NetworkArchitecture"/>).</summary>
