@@ -16,7 +16,8 @@ internal sealed class IlgpuProgram
     private readonly NetworkArchitecture _architecture;
     private readonly IlgpuLayer[] _layers;
     private readonly KernelInstance _lossKernel;
-    private readonly Action<AcceleratorStream, Index1D, ArrayView<int>, View, View, ArrayView<int>, View, View, View, SpecializedValue<int>, int, int> _loss;
+    private readonly Action<AcceleratorStream, Index1D, ArrayView<int>, View, View, ArrayView<int>, View, View, View, SpecializedValue<int>, int, int, int> _loss;
+    private readonly int _lossGroups;
     private readonly SpecializedValue<int> _outputs;
     private readonly FusedStep? _fusedStep;
 
@@ -31,7 +32,8 @@ internal sealed class IlgpuProgram
             _layers[l] = IlgpuLayer.Create(kernels, architecture, l, masked: masks[l] is not null);
         }
 
-        _outputs = SpecializedValue.New(architecture.OutputSize);
+        _lossGroups = architecture.LossGroups;
+        _outputs = SpecializedValue.New(architecture.OutputSize / _lossGroups);
         _lossKernel = KernelInstance.Of(typeof(LossKernels), nameof(LossKernels.Loss), [KernelTypes.Of(architecture.Loss), KernelTypes.Of(architecture.Layers[^1].Activation)], _outputs);
         kernels.Load(_lossKernel, out _loss);
         _fusedStep = FusedStep.Takes(architecture) ? new FusedStep(kernels, architecture) : null;
@@ -64,7 +66,7 @@ internal sealed class IlgpuProgram
     {
         int last = _layers.Length - 1;
         _loss(workspace.Stream, batch, workspace.Status, workspace.PreActivation(last), workspace.Activation(last),
-            workspace.Labels, workspace.Targets, losses, workspace.Delta(last), _outputs, batch, step);
+            workspace.Labels, workspace.Targets, losses, workspace.Delta(last), _outputs, _lossGroups, batch, step);
     }
 
     /// <summary>

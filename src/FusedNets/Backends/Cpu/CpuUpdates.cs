@@ -16,20 +16,30 @@ internal static unsafe class CpuUpdates
     /// </summary>
     public static void Dense<TVector, TOps>(CpuPipeline<TVector, TOps> cpu, CpuWeights weights, float* a, nint aRowStride, float* b, int depth, int start, int end, int thread)
         where TVector : unmanaged
+        where TOps : IVectorOps<TVector> =>
+        DenseColumns(cpu, weights, a, aRowStride, b, depth, start, end, 0, weights.WeightStride, thread);
+
+    /// <summary>
+    /// <see cref="Dense"/> for columns [<paramref name="firstColumn"/>, <paramref name="endColumn"/>) of W alone, both
+    /// multiples of the vector width: one block of a block-diagonal layer (<see cref="BlockStructure"/>). The columns of
+    /// neighbouring blocks that its first and last vectors reach are masked in these rows, so they stay zero.
+    /// </summary>
+    public static void DenseColumns<TVector, TOps>(CpuPipeline<TVector, TOps> cpu, CpuWeights weights, float* a, nint aRowStride, float* b, int depth, int start, int end, int firstColumn, int endColumn, int thread)
+        where TVector : unmanaged
         where TOps : IVectorOps<TVector>
     {
-        var operands = new ProductOperands(a, aRowStride, 1, b, weights.WeightStride, depth);
+        var operands = new ProductOperands(a, aRowStride, 1, b + firstColumn, weights.WeightStride, depth);
         var epilogue = new UpdateEpilogue(
-            weights.Weights.Pointer,
-            weights.WeightVelocities.Pointer,
-            weights.NextWeights.Pointer,
-            weights.NextWeightVelocities.Pointer,
-            weights.Mask is null ? null : weights.Mask.Pointer,
+            weights.Weights.Pointer + firstColumn,
+            weights.WeightVelocities.Pointer + firstColumn,
+            weights.NextWeights.Pointer + firstColumn,
+            weights.NextWeightVelocities.Pointer + firstColumn,
+            weights.Mask is null ? null : weights.Mask.Pointer + firstColumn,
             cpu.NonFiniteSlot(thread),
             weights.WeightStride,
             cpu.Sgd,
             cpu.StreamingUpdates);
-        TileKernel.ProductByRows<TVector, TOps, UpdateEpilogue>(operands, start, end, weights.WeightStride / TOps.Count, ref epilogue);
+        TileKernel.ProductByRows<TVector, TOps, UpdateEpilogue>(operands, start, end, (endColumn - firstColumn) / TOps.Count, ref epilogue);
         if (cpu.StreamingUpdates && Sse.IsSupported)
         {
             Sse.StoreFence(); // streaming stores are weakly ordered: make them visible before the barrier releases the readers

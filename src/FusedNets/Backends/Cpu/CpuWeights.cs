@@ -69,6 +69,9 @@ internal sealed unsafe class CpuWeights
     /// <summary>The kept weights' indices, for a mask sparse enough that the sparse kernels win; else null.</summary>
     public SparseStructure? Sparse { get; private set; }
 
+    /// <summary>The blocks of a block-diagonal mask (an ensemble's), which the dense tiles then run one by one; else null.</summary>
+    public BlockStructure? Blocks { get; private set; }
+
     /// <summary>
     /// A copy of W for single-sample prediction, packed input-major (see <see cref="MatrixVector"/>); valid
     /// while <see cref="PredictPanelsStale"/> is false, repacked by the next single-sample call after W changes.
@@ -102,13 +105,15 @@ internal sealed unsafe class CpuWeights
         {
             Mask = null;
             Sparse = null;
+            Blocks = null;
             return;
         }
 
         // Padding stays zero: rows are copied over their first Inputs floats only.
         Mask ??= new AlignedBuffer(Weights.Length);
         CopyRows(mask, Mask.Pointer);
-        Sparse = SparseStructure.TryCreate(mask, Units, Inputs);
+        Blocks = BlockStructure.TryCreate(mask, Units, Inputs);
+        Sparse = Blocks is null ? SparseStructure.TryCreate(mask, Units, Inputs) : null;
         ReadOnlySpan<float> keep = Mask.AsSpan();
         foreach (AlignedBuffer buffer in (ReadOnlySpan<AlignedBuffer>)[Weights, WeightVelocities, NextWeights, NextWeightVelocities])
         {

@@ -39,7 +39,7 @@ public static class DenseCpu
 ///   update:    dW = dzᵀ x summed over the batch, then SGD    x sample-major: (Batch, WeightStride)
 /// </code>
 /// </summary>
-internal sealed unsafe class DenseCpuLayer<TVector, TOps> : CpuLayer<TVector, TOps>
+internal sealed unsafe partial class DenseCpuLayer<TVector, TOps> : CpuLayer<TVector, TOps>
     where TVector : unmanaged
     where TOps : IVectorOps<TVector>
 {
@@ -87,6 +87,12 @@ internal sealed unsafe class DenseCpuLayer<TVector, TOps> : CpuLayer<TVector, TO
 
         // z[o, :] = Σ_i W[o, i] xᵀ[i, :]: A = W read along its rows, B = xᵀ.
         var epilogue = new ForwardEpilogue<TActivation>(_weights.Bias.Pointer, workspace.PreActivations[Index].Pointer, workspace.Activations[Index].Pointer, stride);
+        if (_weights.Blocks is { } blocks)
+        {
+            ForwardBlocks(blocks, input, stride, start, end, ref epilogue);
+            return;
+        }
+
         if (_weights.Sparse is { } sparse)
         {
             SparseKernel.Product<TVector, TOps, ForwardEpilogue<TActivation>>(
@@ -149,6 +155,12 @@ internal sealed unsafe class DenseCpuLayer<TVector, TOps> : CpuLayer<TVector, TO
         (int start, int end) = cpu.ShareRows(_weights.Inputs, thread);
         float* delta = cpu.Workspace.Deltas[Index].Pointer;
         int stride = cpu.Stride;
+        if (_weights.Blocks is { } blocks)
+        {
+            BackwardBlocks(blocks, delta, stride, start, end, ref epilogue);
+            return;
+        }
+
         if (_weights.Sparse is { } sparse)
         {
             SparseKernel.Product<TVector, TOps, TEpilogue>(
@@ -168,7 +180,11 @@ internal sealed unsafe class DenseCpuLayer<TVector, TOps> : CpuLayer<TVector, TO
     {
         (int start, int end) = cpu.ShareRows(_weights.Units, thread);
         float* delta = cpu.Workspace.Deltas[Index].Pointer;
-        if (_weights.Sparse is { } sparse)
+        if (_weights.Blocks is { } blocks)
+        {
+            UpdateBlocks(cpu, blocks, delta, start, end, thread);
+        }
+        else if (_weights.Sparse is { } sparse)
         {
             CpuUpdates.Sparse(cpu, _weights, sparse, cpu.InputOf(Index), delta, start, end, thread);
         }
