@@ -8,6 +8,7 @@
 //
 // One line per configuration, then nothing else on it, for scripts:
 //   config=784-128-128-10/b64 train_samples_per_s=N gflops=N peak_fraction=N latency_us_batch1=N allocated_bytes_per_step=N
+//   config=ensemble8/784-32-32-10/b64 sequential_member_samples_per_s=N fused_member_samples_per_s=N speedup=N allocated_bytes_per_step=N
 
 using System.Globalization;
 using System.Runtime.Intrinsics;
@@ -62,6 +63,11 @@ if ("lenet/b64".Contains(only, StringComparison.Ordinal))
     results.Add(harness.Run<LeNet, LeNet.Input, LeNet.Output>($"lenet/b64/{width}", 64, new LeNet(seed: 1, Backend.Cpu)));
 }
 
+// Issue 14's deep ensemble: 8 members of 784-32-32-10 at batch 64, one after another and fused into one pass.
+EnsembleResult? ensemble = "ensemble8/784-32-32-10/b64".Contains(only, StringComparison.Ordinal)
+    ? harness.RunEnsemble<Mlp32>("ensemble8/784-32-32-10/b64", members: 8, batchSize: 64)
+    : null;
+
 double peak = Math.Max(peakBefore, PeakFlops.Measure(threads, settings.PeakRounds));
 
 // One thread's peak bounds the single-sample path, which runs on the calling thread alone.
@@ -72,4 +78,11 @@ foreach (Result result in results)
     Console.WriteLine(
         $"config={result.Config} train_samples_per_s={result.SamplesPerSecond:F0} gflops={result.Gflops:F1} peak_fraction={result.Gflops / peak:F3} " +
         $"latency_us_batch1={result.LatencyMicroseconds:F2} allocated_bytes_per_step={result.AllocatedBytesPerStep:0.#}");
+}
+
+if (ensemble is not null)
+{
+    Console.WriteLine(
+        $"config={ensemble.Config} sequential_member_samples_per_s={ensemble.SequentialSamplesPerSecond:F0} fused_member_samples_per_s={ensemble.EnsembleSamplesPerSecond:F0} " +
+        $"speedup={ensemble.EnsembleSamplesPerSecond / ensemble.SequentialSamplesPerSecond:F2} allocated_bytes_per_step={ensemble.AllocatedBytesPerStep:0.#}");
 }

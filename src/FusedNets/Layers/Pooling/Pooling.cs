@@ -69,6 +69,15 @@ public abstract record Pool2DLayerArchitecture : LayerArchitecture
         yield return new FileProperty("size", Size.ToString(CultureInfo.InvariantCulture), "has a window of side", "");
     }
 
+    /// <summary>Each output's window as the indices of its inputs, rows then columns, for one sample's outputs in order.</summary>
+    internal IReadOnlyList<int[]> Windows()
+    {
+        var windows = new List<int[]>(Units);
+        int width = InputShape.Width;
+        ForEachWindow((output, first) => windows.Add([.. Enumerable.Range(0, Size * Size).Select(k => first + k / Size * width + k % Size)]));
+        return windows;
+    }
+
     /// <summary>Calls <paramref name="visit"/>(output index, first input index of its window) for one sample's (C, OH, OW) outputs in order.</summary>
     private protected void ForEachWindow(Action<int, int> visit)
     {
