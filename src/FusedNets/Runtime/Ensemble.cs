@@ -84,7 +84,8 @@ public sealed class Ensemble<TNetwork> : IDisposable
     /// <summary>
     /// Trains every member for <paramref name="epochs"/> epochs on the same batches, in the order <see cref="Network.Fit"/>
     /// takes with the same <paramref name="shuffleSeed"/>: member i ends as <c>new TNetwork(seed: Seed + i)</c> trained
-    /// with <c>Fit(data, optimizer, epochs, batchSize, shuffleSeed)</c> alone would. Each report's loss is the members' mean.
+    /// with <c>Fit(data, optimizer, epochs, batchSize, shuffleSeed)</c> alone would. Each report's loss is the members' mean;
+    /// its samples per second count each sample once, though every member trained on it.
     /// </summary>
     /// <exception cref="TrainingDivergedException">A step went non-finite for some member; every member keeps the last good step.</exception>
     public IReadOnlyList<EpochReport> Fit(Dataset data, Optimizer optimizer, int epochs, int batchSize = 32, int shuffleSeed = 0, Action<EpochReport>? onEpoch = null)
