@@ -50,7 +50,7 @@ public static class Program
         bool quick = args.Contains("--quick");
 
         bool allMatch = true;
-        foreach ((string name, Func<Backend, Network> create) in TestNetworks())
+        foreach ((string name, Func<Backend, Network> create) in TestNetworks(quick))
         {
             allMatch &= CheckAgainstCpu(name, create, backend);
         }
@@ -63,7 +63,8 @@ public static class Program
         return allMatch ? 0 : 1;
     }
 
-    private static IEnumerable<(string, Func<Backend, Network>)> TestNetworks() =>
+    /// <summary>The test networks; with <paramref name="quick"/>, without LeNet, whose training takes minutes on ILGPU's CPU simulator.</summary>
+    private static IEnumerable<(string, Func<Backend, Network>)> TestNetworks(bool quick) =>
     [
         (nameof(EveryActivationClassifier), b => new EveryActivationClassifier(7, b)),
         (nameof(TinyRegressor), b => new TinyRegressor(7, b)),
@@ -71,6 +72,8 @@ public static class Program
         (nameof(TiledClassifier), b => new TiledClassifier(7, b)),
         (nameof(WideRegressor), b => new WideRegressor(7, b)),
         (nameof(MnistMlp), b => new MnistMlp(7, b)),
+        (nameof(ConvRegressor), b => new ConvRegressor(7, b)),
+        .. quick ? [] : new (string, Func<Backend, Network>)[] { (nameof(LeNet), b => new LeNet(7, b)) },
     ];
 
     /// <summary>Trains one epoch of 5 batches on both backends from the same seed; prints the largest differences.</summary>

@@ -4,6 +4,7 @@ using FusedNets;
 /// <summary>The command line. A null setting takes the default of the data set being trained on.</summary>
 internal sealed record Options(
     string? DataDirectory,
+    Model Model,
     int? Epochs,
     int? BatchSize,
     float? LearningRate,
@@ -18,9 +19,11 @@ internal sealed record Options(
     bool Help)
 {
     public const string Usage = """
-        Usage: HandwrittenDigits [--data DIR] [options]
+        Usage: HandwrittenDigits [--data DIR [--model mlp|lenet]] [options]
           (no --data)          train DigitsMlp on the 8x8 digits built into this program
-          --data DIR           train MnistMlp on MNIST's IDX files in DIR (train-images-idx3-ubyte and the others, plain or .gz)
+          --data DIR           train on MNIST's IDX files in DIR (train-images-idx3-ubyte and the others, plain or .gz)
+          --model M            with --data: mlp, MnistMlp (784-128-128-10, the default), or lenet, the convolutional
+                               LeNet, trained with a cosine learning-rate schedule
           --epochs N           passes over the training set (digits: 30, MNIST: 10; with --load: none unless given)
           --batch N            samples per SGD step (digits: 32, MNIST: 64)
           --lr X               learning rate (0.05)
@@ -45,8 +48,14 @@ internal sealed record Options(
         ["ilgpu-cpu"] = Backend.IlgpuCpu,
     };
 
+    private static readonly Dictionary<string, Model> s_models = new()
+    {
+        ["mlp"] = Model.Mlp,
+        ["lenet"] = Model.LeNet,
+    };
+
     private static readonly string[] s_valueOptions =
-        ["--data", "--epochs", "--batch", "--lr", "--momentum", "--backend", "--seed", "--load", "--save", "--export-onnx", "--plot"];
+        ["--data", "--model", "--epochs", "--batch", "--lr", "--momentum", "--backend", "--seed", "--load", "--save", "--export-onnx", "--plot"];
 
     private static readonly string[] s_flags = ["--verbose", "--help", "-h"];
 
@@ -83,8 +92,16 @@ internal sealed record Options(
             throw new UsageException($"--backend must be one of {string.Join(", ", s_backends.Keys)}, not '{backendName}'");
         }
 
+        string? modelName = values.GetValueOrDefault("--model");
+        Model model = Model.Mlp;
+        if (modelName is not null && !s_models.TryGetValue(modelName, out model))
+        {
+            throw new UsageException($"--model must be one of {string.Join(", ", s_models.Keys)}, not '{modelName}'");
+        }
+
         var options = new Options(
             DataDirectory: values.GetValueOrDefault("--data"),
+            Model: model,
             Epochs: ParseInt(values, "--epochs", minimum: 1),
             BatchSize: ParseInt(values, "--batch", minimum: 1),
             LearningRate: ParseFloat(values, "--lr", value => value > 0, "a number above 0"),
@@ -97,6 +114,11 @@ internal sealed record Options(
             PlotPath: OutputFile(values, "--plot"),
             Verbose: flags.Contains("--verbose"),
             Help: flags.Contains("--help") || flags.Contains("-h"));
+
+        if (modelName is not null && options.DataDirectory is null)
+        {
+            throw new UsageException("--model chooses the network for MNIST: give its files with --data DIR");
+        }
 
         if (options is { PlotPath: not null, LoadPath: not null, Epochs: null })
         {
@@ -160,6 +182,13 @@ internal sealed record Options(
 
         return path;
     }
+}
+
+/// <summary>The network to train on MNIST.</summary>
+internal enum Model
+{
+    Mlp,
+    LeNet,
 }
 
 /// <summary>A command line that cannot be run: one line on stderr and exit code 2.</summary>

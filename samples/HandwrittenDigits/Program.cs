@@ -8,6 +8,7 @@
 // Run it:
 //   dotnet run --project samples/HandwrittenDigits -c Release                 the 8×8 digits built into this program
 //   dotnet run --project samples/HandwrittenDigits -c Release -- --data DIR   MNIST, from its four IDX files in DIR
+//   dotnet run --project samples/HandwrittenDigits -c Release -- --data DIR --model lenet   a convolutional network
 //   dotnet run --project samples/HandwrittenDigits -c Release -- --help       every option (Options.cs)
 //
 // In a terminal it shows a progress bar that moves within each epoch, then a table of the epochs and the test
@@ -18,7 +19,7 @@ using System.Globalization;
 using FusedNets;
 using FusedNets.Data;
 
-// Step 1: declare the networks. Both are classifiers: the last layer gives one score (a logit) per digit,
+// Step 1: declare the networks. All three are classifiers: the last layer gives one score (a logit) per digit,
 // and training applies softmax and cross-entropy to those scores.
 
 /// <summary>For the 8×8 digits: 64 pixels, 64 hidden units, 10 logits.</summary>
@@ -38,6 +39,25 @@ public partial class MnistMlp
     [Dense(128, Activation.Relu)] public partial Layer Hidden1 { get; }
     [Dense(128, Activation.Relu)] public partial Layer Hidden2 { get; }
     [Dense(10)] public partial Layer Logits { get; }
+}
+
+/// <summary>
+/// For MNIST's 28×28 digits, LeNet: convolutions learn small local filters (strokes, then parts of digits) that slide
+/// over the whole image, and pooling halves each map, so the dense layers at the top see 400 features, not 784 pixels.
+/// An image input is (channels, height, width); the generator works out every layer's shape, written on the right,
+/// refuses a declaration whose shapes do not fit, and shows each shape when you hover over the property.
+/// </summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+public partial class LeNet
+{
+    [Input(1, 28, 28)] public partial Layer Image { get; }                               // (1, 28, 28): grey levels
+    [Conv2D(6, 5, Activation.Relu, Padding = 2)] public partial Layer Conv1 { get; }     // (6, 28, 28): 6 filters of 5×5
+    [MaxPool2D(2)] public partial Layer Pool1 { get; }                                   // (6, 14, 14): the largest of each 2×2
+    [Conv2D(16, 5, Activation.Relu)] public partial Layer Conv2 { get; }                 // (16, 10, 10): each reads all 6 maps
+    [AvgPool2D(2)] public partial Layer Pool2 { get; }                                   // (16, 5, 5): the mean of each 2×2
+    [Dense(120, Activation.Relu)] public partial Layer Fc1 { get; }                      // (120): reads the 400 values flattened
+    [Dense(84, Activation.Relu)] public partial Layer Fc2 { get; }                       // (84)
+    [Dense(10)] public partial Layer Logits { get; }                                     // (10)
 }
 
 public static class Program
@@ -67,7 +87,12 @@ public static class Program
         try
         {
             TrainingConsole console = TrainingConsole.Create();
-            return options.DataDirectory is null ? TrainOnSmallDigits(options, console) : TrainOnMnist(options.DataDirectory, options, console);
+            return (options.DataDirectory, options.Model) switch
+            {
+                (null, _) => TrainOnSmallDigits(options, console),
+                (string directory, Model.LeNet) => TrainLeNetOnMnist(directory, options, console),
+                (string directory, _) => TrainOnMnist(directory, options, console),
+            };
         }
         catch (Exception e)
         {
@@ -122,16 +147,50 @@ public static class Program
         return Train(network, "MNIST", train, test, sgd, options.EpochsOr(10), options.BatchSize ?? 64, options, console);
     }
 
+    /// <summary>MNIST again, with the convolutional LeNet: the same 784 floats per image, read as a 1 × 28 × 28 image.</summary>
+    private static int TrainLeNetOnMnist(string directory, Options options, TrainingConsole console)
+    {
+        (Dataset train, Dataset test) = Mnist.Load(directory);
+
+        using LeNet network = options.LoadPath is null
+            ? new LeNet(options.Seed, options.Backend)
+            : LoadModel(options.LoadPath, LeNet.Load, options.Backend);
+
+        // A convolution has a weight per (filter, input channel, kernel row, kernel column) and a bias per filter,
+        // however large the image; pooling has no parameters; Fc1 reads Pool2's 16 × 5 × 5 values.
+        CheckParameterCount(
+            LeNet.ParameterCount,
+            (6 * 1 * 5 * 5 + 6) + (16 * 6 * 5 * 5 + 16) + (16 * 5 * 5 * 120 + 120) + (120 * 84 + 84) + (84 * 10 + 10));
+
+        // The rate falls from its start to zero along half a cosine over the run: large steps early, small ones at
+        // the end, which settle the last tenths of a percent.
+        var sgd = new Sgd(options.LearningRate ?? 0.05f, options.Momentum ?? 0.9f);
+        int epochs = options.EpochsOr(10);
+        return Train(network, "MNIST", train, test, sgd, epochs, options.BatchSize ?? 64, options, console,
+            schedule: epochs > 0 ? new CosineAnnealing(maxEpochs: epochs) : null);
+    }
+
     /// <summary>
     /// Fits any network to <paramref name="train"/>, showing each epoch, evaluates it on <paramref name="test"/>,
     /// and writes the files the options ask for.
     /// </summary>
     private static int Train(
-        Network network, string dataName, Dataset train, Dataset test, Sgd sgd, int epochs, int batchSize, Options options, TrainingConsole console)
+        Network network,
+        string dataName,
+        Dataset train,
+        Dataset test,
+        Sgd sgd,
+        int epochs,
+        int batchSize,
+        Options options,
+        TrainingConsole console,
+        LearningRateSchedule? schedule = null)
     {
         console.Line($"{network.Architecture.Name}: {network.Architecture.ParameterCount:N0} parameters on {network.DeviceName} ({network.Backend})");
         console.Line($"{dataName}: {train.Count:N0} training and {test.Count:N0} test images");
-        console.Line(epochs > 0 ? $"epochs: {epochs}, batch size: {batchSize}, {sgd}" : "no training: --load without --epochs only evaluates");
+        console.Line(epochs > 0
+            ? $"epochs: {epochs}, batch size: {batchSize}, {sgd}{(schedule is null ? "" : $", {schedule}")}"
+            : "no training: --load without --epochs only evaluates");
 
         // Before training a fresh network guesses: about one test image in ten comes out right.
         string start = options.LoadPath is null ? "untrained" : $"loaded from {options.LoadPath}";
@@ -141,7 +200,7 @@ public static class Program
         if (epochs > 0)
         {
             console.ShowTraining(epochs, train.Count, display =>
-                network.Fit(train, sgd, epochs, batchSize, shuffleSeed: options.Seed, onProgress: display.OnProgress, onEpoch: report =>
+                network.Fit(train, sgd, epochs, batchSize, shuffleSeed: options.Seed, schedule: schedule, onProgress: display.OnProgress, onEpoch: report =>
                 {
                     // The accuracy after every epoch costs one pass over the test set (not counted in the
                     // throughput) and draws the curve that --plot saves.

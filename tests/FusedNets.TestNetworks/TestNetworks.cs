@@ -78,3 +78,34 @@ public partial class DigitsClassifier
     [Dense(64, Activation.Relu)] public partial Layer Hidden { get; }
     [Dense(10)] public partial Layer Logits { get; }
 }
+
+/// <summary>The convolutional network of issue 10, as the LeNet sample declares it: 61,706 parameters.</summary>
+[Network]
+public partial class LeNet
+{
+    [Input(1, 28, 28)] public partial Layer Image { get; }
+    [Conv2D(6, 5, Activation.Relu, Padding = 2)] public partial Layer Conv1 { get; }
+    [MaxPool2D(2)] public partial Layer Pool1 { get; }
+    [Conv2D(16, 5, Activation.Relu)] public partial Layer Conv2 { get; }
+    [AvgPool2D(2)] public partial Layer Pool2 { get; }
+    [Dense(120, Activation.Relu)] public partial Layer Fc1 { get; }
+    [Dense(84, Activation.Relu)] public partial Layer Fc2 { get; }
+    [Dense(10)] public partial Layer Logits { get; }
+}
+
+/// <summary>
+/// A convolutional regressor small enough for ILGPU's CPU simulator, whose weight-gradient kernels reduce each weight
+/// in a group of its own: a strided, padded and masked convolution, both poolings with windows that leave a column
+/// over, and dense layers reading the flattened map.
+/// </summary>
+[Network(Loss = Loss.MeanSquaredError)]
+public partial class ConvRegressor
+{
+    [Input(2, 11, 9)] public partial Layer Image { get; }
+    [Conv2D(3, 3, Activation.Tanh, Stride = 2, Padding = 1, Density = 0.6, MaskSeed = 3)] public partial Layer Strided { get; }   // (3, 6, 5)
+    [MaxPool2D(2)] public partial Layer Pool1 { get; }                                                                          // (3, 3, 2)
+    [Conv2D(2, 2, Activation.Gelu, Padding = 1)] public partial Layer Padded { get; }                                           // (2, 4, 3)
+    [AvgPool2D(2)] public partial Layer Pool2 { get; }                                                                          // (2, 2, 1)
+    [Dense(7, Activation.Sigmoid, Inputs = 4)] public partial Layer Hidden { get; }
+    [Dense(3)] public partial Layer Y { get; }
+}

@@ -80,5 +80,9 @@ internal sealed record Conv2DModel(
 
     public override string Declaration => $"Conv2D({Filters}, {Kernel}, {Activation}{(Stride != 1 ? $", stride {Stride}" : "")}{(Padding != 0 ? $", padding {Padding}" : "")})";
 
-    public override string Formula => $"z[f, y, x] = b[f] + Σ_c,i,j W[f, c, i, j] in[c, {Stride}y + i − {Padding}, {Stride}x + j − {Padding}]";
+    public override string Formula => $"z[f, oy, ox] = b[f] + Σ_c,i,j W[f, c, i, j] x[c, {Position("oy", "i")}, {Position("ox", "j")}]";
+
+    /// <summary>The input coordinate a tap reads, such as "2·oy + i − 1", without a stride of 1 or a padding of 0.</summary>
+    private string Position(string output, string tap) =>
+        $"{(Stride != 1 ? $"{Stride}·" : "")}{output} + {tap}{(Padding != 0 ? $" − {Padding}" : "")}";
 }

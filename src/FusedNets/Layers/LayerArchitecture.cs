@@ -108,7 +108,7 @@ public abstract record LayerArchitecture
     /// </summary>
     internal virtual IEnumerable<FileProperty> FileProperties()
     {
-        yield return new FileProperty("kind", Kind, "is a", " layer");
+        yield return KindProperty;
         if (Activation != Activation.Identity || Weight is not null)
         {
             yield return new FileProperty("activation", Activation.ToString(), "has activation", "");
@@ -119,6 +119,9 @@ public abstract record LayerArchitecture
             yield return new FileProperty("mask", Mask.Description, "has mask", "");
         }
     }
+
+    /// <summary>The kind, which model files record first for every layer.</summary>
+    private protected FileProperty KindProperty => new("kind", Kind, "is of kind", "");
 
     /// <summary>Adds the ONNX nodes of z = map(x) (not the activation) reading <paramref name="x"/> and writing <paramref name="z"/>.</summary>
     internal abstract void AddOnnxNodes(Onnx.OnnxGraph graph, string x, string z, ReadOnlySpan<float> parameters);

@@ -206,6 +206,13 @@ internal static partial class ModelFile
     private static string ShapeText((int Channels, int Height, int Width) shape) =>
         string.Join(",", Invariant(shape.Channels), Invariant(shape.Height), Invariant(shape.Width));
 
+    /// <summary>"(1, 28, 28)" for the metadata's "1,28,28", "(784)" for "784,1,1": a shape as messages write it; other text as it is.</summary>
+    private static string ReadableShape(string text)
+    {
+        int[] dimensions = [.. text.Split(',').Select(part => int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int value) ? value : 0)];
+        return dimensions is [> 0 and int channels, > 0 and int height, > 0 and int width] ? Shapes.Text((channels, height, width)) : text;
+    }
+
     /// <summary>Throws naming the first difference between the file's architecture and <paramref name="architecture"/>.</summary>
     private static void CheckArchitecture(IReadOnlyDictionary<string, string> metadata, NetworkArchitecture architecture)
     {
@@ -230,7 +237,8 @@ internal static partial class ModelFile
 
         Compare("the loss is", Get(Keys.Loss), architecture.Loss.ToString());
         Compare("the input has", Get(Keys.InputSize), Invariant(architecture.InputSize), " features");
-        Compare("the input has shape", metadata.GetValueOrDefault(Keys.InputShape) ?? ShapeText(Shapes.Vector(architecture.InputSize)), ShapeText(architecture.InputShape));
+        string fileShape = metadata.GetValueOrDefault(Keys.InputShape) ?? ShapeText(Shapes.Vector(architecture.InputSize));
+        Compare("the input has shape", ReadableShape(fileShape), Shapes.Text(architecture.InputShape));
         string[] fileLayers = Get(Keys.Layers).Split(',');
         for (int l = 0; l < Math.Max(fileLayers.Length, architecture.Layers.Length); l++)
         {

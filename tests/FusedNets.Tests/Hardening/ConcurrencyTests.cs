@@ -31,6 +31,24 @@ public class ConcurrencyTests
         }
     }
 
+    [Fact]
+    public void Conv_net_predictions_from_many_threads_at_once_equal_sequential_ones()
+    {
+        // One sample goes through the convolution's own single-sample path and its buffers; a batch through the
+        // batched kernels.
+        using var net = new LeNet(seed: 3, Backend.Cpu);
+        const int Threads = 6;
+        float[][] inputs = [.. Enumerable.Range(0, Threads).Select(t => RandomInputs(t, t % 2 == 0 ? Batch : 1, LeNet.InputSize))];
+        float[][] expected = [.. inputs.Select(x => Predict(net, x))];
+
+        float[][][] actual = RunOnThreads(Threads, t => Enumerable.Range(0, 10).Select(_ => Predict(net, inputs[t])).ToArray());
+
+        for (int t = 0; t < Threads; t++)
+        {
+            Assert.All(actual[t], outputs => Assert.Equal(expected[t], outputs));
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Backends))]
     public async Task Training_while_other_threads_predict_trains_exactly_as_alone(Backend backend, int threads, int rounds)
@@ -86,9 +104,9 @@ public class ConcurrencyTests
         Assert.All(await Task.WhenAll(callers), error => Assert.IsType<ObjectDisposedException>(error));
     }
 
-    private static float[] Predict(TiledClassifier net, float[] inputs)
+    private static float[] Predict(Network net, float[] inputs)
     {
-        var outputs = new float[inputs.Length / TiledClassifier.InputSize * TiledClassifier.OutputSize];
+        var outputs = new float[inputs.Length / net.Architecture.InputSize * net.Architecture.OutputSize];
         net.Predict(inputs, outputs);
         return outputs;
     }
@@ -106,9 +124,9 @@ public class ConcurrencyTests
         return [.. tasks.Select(task => task.Result)];
     }
 
-    private static float[] RandomInputs(int seed, int samples)
+    private static float[] RandomInputs(int seed, int samples, int inputSize = TiledClassifier.InputSize)
     {
         var random = new Random(seed);
-        return [.. Enumerable.Range(0, samples * TiledClassifier.InputSize).Select(_ => (float)random.NextDouble() * 2 - 1)];
+        return [.. Enumerable.Range(0, samples * inputSize).Select(_ => (float)random.NextDouble() * 2 - 1)];
     }
 }

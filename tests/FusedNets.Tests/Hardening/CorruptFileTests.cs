@@ -67,9 +67,12 @@ public sealed class CorruptFileTests : IDisposable
         byte[] regressorFile = Persistence.ModelFileTests.SaveToBytes(regressor, includeMomentum: true);
         using var masked = new MaskedClassifier(seed: 4, Backend.Cpu);
         byte[] maskedFile = Persistence.ModelFileTests.SaveToBytes(masked);
+        using var convolutional = new ConvRegressor(seed: 4, Backend.Cpu);
+        byte[] convolutionalFile = Persistence.ModelFileTests.SaveToBytes(convolutional, includeMomentum: true);
 
         int failures = MutateAndRead("regressor.safetensors", regressorFile, Mutations, SafeTensorsFields(regressorFile), path => TinyRegressor.Load(path, Backend.Cpu).Dispose());
         failures += MutateAndRead("masked.safetensors", maskedFile, Mutations / 2, SafeTensorsFields(maskedFile), path => MaskedClassifier.Load(path, Backend.Cpu).Dispose());
+        failures += MutateAndRead("convolutional.safetensors", convolutionalFile, Mutations / 2, SafeTensorsFields(convolutionalFile), path => ConvRegressor.Load(path, Backend.Cpu).Dispose());
         Assert.True(failures > 0, "no corruption was ever detected: the mutations do not reach the reader");
     }
 

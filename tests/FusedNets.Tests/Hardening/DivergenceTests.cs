@@ -56,6 +56,22 @@ public class DivergenceTests
 
     [Theory]
     [MemberData(nameof(Backends))]
+    public void A_conv_net_step_whose_update_overflows_throws_and_leaves_every_layer_unchanged(Backend backend)
+    {
+        using var net = new ConvRegressor(seed: 3, backend);
+        float[] image = [.. Enumerable.Range(0, ConvRegressor.InputSize).Select(i => MathF.Sin(i) * 0.5f)];
+        net.TrainBatch(image, [0.5f, -0.5f, 0.25f], new Sgd(0.1f, momentum: 0.9f));
+        byte[] before = BadArgumentTests.State(net);
+
+        // A finite loss (about 1e36) whose gradients near 1e18, times a learning rate of 1e30, are not.
+        var error = Assert.Throws<TrainingDivergedException>(() => net.TrainBatch(image, [1e18f, -1e18f, 1e18f], new Sgd(1e30f, momentum: 0.9f)));
+
+        Assert.True(float.IsFinite(error.Loss), $"loss {error.Loss}");
+        Assert.Equal(before, BadArgumentTests.State(net));
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
     public void Fit_stops_at_the_diverged_batch_with_the_weights_of_the_last_good_epoch(Backend backend)
     {
         Dataset data = RandomData(samples: 20);

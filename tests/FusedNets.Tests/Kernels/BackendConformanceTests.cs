@@ -6,8 +6,8 @@ namespace FusedNets.Tests.Kernels;
 
 /// <summary>
 /// Every backend computes what the double-precision reference computes: the forward, the loss, the input
-/// gradient and SGD steps, for generated networks covering every activation, both losses and both kinds of
-/// mask. Parameters and batches are random (seeded) floats, set identically on both sides.
+/// gradient and SGD steps, for generated networks covering every activation, both losses, both kinds of mask and
+/// every layer kind. Parameters and batches are random (seeded) floats, set identically on both sides.
 /// </summary>
 public class BackendConformanceTests
 {
@@ -20,8 +20,9 @@ public class BackendConformanceTests
         {
             foreach (string network in Networks.Keys)
             {
-                // ILGPU's CPU accelerator emulates every GPU thread: MNIST-sized layers take minutes there.
-                if (backend != Backend.IlgpuCpu || network != nameof(MnistMlp))
+                // ILGPU's CPU accelerator emulates every GPU thread: MNIST-sized layers take minutes there. Its
+                // convolution kernels are checked on ConvRegressor here and on small conv nets in IlgpuLayerKindTests.
+                if (backend != Backend.IlgpuCpu || network is not (nameof(MnistMlp) or nameof(LeNet)))
                 {
                     data.Add(network, backend);
                 }
@@ -31,6 +32,24 @@ public class BackendConformanceTests
         return data;
     }
 
+    /// <summary>
+    /// The cases whose networks have masked layers. ConvRegressor's five steps take ILGPU's CPU simulator tens of
+    /// seconds; IlgpuLayerKindTests trains masked convolutions there already.
+    /// </summary>
+    public static TheoryData<string, Backend> MaskedCases() => new()
+    {
+        { nameof(MaskedClassifier), Backend.IlgpuCpu },
+        { nameof(MaskedClassifier), Backend.Cpu },
+        { nameof(ConvRegressor), Backend.Cpu },
+    };
+
+    /// <summary>
+    /// Networks checked with parameters at the scale training gives them rather than uniform in [-1, 1): LeNet's sums
+    /// of 150 convolution taps and 400 inputs grow such weights' activations to about 1e6 by the third SGD step, where
+    /// float and double sums round apart by more than any tolerance.
+    /// </summary>
+    private static readonly HashSet<string> TrainedScale = [nameof(LeNet)];
+
     private static readonly Dictionary<string, Func<Backend, Network>> Networks = new()
     {
         [nameof(EveryActivationClassifier)] = backend => new EveryActivationClassifier(seed: 3, backend),
@@ -39,6 +58,8 @@ public class BackendConformanceTests
         [nameof(TiledClassifier)] = backend => new TiledClassifier(seed: 3, backend),
         [nameof(WideRegressor)] = backend => new WideRegressor(seed: 3, backend),
         [nameof(MnistMlp)] = backend => new MnistMlp(seed: 3, backend),
+        [nameof(LeNet)] = backend => new LeNet(seed: 3, backend),
+        [nameof(ConvRegressor)] = backend => new ConvRegressor(seed: 3, backend),
     };
 
     [Theory]
@@ -93,7 +114,7 @@ public class BackendConformanceTests
     }
 
     [Theory]
-    [MemberData(nameof(Cases))]
+    [MemberData(nameof(MaskedCases))]
     public void Masked_weights_stay_exactly_zero_through_training(string network, Backend backend)
     {
         using Network net = Create(network, backend, out _);
@@ -104,20 +125,27 @@ public class BackendConformanceTests
             net.TrainBatchCore(batch.Inputs, batch.Labels, batch.Targets, sgd);
         }
 
+        int masked = 0;
         foreach (Layer layer in net.Layers.Where(layer => layer.Mask.IsMasked))
         {
+            // A mask sees the weights as a matrix: a dense layer's [units, inputs], a convolution's [filters, channels · kernel²].
+            (int rows, int columns) = layer.Architecture!.WeightMatrix;
             Span<float> weights = layer.Weights;
-            for (int output = 0; output < layer.Units; output++)
+            Assert.Equal(rows * columns, weights.Length);
+            for (int row = 0; row < rows; row++)
             {
-                for (int input = 0; input < layer.Inputs; input++)
+                for (int column = 0; column < columns; column++)
                 {
-                    if (!layer.Mask.Keeps(output, input))
+                    if (!layer.Mask.Keeps(row, column))
                     {
-                        Assert.Equal(0f, weights[output * layer.Inputs + input]);
+                        Assert.Equal(0f, weights[row * columns + column]);
+                        masked++;
                     }
                 }
             }
         }
+
+        Assert.True(masked > 0, "the network has no masked weight to check");
     }
 
     [Theory]
@@ -146,7 +174,9 @@ public class BackendConformanceTests
     private static Network Create(string network, Backend backend, out ReferenceNetwork reference)
     {
         Network net = Networks[network](backend);
-        float[] parameters = TestArchitectures.RandomParameters(net.Architecture, seed: 5);
+        float[] parameters = TrainedScale.Contains(network)
+            ? Cpu.CpuConvolutionTests.TrainedScaleParameters(net.Architecture, seed: 5)
+            : TestArchitectures.RandomParameters(net.Architecture, seed: 5);
         net.SetParameters(parameters);
         reference = new ReferenceNetwork(net.Architecture, parameters, TestArchitectures.Masks(net.Architecture));
         return net;

@@ -29,7 +29,8 @@ public sealed class GpuCodegenTests : IDisposable
         [nameof(WideRegressor)] = () => WideRegressor.Definition,
         ["ConvNet"] = () => TestArchitectures.ConvNet(Activation.Gelu, Loss.SoftmaxCrossEntropy, TestArchitectures.Mask("Random")),
         ["StridedConvNet"] = () => TestArchitectures.StridedConvNet(Loss.MeanSquaredError, TestArchitectures.Mask("Banded")),
-        ["LeNet"] = TestArchitectures.LeNet,
+        [nameof(LeNet)] = () => LeNet.Definition,
+        [nameof(ConvRegressor)] = () => ConvRegressor.Definition,
     };
 
     private readonly Context _context = Context.Create(builder => builder.EnableAlgorithms());

@@ -6,7 +6,8 @@ namespace FusedNets.Tests.Onnx;
 
 /// <summary>
 /// The exported ONNX model, run by ONNX Runtime, computes what <see cref="Network.Predict"/> computes, for
-/// every activation (Gelu written out of elementary nodes), both losses and masked layers.
+/// every activation (Gelu written out of elementary nodes), both losses, masked layers, and convolutional networks
+/// (Conv, MaxPool, AveragePool, and a Flatten before the first Gemm) over [batch, C, H, W] images.
 /// </summary>
 public class OnnxExportTests
 {
@@ -27,7 +28,7 @@ public class OnnxExportTests
             var expected = new float[batch * net.Architecture.OutputSize];
             net.Predict(inputs, expected);
 
-            AssertClose(expected, Run(session, inputs, batch, net.Architecture.InputSize));
+            AssertClose(expected, Run(session, inputs, batch, net.Architecture));
         }
     }
 
@@ -41,7 +42,7 @@ public class OnnxExportTests
         var logits = new float[Batch * Classes];
         net.Predict(inputs, logits);
 
-        float[] probabilities = Run(session, inputs, Batch, 784);
+        float[] probabilities = Run(session, inputs, Batch, net.Architecture);
 
         for (int row = 0; row < Batch; row++)
         {
@@ -98,6 +99,33 @@ public class OnnxExportTests
     }
 
     [Fact]
+    public void A_convolutional_network_takes_batch_C_H_W_images_and_flattens_before_its_first_Gemm()
+    {
+        using var net = new LeNet(seed: 0, Backend.Cpu);
+
+        ModelProto model = ModelProto.Parser.ParseFrom(Export(net));
+
+        TensorShapeProto input = Assert.Single(model.Graph.Input).Type.TensorType.Shape;
+        Assert.Equal(["batch", "", "", ""], input.Dim.Select(dimension => dimension.DimParam));
+        Assert.Equal([0L, 1L, 28L, 28L], input.Dim.Select(dimension => dimension.DimValue));
+        Assert.Equal(
+            ["Conv", "Relu", "MaxPool", "Conv", "Relu", "AveragePool", "Flatten", "Gemm", "Relu", "Gemm", "Relu", "Gemm"],
+            model.Graph.Node.Select(node => node.OpType));
+        NodeProto conv1 = model.Graph.Node[0];
+        Assert.Equal(["input", "Conv1.weight", "Conv1.bias"], conv1.Input);
+        Assert.Equal([5L, 5L], conv1.Attribute.Single(attribute => attribute.Name == "kernel_shape").Ints);
+        Assert.Equal([2L, 2L, 2L, 2L], conv1.Attribute.Single(attribute => attribute.Name == "pads").Ints);
+        Assert.Equal([16L, 6L, 5L, 5L], model.Graph.Initializer.Single(tensor => tensor.Name == "Conv2.weight").Dims);
+        Assert.Equal([120L, 400L], model.Graph.Initializer.Single(tensor => tensor.Name == "Fc1.weight").Dims);
+        NodeProto flatten = model.Graph.Node[6];
+        Assert.Equal(1, flatten.Attribute.Single(attribute => attribute.Name == "axis").I);
+        Assert.Equal(flatten.Output[0], model.Graph.Node[7].Input[0]);
+        using var session = new InferenceSession(Export(net));
+        Assert.Equal([-1, 1, 28, 28], session.InputMetadata["input"].Dimensions);
+        Assert.Equal([-1, 10], session.OutputMetadata["output"].Dimensions);
+    }
+
+    [Fact]
     public void ExportOnnx_to_a_path_writes_a_model_OnnxRuntime_loads()
     {
         using Network net = RealisticNetwork(nameof(EveryActivationClassifier));
@@ -109,16 +137,13 @@ public class OnnxExportTests
         float[] inputs = RandomInputs(5, seed: 9);
         var expected = new float[4];
         net.Predict(inputs, expected);
-        AssertClose(expected, Run(session, inputs, 1, 5));
+        AssertClose(expected, Run(session, inputs, 1, net.Architecture));
     }
 
-    /// <summary>
-    /// The network's own initialization with biases set to random values (training leaves them nonzero), on
-    /// IlgpuCpu until the CPU engine lands.
-    /// </summary>
+    /// <summary>The network's own initialization with biases set to random values (training leaves them nonzero).</summary>
     private static Network RealisticNetwork(string name)
     {
-        Network net = TestNetworkCatalog.Create(name, Backend.IlgpuCpu);
+        Network net = TestNetworkCatalog.Create(name, Backend.Cpu);
         var random = new Random(17);
         foreach (Layer layer in net.Layers.Skip(1))
         {
@@ -139,9 +164,12 @@ public class OnnxExportTests
         return stream.ToArray();
     }
 
-    private static float[] Run(InferenceSession session, float[] inputs, int batch, int inputSize)
+    /// <summary>Runs the model on <paramref name="batch"/> samples, shaped [batch, InputSize] or, for an image, [batch, C, H, W].</summary>
+    private static float[] Run(InferenceSession session, float[] inputs, int batch, NetworkArchitecture architecture)
     {
-        using var input = OrtValue.CreateTensorValueFromMemory(inputs, [batch, inputSize]);
+        (int channels, int height, int width) = architecture.InputShape;
+        long[] shape = height == 1 && width == 1 ? [batch, channels] : [batch, channels, height, width];
+        using var input = OrtValue.CreateTensorValueFromMemory(inputs, shape);
         using var runOptions = new RunOptions();
         using IDisposableReadOnlyCollection<OrtValue> outputs = session.Run(runOptions, ["input"], [input], ["output"]);
         return outputs[0].GetTensorDataAsSpan<float>().ToArray();

@@ -35,6 +35,32 @@ public partial class RenamedTinyRegressor
     [Dense(2, Activation.Sigmoid)] public partial Layer Y { get; }
 }
 
+// ConvRegressor with one difference each: a convolution with another number of filters, the pooling kinds swapped.
+
+[Network(Loss = Loss.MeanSquaredError)]
+public partial class WiderConvRegressor
+{
+    [Input(2, 11, 9)] public partial Layer Image { get; }
+    [Conv2D(4, 3, Activation.Tanh, Stride = 2, Padding = 1, Density = 0.6, MaskSeed = 3)] public partial Layer Strided { get; }
+    [MaxPool2D(2)] public partial Layer Pool1 { get; }
+    [Conv2D(2, 2, Activation.Gelu, Padding = 1)] public partial Layer Padded { get; }
+    [AvgPool2D(2)] public partial Layer Pool2 { get; }
+    [Dense(7, Activation.Sigmoid, Inputs = 4)] public partial Layer Hidden { get; }
+    [Dense(3)] public partial Layer Y { get; }
+}
+
+[Network(Loss = Loss.MeanSquaredError)]
+public partial class SwappedPoolingConvRegressor
+{
+    [Input(2, 11, 9)] public partial Layer Image { get; }
+    [Conv2D(3, 3, Activation.Tanh, Stride = 2, Padding = 1, Density = 0.6, MaskSeed = 3)] public partial Layer Strided { get; }
+    [AvgPool2D(2)] public partial Layer Pool1 { get; }
+    [Conv2D(2, 2, Activation.Gelu, Padding = 1)] public partial Layer Padded { get; }
+    [MaxPool2D(2)] public partial Layer Pool2 { get; }
+    [Dense(7, Activation.Sigmoid, Inputs = 4)] public partial Layer Hidden { get; }
+    [Dense(3)] public partial Layer Y { get; }
+}
+
 /// <summary>
 /// Model files: <c>Save</c> writes every parameter under PyTorch's names and layout with the architecture in
 /// the metadata; the generated <c>Load</c> restores it bit for bit, refuses a file of another architecture
@@ -127,6 +153,50 @@ public class ModelFileTests
     }
 
     [Fact]
+    public void A_convolutional_network_is_saved_as_pytorch_conv2d_and_linear_tensors_with_its_shapes_in_the_metadata()
+    {
+        using var net = new LeNet(seed: 4, Backend.Cpu);
+
+        SafeTensorsContents file = SafeTensors.Read(new MemoryStream(SaveToBytes(net)));
+
+        Assert.Equal(
+            [
+                "Conv1.weight [6, 1, 5, 5]", "Conv1.bias [6]", "Conv2.weight [16, 6, 5, 5]", "Conv2.bias [16]",
+                "Fc1.weight [120, 400]", "Fc1.bias [120]", "Fc2.weight [84, 120]", "Fc2.bias [84]", "Logits.weight [10, 84]", "Logits.bias [10]",
+            ],
+            file.Tensors.Select(tensor => $"{tensor.Name} {tensor.ShapeText}"));
+        // W[f, c, i, j] at ((f·C + c)·K + i)·K + j, as nn.Conv2d lays it out.
+        Assert.Equal(net.Conv2.Weights[((3 * 6 + 2) * 5 + 1) * 5 + 4], file.Tensors[2].Values[((3 * 6 + 2) * 5 + 1) * 5 + 4]);
+        Assert.Equal(net.Conv2.Weights.ToArray(), file.Tensors[2].Values);
+        Assert.Equal(net.Conv1.Bias.ToArray(), file.Tensors[1].Values);
+        IEnumerable<KeyValuePair<string, string>> expected = new Dictionary<string, string>
+        {
+            ["fusednets.input_size"] = "784",
+            ["fusednets.input_shape"] = "1,28,28",
+            ["fusednets.layers"] = "Conv1,Pool1,Conv2,Pool2,Fc1,Fc2,Logits",
+            ["fusednets.layer.Conv1.kind"] = "Conv2D",
+            ["fusednets.layer.Conv1.input_shape"] = "(1, 28, 28)",
+            ["fusednets.layer.Conv1.filters"] = "6",
+            ["fusednets.layer.Conv1.kernel"] = "5",
+            ["fusednets.layer.Conv1.stride"] = "1",
+            ["fusednets.layer.Conv1.padding"] = "2",
+            ["fusednets.layer.Conv1.activation"] = "Relu",
+            ["fusednets.layer.Conv1.mask"] = "none",
+            ["fusednets.layer.Pool1.kind"] = "MaxPool2D",
+            ["fusednets.layer.Pool1.input_shape"] = "(6, 28, 28)",
+            ["fusednets.layer.Pool1.size"] = "2",
+            ["fusednets.layer.Pool2.kind"] = "AvgPool2D",
+            ["fusednets.layer.Pool2.input_shape"] = "(16, 10, 10)",
+            ["fusednets.layer.Pool2.size"] = "2",
+            ["fusednets.layer.Fc1.kind"] = "Dense",
+            ["fusednets.layer.Fc1.units"] = "120",
+            ["fusednets.layer.Fc1.inputs"] = "400",
+        };
+        Assert.Subset(file.Metadata.ToHashSet(), expected.ToHashSet());
+        Assert.DoesNotContain(file.Metadata.Keys, key => key.StartsWith("fusednets.layer.Pool1.", StringComparison.Ordinal) && key.EndsWith(".activation", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Masks_are_described_in_the_metadata()
     {
         using var net = new MaskedClassifier(seed: 0, Backend.IlgpuCpu);
@@ -167,6 +237,7 @@ public class ModelFileTests
         { nameof(ReluTinyRegressor), "The model file does not fit ReluTinyRegressor: layer 'Hidden' has activation Tanh in the file but Relu in ReluTinyRegressor." },
         { nameof(RenamedTinyRegressor), "The model file does not fit RenamedTinyRegressor: layer 2 is 'Linear' in the file but 'Middle' in RenamedTinyRegressor." },
         { nameof(EveryActivationClassifier), "The model file does not fit EveryActivationClassifier: the loss is MeanSquaredError in the file but SoftmaxCrossEntropy in EveryActivationClassifier." },
+        { nameof(ConvRegressor), "The model file does not fit ConvRegressor: the input has 3 features in the file but 198 in ConvRegressor." },
     };
 
     [Theory]
@@ -177,6 +248,39 @@ public class ModelFileTests
         byte[] file = SaveToBytes(saved);
 
         var error = Assert.Throws<InvalidDataException>(() => TestNetworkCatalog.Load(network, new MemoryStream(file), Backend.IlgpuCpu).Dispose());
+
+        Assert.Equal(message, error.Message);
+    }
+
+    [Fact]
+    public void An_image_network_refuses_a_vector_network_of_as_many_inputs_naming_both_shapes()
+    {
+        // Once read "the input has shape 784,1,1 in the file but 1,28,28".
+        using var saved = new MnistMlp(seed: 1, Backend.Cpu);
+
+        var error = Assert.Throws<InvalidDataException>(() => LeNet.Load(new MemoryStream(SaveToBytes(saved)), Backend.Cpu));
+
+        Assert.Equal("The model file does not fit LeNet: the input has shape (784) in the file but (1, 28, 28) in LeNet.", error.Message);
+    }
+
+    public static TheoryData<string, string> ConvMismatches() => new()
+    {
+        { nameof(WiderConvRegressor), "The model file does not fit WiderConvRegressor: layer 'Strided' has 3 filters in the file but 4 in WiderConvRegressor." },
+        { nameof(SwappedPoolingConvRegressor), "The model file does not fit SwappedPoolingConvRegressor: layer 'Pool1' is of kind MaxPool2D in the file but AvgPool2D in SwappedPoolingConvRegressor." },
+    };
+
+    [Theory]
+    [MemberData(nameof(ConvMismatches))]
+    public void Loading_a_convolutional_network_into_another_names_the_first_difference(string network, string message)
+    {
+        using var saved = new ConvRegressor(seed: 1, Backend.Cpu);
+        byte[] file = SaveToBytes(saved);
+
+        var error = Assert.Throws<InvalidDataException>(() => (network switch
+        {
+            nameof(WiderConvRegressor) => (Network)WiderConvRegressor.Load(new MemoryStream(file), Backend.Cpu),
+            _ => SwappedPoolingConvRegressor.Load(new MemoryStream(file), Backend.Cpu),
+        }).Dispose());
 
         Assert.Equal(message, error.Message);
     }
@@ -256,6 +360,61 @@ public class ModelFileTests
         using var net = EveryActivationClassifier.Load(new MemoryStream(file), Backend.IlgpuCpu);
 
         Assert.Equal(Bits(parameters), Bits(Parameters(net)));
+    }
+
+    /// <summary>
+    /// What <c>save_file(model.state_dict(), path)</c> writes for the LeNet of docs/model-files.md built as an
+    /// nn.Sequential: Conv2d (0), ReLU, MaxPool2d, Conv2d (3), ReLU, AvgPool2d, Flatten, Linear (7), ReLU, Linear (9),
+    /// ReLU, Linear (11). Activations, pooling and Flatten have no tensors; "11" must sort after "9", and the tensors
+    /// lie in the file in an order of their own.
+    /// </summary>
+    private static List<SafeTensor> PyTorchSequentialLeNet(float[] parameters)
+    {
+        NetworkArchitecture architecture = LeNet.Definition;
+        int[] moduleOfLayer = [0, -1, 3, -1, 7, 9, 11];
+        var tensors = new List<SafeTensor>();
+        for (int l = 0; l < architecture.Layers.Length; l++)
+        {
+            int offset = architecture.ParameterOffset(l);
+            foreach (ParameterTensor tensor in architecture.Layers[l].Parameters)
+            {
+                tensors.Add(new SafeTensor($"{moduleOfLayer[l]}.{tensor.Name}", [.. tensor.Shape], parameters[offset..(offset + tensor.Size)]));
+                offset += tensor.Size;
+            }
+        }
+
+        // The order of the file, last layer first and biases first, is not the order of the modules.
+        tensors.Reverse();
+        return tensors;
+    }
+
+    [Fact]
+    public void A_file_saved_from_a_pytorch_sequential_LeNet_loads_its_conv_and_linear_layers_in_order()
+    {
+        float[] parameters = TestArchitectures.RandomParameters(LeNet.Definition, seed: 8);
+        List<SafeTensor> tensors = PyTorchSequentialLeNet(parameters);
+        Assert.Equal(
+            [
+                "11.bias [10]", "11.weight [10, 84]", "9.bias [84]", "9.weight [84, 120]", "7.bias [120]", "7.weight [120, 400]",
+                "3.bias [16]", "3.weight [16, 6, 5, 5]", "0.bias [6]", "0.weight [6, 1, 5, 5]",
+            ],
+            tensors.Select(tensor => $"{tensor.Name} {tensor.ShapeText}"));
+
+        using var net = LeNet.Load(new MemoryStream(Write(new() { ["format"] = "pt" }, tensors)), Backend.Cpu);
+
+        Assert.Equal(Bits(parameters), Bits(Parameters(net)));
+    }
+
+    [Fact]
+    public void A_pytorch_LeNet_whose_convolution_has_another_kernel_is_refused_naming_the_tensor()
+    {
+        List<SafeTensor> tensors = PyTorchSequentialLeNet(new float[LeNet.ParameterCount]);
+        int conv2 = tensors.FindIndex(tensor => tensor.Name == "3.weight");
+        tensors[conv2] = new SafeTensor("3.weight", [16, 6, 3, 3], new float[16 * 6 * 3 * 3]);
+
+        var error = Assert.Throws<InvalidDataException>(() => LeNet.Load(new MemoryStream(Write([], tensors)), Backend.Cpu));
+
+        Assert.Equal("Tensor '3.weight' has shape [16, 6, 3, 3] in the file, but layer 'Conv2' of LeNet needs [16, 6, 5, 5].", error.Message);
     }
 
     [Fact]

@@ -63,26 +63,6 @@ internal static class TestArchitectures
                 new DenseLayerArchitecture("Output", 2, 8, Activation.Identity, LayerMask.None),
             ]);
 
-    /// <summary>
-    /// LeNet as issue 10 declares it: 1 × 28 × 28 → Conv(6, 5, padding 2, Relu) → MaxPool 2 → Conv(16, 5, Relu) → AvgPool 2
-    /// → 120 Relu → 84 Relu → 10.
-    /// </summary>
-    public static NetworkArchitecture LeNet() =>
-        new(
-            "LeNet",
-            Loss.SoftmaxCrossEntropy,
-            "Image",
-            (1, 28, 28),
-            [
-                new Conv2DLayerArchitecture("Conv1", (1, 28, 28), filters: 6, kernel: 5, stride: 1, padding: 2, Activation.Relu, LayerMask.None),
-                new MaxPool2DLayerArchitecture("Pool1", (6, 28, 28), size: 2),
-                new Conv2DLayerArchitecture("Conv2", (6, 14, 14), filters: 16, kernel: 5, stride: 1, padding: 0, Activation.Relu, LayerMask.None),
-                new AvgPool2DLayerArchitecture("Pool2", (16, 10, 10), size: 2),
-                new DenseLayerArchitecture("Fc1", 120, 400, Activation.Relu, LayerMask.None),
-                new DenseLayerArchitecture("Fc2", 84, 120, Activation.Relu, LayerMask.None),
-                new DenseLayerArchitecture("Logits", 10, 84, Activation.Identity, LayerMask.None),
-            ]);
-
     /// <summary>Every (hidden activation, loss) pair, for theories.</summary>
     public static TheoryData<Activation, Loss> EveryActivationWithEveryLoss()
     {

@@ -106,7 +106,7 @@ public sealed partial record Conv2DLayerArchitecture : LayerArchitecture
 
     internal override IEnumerable<FileProperty> FileProperties()
     {
-        yield return new FileProperty("kind", Kind, "is a", " layer");
+        yield return KindProperty;
         yield return new FileProperty("input_shape", Shapes.Text(InputShape), "reads", "");
         yield return new FileProperty("filters", Invariant(Filters), "has", " filters");
         yield return new FileProperty("kernel", Invariant(Kernel), "has a kernel of side", "");

@@ -67,7 +67,7 @@ public sealed partial record DenseLayerArchitecture : LayerArchitecture
 
     internal override IEnumerable<FileProperty> FileProperties()
     {
-        yield return new FileProperty("kind", Kind, "is a", " layer");
+        yield return KindProperty;
         yield return new FileProperty("units", Units.ToString(CultureInfo.InvariantCulture), "has", " units");
         yield return new FileProperty("inputs", Inputs.ToString(CultureInfo.InvariantCulture), "has", " inputs");
         yield return new FileProperty("activation", Activation.ToString(), "has activation", "");

@@ -64,7 +64,7 @@ public abstract record Pool2DLayerArchitecture : LayerArchitecture
 
     internal override IEnumerable<FileProperty> FileProperties()
     {
-        yield return new FileProperty("kind", Kind, "is a", " layer");
+        yield return KindProperty;
         yield return new FileProperty("input_shape", Shapes.Text(InputShape), "reads", "");
         yield return new FileProperty("size", Size.ToString(CultureInfo.InvariantCulture), "has a window of side", "");
     }
