@@ -8,9 +8,10 @@ namespace FusedNets.Generated;
 //   backward:  dxᵀ[c_b..] = W[r_b.., c_b..]ᵀ dzᵀ[r_b..]              depth: the block's rows
 //   update:    dW[r_b.., c_b..] = dzᵀ[r_b..] x[:, c_b..], then SGD    whole vectors of columns; the masked ones stay zero
 // Each output is the chain its block alone gives, the one the network whose layer the block is computes on its own.
+// The weights are W, or |W| in W's layout for interval bounds.
 internal sealed unsafe partial class DenseCpuLayer<TVector, TOps>
 {
-    private void ForwardBlocks<TEpilogue>(BlockStructure blocks, float* input, int stride, int start, int end, ref TEpilogue epilogue)
+    private void ForwardBlocks<TEpilogue>(BlockStructure blocks, float* weights, float* input, int stride, int start, int end, ref TEpilogue epilogue)
         where TEpilogue : struct, ITileEpilogue
     {
         for (int b = 0; b < blocks.Blocks; b++)
@@ -20,13 +21,13 @@ internal sealed unsafe partial class DenseCpuLayer<TVector, TOps>
             {
                 int column = blocks.ColumnStarts[b];
                 var operands = new ProductOperands(
-                    _weights.Weights.Pointer + column, _weights.WeightStride, 1, input + (nint)column * stride, stride, blocks.ColumnStarts[b + 1] - column);
+                    weights + column, _weights.WeightStride, 1, input + (nint)column * stride, stride, blocks.ColumnStarts[b + 1] - column);
                 TileKernel.Product<TVector, TOps, TEpilogue>(operands, rowStart, rowEnd, stride / TOps.Count, ref epilogue);
             }
         }
     }
 
-    private void BackwardBlocks<TEpilogue>(BlockStructure blocks, float* delta, int stride, int start, int end, ref TEpilogue epilogue)
+    private void BackwardBlocks<TEpilogue>(BlockStructure blocks, float* weights, float* delta, int stride, int start, int end, ref TEpilogue epilogue)
         where TEpilogue : struct, ITileEpilogue
     {
         for (int b = 0; b < blocks.Blocks; b++)
@@ -36,7 +37,7 @@ internal sealed unsafe partial class DenseCpuLayer<TVector, TOps>
             {
                 int row = blocks.RowStarts[b];
                 var operands = new ProductOperands(
-                    _weights.Weights.Pointer + (nint)row * _weights.WeightStride, 1, _weights.WeightStride, delta + (nint)row * stride, stride, blocks.RowStarts[b + 1] - row);
+                    weights + (nint)row * _weights.WeightStride, 1, _weights.WeightStride, delta + (nint)row * stride, stride, blocks.RowStarts[b + 1] - row);
                 TileKernel.Product<TVector, TOps, TEpilogue>(operands, columnStart, columnEnd, stride / TOps.Count, ref epilogue);
             }
         }
