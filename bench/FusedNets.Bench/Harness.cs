@@ -7,6 +7,9 @@ namespace FusedNets.Bench;
 /// <summary>One configuration's numbers, printed once the peak they are compared with is known.</summary>
 internal sealed record Result(string Config, string Engine, double SamplesPerSecond, double Gflops, double LatencyMicroseconds, double AllocatedBytesPerStep);
 
+/// <summary>An ensemble's members trained one after another and together, in member samples per second.</summary>
+internal sealed record EnsembleResult(string Config, double SequentialSamplesPerSecond, double EnsembleSamplesPerSecond, double AllocatedBytesPerStep);
+
 /// <summary>How long to warm up and how many timed rounds to take; each result is the best round.</summary>
 internal sealed record Settings(double WarmUpSeconds, double RoundSeconds, int Rounds, int PeakRounds)
 {
@@ -43,6 +46,75 @@ internal sealed class Harness(Settings settings)
             // Only weights that train count: a masked layer's fixed zeros are work its kernels need not do.
             long flopsPerSample = 6L * network.Architecture.Layers.Sum(KeptMultiplyAdds);
             return new Result(config, network.DeviceName, samplesPerSecond, samplesPerSecond * flopsPerSample / 1e9, latency, allocatedPerStep);
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="members"/> networks of <typeparamref name="TNetwork"/> at <paramref name="batchSize"/>: trained one
+    /// after another (each network its round of steps, then the next), and as one <see cref="Ensemble{TNetwork}"/> taking
+    /// the same steps for all members at once, rounds alternating. Both rates count each member's samples.
+    /// </summary>
+    public EnsembleResult RunEnsemble<TNetwork>(string config, int members, int batchSize)
+        where TNetwork : Network, IDeclaredNetwork<TNetwork>, IBenchmarkedNetwork
+    {
+        (float[] inputs, int[] labels) = MnistShapedData(batchSize * BatchCount, seed: 7);
+        var sgd = new Sgd(0.01f, momentum: 0.9f);
+        TNetwork[] networks = [.. Enumerable.Range(0, members).Select(i => TNetwork.Create(1 + i, Backend.Cpu))];
+        using var ensemble = new Ensemble<TNetwork>(members, seed: 1, Backend.Cpu);
+        try
+        {
+            int step = 0;
+            float OneAfterAnother(int count)
+            {
+                float loss = 0;
+                foreach (TNetwork network in networks)
+                {
+                    for (int i = 0; i < count; i++)
+                    {
+                        int batch = (step + i) % BatchCount;
+                        loss += network.TrainBatch(inputs.AsSpan(batch * batchSize * InputSize, batchSize * InputSize), labels.AsSpan(batch * batchSize, batchSize), sgd);
+                    }
+                }
+
+                step += count;
+                return loss;
+            }
+
+            float Together(int count)
+            {
+                float loss = 0;
+                for (int i = 0; i < count; i++, step++)
+                {
+                    int batch = step % BatchCount;
+                    loss += ensemble.TrainBatch(inputs.AsSpan(batch * batchSize * InputSize, batchSize * InputSize), labels.AsSpan(batch * batchSize, batchSize), sgd);
+                }
+
+                return loss;
+            }
+
+            int sequentialSteps = Calibrate(count => OneAfterAnother(count));
+            int ensembleSteps = Calibrate(count => Together(count));
+            double sequential = 0, together = 0;
+            long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+            for (int round = 0; round < settings.Rounds; round++)
+            {
+                long start = Stopwatch.GetTimestamp();
+                OneAfterAnother(sequentialSteps);
+                sequential = Math.Max(sequential, (double)members * sequentialSteps * batchSize / Stopwatch.GetElapsedTime(start).TotalSeconds);
+                start = Stopwatch.GetTimestamp();
+                Together(ensembleSteps);
+                together = Math.Max(together, (double)members * ensembleSteps * batchSize / Stopwatch.GetElapsedTime(start).TotalSeconds);
+            }
+
+            double allocatedPerStep = (double)(GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / ((members * sequentialSteps + ensembleSteps) * settings.Rounds);
+            return new EnsembleResult(config, sequential, together, allocatedPerStep);
+        }
+        finally
+        {
+            foreach (TNetwork network in networks)
+            {
+                network.Dispose();
+            }
         }
     }
 

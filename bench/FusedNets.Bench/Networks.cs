@@ -5,13 +5,17 @@ namespace FusedNets.Bench;
 // The four benchmarked networks, declared as a user would: MNIST-shaped (784 pixels, 10 classes),
 // two ReLU hidden layers, softmax cross-entropy. Each also names the generated members the harness calls.
 
+/// <summary>The training step the harness calls on a classifier: the generated typed member.</summary>
+public interface IBenchmarkedNetwork
+{
+    float TrainBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, Optimizer optimizer);
+}
+
 /// <summary>What the harness calls on every network: the generated typed members.</summary>
-public interface IBenchmarkedNetwork<TInput, TOutput>
+public interface IBenchmarkedNetwork<TInput, TOutput> : IBenchmarkedNetwork
     where TInput : struct
     where TOutput : struct
 {
-    float TrainBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, Optimizer optimizer);
-
     TOutput Predict(in TInput x);
 }
 

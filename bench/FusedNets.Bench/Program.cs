@@ -11,6 +11,7 @@
 //   peak_gflops=N threads=N peak_gflops_1_thread=N isa=AVX-512 chains=12 engine="CPU (AVX-512, 2 threads)"
 //   config=784-128-128-10/b64 train_samples_per_s=N gflops=N peak_fraction=N latency_us_batch1=N allocated_bytes_per_step=N
 //   config=pinn/poisson2d/2-64-64-64-1/1024+256 steps_per_s=N allocated_bytes_per_step=N      (--only pinn)
+//   config=ensemble8/784-32-32-10/b64 sequential_member_samples_per_s=N fused_member_samples_per_s=N speedup=N allocated_bytes_per_step=N
 // With --isa-sweep, each of those lines is prefixed with path=P switch=S (see IsaSweep.cs).
 
 using System.Globalization;
@@ -78,6 +79,11 @@ if ("lenet/b64".Contains(only, StringComparison.Ordinal))
 // Physics-informed training (issue 15): Poisson on the unit square, steps per second (docs/pde.md).
 (double StepsPerSecond, double AllocatedBytesPerStep)? pinn = PdeBench.Config.Contains(only, StringComparison.Ordinal) ? PdeBench.Run(settings) : null;
 
+// Issue 14's deep ensemble: 8 members of 784-32-32-10 at batch 64, one after another and fused into one pass.
+EnsembleResult? ensemble = "ensemble8/784-32-32-10/b64".Contains(only, StringComparison.Ordinal)
+    ? harness.RunEnsemble<Mlp32>("ensemble8/784-32-32-10/b64", members: 8, batchSize: 64)
+    : null;
+
 double peak = Math.Max(peakBefore, PeakFlops.Measure(threads, settings.PeakRounds));
 
 // One thread's peak bounds the single-sample path, which runs on the calling thread alone.
@@ -95,4 +101,12 @@ if (pinn is { } physicsInformed)
 {
     Console.WriteLine($"config={PdeBench.Config} steps_per_s={physicsInformed.StepsPerSecond:F1} allocated_bytes_per_step={physicsInformed.AllocatedBytesPerStep:0.#}");
 }
+
+if (ensemble is not null)
+{
+    Console.WriteLine(
+        $"config={ensemble.Config} sequential_member_samples_per_s={ensemble.SequentialSamplesPerSecond:F0} fused_member_samples_per_s={ensemble.EnsembleSamplesPerSecond:F0} " +
+        $"speedup={ensemble.EnsembleSamplesPerSecond / ensemble.SequentialSamplesPerSecond:F2} allocated_bytes_per_step={ensemble.AllocatedBytesPerStep:0.#}");
+}
+
 return 0;

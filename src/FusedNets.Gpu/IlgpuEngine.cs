@@ -221,6 +221,12 @@ internal sealed partial class IlgpuEngine : INetworkEngine, IEpochTrainer
         _workspace.SecondMoment.CopyFromCPU(source);
     }
 
+    public void SetMask(int layer, float[]? mask)
+    {
+        _workspace.SetMask(layer, mask);
+        _program.SetMasked(layer, mask is not null);
+    }
+
     public void Dispose()
     {
         _pde?.Dispose();

@@ -13,9 +13,12 @@ namespace FusedNets.Gpu;
 /// </summary>
 internal sealed class IlgpuProgram
 {
+    private readonly KernelLibrary _kernels;
+    private readonly NetworkArchitecture _architecture;
     private readonly IlgpuLayer[] _layers;
     private readonly KernelInstance _lossKernel;
-    private readonly Action<AcceleratorStream, Index1D, ArrayView<int>, View, View, ArrayView<int>, View, View, View, SpecializedValue<int>, int, int> _loss;
+    private readonly Action<AcceleratorStream, Index1D, ArrayView<int>, View, View, ArrayView<int>, View, View, View, SpecializedValue<int>, int, int, int> _loss;
+    private readonly int _lossGroups;
     private readonly SpecializedValue<int> _outputs;
     private readonly FusedStep? _fusedStep;
     private readonly KernelLibrary _library;
@@ -25,13 +28,16 @@ internal sealed class IlgpuProgram
     public IlgpuProgram(Accelerator accelerator, NetworkArchitecture architecture, IReadOnlyList<float[]?> masks)
     {
         KernelLibrary kernels = KernelLibrary.On(accelerator);
+        _kernels = kernels;
+        _architecture = architecture;
         _layers = new IlgpuLayer[architecture.Layers.Length];
         for (int l = 0; l < _layers.Length; l++)
         {
             _layers[l] = IlgpuLayer.Create(kernels, architecture, l, masked: masks[l] is not null);
         }
 
-        _outputs = SpecializedValue.New(architecture.OutputSize);
+        _lossGroups = architecture.LossGroups;
+        _outputs = SpecializedValue.New(architecture.OutputSize / _lossGroups);
         _lossKernel = KernelInstance.Of(typeof(LossKernels), nameof(LossKernels.Loss), [KernelTypes.Of(architecture.Loss), KernelTypes.Of(architecture.Layers[^1].Activation)], _outputs);
         kernels.Load(_lossKernel, out _loss);
         _fusedStep = FusedStep.Takes(architecture) ? new FusedStep(kernels, architecture) : null;
@@ -71,6 +77,9 @@ internal sealed class IlgpuProgram
     /// <summary>Whether a training step runs as the fused kernel and the updates.</summary>
     public bool TakesFusedStep => _fusedStep is not null;
 
+    /// <summary>Takes layer <paramref name="layer"/>'s update with or without a mask from now on, as a mask set by pruning asks.</summary>
+    public void SetMasked(int layer, bool masked) => _layers[layer] = IlgpuLayer.Create(_kernels, _architecture, layer, masked);
+
     /// <summary>Every layer forward: from the workspace's input to each layer's z and y.</summary>
     public void Forward(IlgpuWorkspace workspace, int batch)
     {
@@ -88,7 +97,7 @@ internal sealed class IlgpuProgram
     {
         int last = _layers.Length - 1;
         _loss(workspace.Stream, batch, workspace.Status, workspace.PreActivation(last), workspace.Activation(last),
-            workspace.Labels, workspace.Targets, losses, workspace.Delta(last), _outputs, batch, step);
+            workspace.Labels, workspace.Targets, losses, workspace.Delta(last), _outputs, _lossGroups, batch, step);
     }
 
     /// <summary>

@@ -170,6 +170,20 @@ internal sealed class IlgpuWorkspace : IDisposable
     public ArrayView<float> Mask(int layer) => _masks[layer]?.View
         ?? throw new InvalidOperationException($"Layer '{_architecture.Layers[layer].Name}' has no mask.");
 
+    /// <summary>Replaces layer <paramref name="layer"/>'s mask on the device (null: every weight trains).</summary>
+    public void SetMask(int layer, float[]? mask)
+    {
+        MemoryBuffer1D<float, Stride1D.Dense>? buffer = _masks[layer];
+        if (mask is not null && buffer is not null)
+        {
+            buffer.View.CopyFromCPU(mask);
+            return;
+        }
+
+        buffer?.Dispose();
+        _masks[layer] = mask is null ? null : _accelerator.Allocate1D(mask);
+    }
+
     /// <summary>
     /// Per layer, <see cref="LayerTableColumns"/> ints: inputs, units, where its parameters start in
     /// <see cref="Parameters"/>, and where its values start in <see cref="LayerValues"/> in units of Capacity.

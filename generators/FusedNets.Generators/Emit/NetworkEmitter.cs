@@ -53,7 +53,8 @@ internal static class NetworkEmitter
         }
 
         code.Line($"/// <summary>{Summary(network)}</summary>");
-        using (code.Block($"partial class {Identifiers.Escape(network.ClassName)} : global::FusedNets.Network"))
+        string className = Identifiers.Escape(network.ClassName);
+        using (code.Block($"partial class {className} : global::FusedNets.Network, global::FusedNets.IDeclaredNetwork<{className}>"))
         {
             EmitConstants(code, network);
             EmitVectorTypes(code, network);
@@ -156,6 +157,9 @@ internal static class NetworkEmitter
 
             /// <summary>The architecture every instance of this class shares.</summary>
             public static global::FusedNets.NetworkArchitecture Definition => s_definition.Architecture;
+
+            /// <summary>Creates the network, for generic code such as <see cref="global::FusedNets.Ensemble{TNetwork}"/>.</summary>
+            static {{className}} global::FusedNets.IDeclaredNetwork<{{className}}>.Create(int seed, global::FusedNets.Backend backend) => new(seed, backend);
 
             /// <summary>
             /// Loads a model file saved by <see cref="global::FusedNets.Network.Save(string, bool)"/> (or a safetensors file of

@@ -21,9 +21,9 @@ internal sealed class FusedStep
 
     public KernelInstance Kernel { get; }
 
-    /// <summary>Every layer dense and at most <see cref="FusedStepKernels.MaxWidth"/> units wide.</summary>
+    /// <summary>Every layer dense and at most <see cref="FusedStepKernels.MaxWidth"/> units wide, and one loss over the output (not an ensemble's).</summary>
     public static bool Takes(NetworkArchitecture architecture) =>
-        architecture.Layers.All(layer => layer is DenseLayerArchitecture && layer.Units <= FusedStepKernels.MaxWidth);
+        architecture.LossGroups == 1 && architecture.Layers.All(layer => layer is DenseLayerArchitecture && layer.Units <= FusedStepKernels.MaxWidth);
 
     /// <summary>Forward, loss and backward of the batch in the workspace; per-sample losses into <paramref name="losses"/>.</summary>
     public void Run(IlgpuWorkspace workspace, int batch, int step, View losses)

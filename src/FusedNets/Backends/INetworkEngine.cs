@@ -84,4 +84,11 @@ internal interface INetworkEngine : IDisposable
 
     /// <summary>Replaces the second moments.</summary>
     void WriteSecondMoment(ReadOnlySpan<float> source);
+
+    /// <summary>
+    /// Replaces layer <paramref name="layer"/>'s weight mask (null: every weight trains), as pruning does between steps;
+    /// from the next step on, its masked weights get no gradient. The caller then writes parameters and momentum that
+    /// are zero where the mask is.
+    /// </summary>
+    void SetMask(int layer, float[]? mask);
 }

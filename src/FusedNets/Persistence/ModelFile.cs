@@ -9,7 +9,11 @@ namespace FusedNets.Persistence;
 /// <param name="Optimizer">The optimizer's state, when the file holds it.</param>
 /// <param name="Seed">The seed the saved network was created from, when the file says.</param>
 /// <param name="Standardization">The input's statistics, when the network standardizes and they were set.</param>
-internal sealed record ModelState(float[] Parameters, SavedOptimizerState? Optimizer, int? Seed, Standardization? Standardization);
+internal sealed record ModelState(float[] Parameters, SavedOptimizerState? Optimizer, int? Seed, Standardization? Standardization)
+{
+    /// <summary>Per layer, the mask pruning made (1 kept, 0 fixed at zero) when the file holds one, else null.</summary>
+    public float[]?[] PrunedMasks { get; init; } = [];
+}
 
 /// <summary>An optimizer's state in the flat parameter layout: SGD's velocity, or Adam's two moments and step count.</summary>
 /// <param name="Kind">What it holds; a file writes <see cref="OptimizerStateKind.None"/> (zeros) as SGD momentum.</param>
@@ -24,8 +28,9 @@ internal sealed record SavedOptimizerState(OptimizerStateKind Kind, float[] Mome
 /// [filters, channels, kernel, kernel]). The optimizer's state, when saved, is SGD's "L.weight.momentum" and
 /// "L.bias.momentum", or Adam's "L.weight.exp_avg", "L.weight.exp_avg_sq" (and the bias's) in PyTorch's names with the
 /// step count in the metadata. A network that standardizes its input saves its statistics as "I.mean" and "I.std"
-/// ([channels]), I being the input's name. The metadata describes the architecture so that loading can refuse a file
-/// saved from a different network.
+/// ([channels]), I being the input's name. A mask made by pruning is "L.weight_mask", PyTorch's name for the buffer its
+/// pruning keeps. The metadata describes the architecture so that loading can refuse a file saved from a different
+/// network.
 /// </summary>
 internal static partial class ModelFile
 {
@@ -48,11 +53,18 @@ internal static partial class ModelFile
         public static string Layer(string layer, string property) => $"fusednets.layer.{layer}.{property}";
     }
 
-    private const string WeightSuffix = ".weight", BiasSuffix = ".bias", MomentumSuffix = ".momentum";
+    private const string WeightSuffix = ".weight", BiasSuffix = ".bias", MomentumSuffix = ".momentum", PrunedMaskSuffix = ".weight_mask";
     private const string ExpAvgSuffix = ".exp_avg", ExpAvgSqSuffix = ".exp_avg_sq";
     private const string MeanSuffix = ".mean", StandardDeviationSuffix = ".std";
 
-    public static void Write(Stream stream, NetworkArchitecture architecture, int seed, float[] parameters, SavedOptimizerState? optimizer, Standardization? standardization)
+    /// <param name="stream">Where to write.</param>
+    /// <param name="architecture">The network's architecture.</param>
+    /// <param name="seed">The seed it was created from.</param>
+    /// <param name="parameters">Every weight and bias.</param>
+    /// <param name="optimizer">The optimizer's state, or null.</param>
+    /// <param name="standardization">The input's statistics, or null.</param>
+    /// <param name="prunedMasks">Per layer, the mask pruning made, or null (for every layer when null).</param>
+    public static void Write(Stream stream, NetworkArchitecture architecture, int seed, float[] parameters, SavedOptimizerState? optimizer, Standardization? standardization, IReadOnlyList<float[]?>? prunedMasks = null)
     {
         var tensors = new List<SafeTensor>();
         Dictionary<string, string> metadata = Metadata(architecture, seed);
@@ -72,6 +84,15 @@ internal static partial class ModelFile
         else if (optimizer is not null)
         {
             AddLayerTensors(tensors, architecture, optimizer.Moment, MomentumSuffix);
+        }
+
+        for (int l = 0; l < architecture.Layers.Length; l++)
+        {
+            if (prunedMasks?[l] is { } mask)
+            {
+                LayerArchitecture layer = architecture.Layers[l];
+                tensors.Add(new SafeTensor(layer.Name + PrunedMaskSuffix, [.. layer.Weight!.Shape], mask));
+            }
         }
 
         SafeTensors.Write(stream, metadata, tensors);
@@ -121,6 +142,7 @@ internal static partial class ModelFile
         SafeTensor[][] layers;
         SafeTensor[][][] optimizerTensors = [];
         SavedOptimizerState? optimizer = null;
+            var prunedMasks = new SafeTensor?[architecture.Layers.Length];
         LayerArchitecture[] parameterized = [.. architecture.Layers.Where(layer => layer.ParameterCount > 0)];
         bool Holds(string suffix) => parameterized.Any(layer => tensors.ContainsKey(TensorName(layer, layer.Parameters[0]) + suffix));
 
@@ -147,6 +169,11 @@ internal static partial class ModelFile
                 optimizer = new SavedOptimizerState(
                     OptimizerStateKind.AdamMoments, Flatten(optimizerTensors[0], architecture), Flatten(optimizerTensors[1], architecture), AdamSteps(contents.Metadata));
             }
+
+            for (int l = 0; l < architecture.Layers.Length; l++)
+            {
+                prunedMasks[l] = PrunedMask(tensors, architecture, l);
+            }
         }
         else if (parameterized.All(layer => layer.Parameters.All(tensor => tensors.ContainsKey(TensorName(layer, tensor)))))
         {
@@ -157,13 +184,41 @@ internal static partial class ModelFile
             layers = InNameOrder(contents.Tensors, architecture);
         }
 
-        var used = new HashSet<SafeTensor>(layers.Concat(optimizerTensors.SelectMany(state => state)).SelectMany(layer => layer).Concat(statistics));
+        var used = new HashSet<SafeTensor>(layers.Concat(optimizerTensors.SelectMany(state => state)).SelectMany(layer => layer).Concat(statistics).Concat(prunedMasks.OfType<SafeTensor>()));
         if (contents.Tensors.FirstOrDefault(tensor => !used.Contains(tensor)) is { } extra)
         {
             throw new InvalidDataException($"The file holds tensor '{extra.Name}', which no layer of {architecture.Name} takes.");
         }
 
-        return new ModelState(Flatten(layers, architecture), optimizer, seed, standardization);
+        return new ModelState(Flatten(layers, architecture), optimizer, seed, standardization)
+        {
+            PrunedMasks = [.. prunedMasks.Select(mask => mask?.Values)],
+        };
+    }
+
+    /// <summary>Layer <paramref name="l"/>'s "L.weight_mask", checked to be the weight's shape and 0s and 1s; null when the file has none.</summary>
+    private static SafeTensor? PrunedMask(Dictionary<string, SafeTensor> tensors, NetworkArchitecture architecture, int l)
+    {
+        LayerArchitecture layer = architecture.Layers[l];
+        if (layer.Weight is not { } weight || !tensors.TryGetValue(layer.Name + PrunedMaskSuffix, out SafeTensor? mask))
+        {
+            return null;
+        }
+
+        if (!mask.Shape.SequenceEqual(weight.Shape))
+        {
+            throw new InvalidDataException(
+                $"Tensor '{mask.Name}' has shape {mask.ShapeText} in the file, but layer '{layer.Name}' of {architecture.Name} needs [{string.Join(", ", weight.Shape)}].");
+        }
+
+        int other = Array.FindIndex(mask.Values, value => value is not (0f or 1f));
+        if (other >= 0)
+        {
+            throw new InvalidDataException(
+                FormattableString.Invariant($"Tensor '{mask.Name}' holds {mask.Values[other]} at index {other}: a mask holds only 0 (pruned) and 1 (kept)."));
+        }
+
+        return mask;
     }
 
     /// <summary>The input's statistics, when the file holds both: one mean and standard deviation per channel.</summary>

@@ -29,13 +29,14 @@ public abstract partial class Network
             ObjectDisposedException.ThrowIf(_disposed, this);
             PrepareEngine();
             SyncHostParameters();
-            ModelFile.Write(stream, Architecture, Seed, _parameters, includeMomentum ? ReadOptimizerState() : null, _standardization);
+            ModelFile.Write(stream, Architecture, Seed, _parameters, includeMomentum ? ReadOptimizerState() : null, _standardization, PrunedMasks());
         }
     }
 
     /// <summary>
     /// Replaces this network's parameters (and optimizer state, when the file holds it) with a saved model's; the
-    /// generated <c>Load</c> calls this on a new network. Masked weights load as zero.
+    /// generated <c>Load</c> calls this on a new network. Masked weights load as zero, and masks that pruning made
+    /// are restored, each combined with the layer's declared mask.
     /// </summary>
     /// <exception cref="InvalidDataException">The stream is not a model file of this architecture; the message names the first difference.</exception>
     protected void LoadState(Stream stream)
@@ -46,6 +47,23 @@ public abstract partial class Network
 
         lock (_gate)
         {
+            for (int l = 0; l < state.PrunedMasks.Length; l++)
+            {
+                if (state.PrunedMasks[l] is { } pruned)
+                {
+                    float[] mask = (float[])pruned.Clone();
+                    if (LayerMask.ArrayOf(Architecture.Layers[l]) is { } declared)
+                    {
+                        for (int i = 0; i < mask.Length; i++)
+                        {
+                            mask[i] *= declared[i];
+                        }
+                    }
+
+                    SetMask(l, mask);
+                }
+            }
+
             SetParameters(state.Parameters);
             PrepareEngine();
             if (state.Optimizer is { } optimizer)
@@ -92,4 +110,8 @@ public abstract partial class Network
 
         (_optimizerState, _optimizerSteps) = (state.Kind, state.Steps);
     }
+
+    /// <summary>Per layer, its mask if pruning made it (model files save those; declared masks follow from the class), else null.</summary>
+    private float[]?[] PrunedMasks() =>
+        [.. Enumerable.Range(0, _masks.Length).Select(l => ReferenceEquals(_layerMasks[l], Architecture.Layers[l].Mask) ? null : _masks[l])];
 }

@@ -299,14 +299,19 @@ internal sealed partial class ReferenceNetwork
 
     private ReadOnlySpan<double> LayerParameters(int l) => Parameters.AsSpan(_architecture.ParameterOffset(l), _architecture.Layers[l].ParameterCount);
 
-    // y: (B, Out), labels: (B) or targets: (B, Out), losses: (B)
+    // y: (B, Out), labels: (B) or targets: (B, Out), losses: (B). With loss groups (an ensemble), each group of
+    // Out / groups outputs has its own loss against the label or its part of the targets, and a sample's loss is their sum.
     private double[] LossForward(double[] y, ReadOnlySpan<int> labels, ReadOnlySpan<double> targets, int batch)
     {
-        int outputs = _architecture.OutputSize;
+        int outputs = _architecture.OutputSize, groups = _architecture.LossGroups, group = outputs / groups;
         var losses = new double[batch];
         for (int s = 0; s < batch; s++)
         {
-            losses[s] = _loss.Value(y.AsSpan(s * outputs, outputs), Label(labels, s), SampleTargets(targets, s));
+            for (int g = 0; g < groups; g++)
+            {
+                int first = s * outputs + g * group;
+                losses[s] += _loss.Value(y.AsSpan(first, group), Label(labels, s), targets.IsEmpty ? default : targets.Slice(first, group));
+            }
         }
 
         return losses;
@@ -315,15 +320,19 @@ internal sealed partial class ReferenceNetwork
     // The gradient of the batch's mean loss with respect to y: (B, Out), each sample's gradient divided by B.
     private double[] LossBackward(double[] y, ReadOnlySpan<int> labels, ReadOnlySpan<double> targets, int batch)
     {
-        int outputs = _architecture.OutputSize;
+        int outputs = _architecture.OutputSize, groups = _architecture.LossGroups, group = outputs / groups;
         var dy = new double[batch * outputs];
         for (int s = 0; s < batch; s++)
         {
-            Span<double> sample = dy.AsSpan(s * outputs, outputs);
-            _loss.Gradient(y.AsSpan(s * outputs, outputs), Label(labels, s), SampleTargets(targets, s), sample);
+            for (int g = 0; g < groups; g++)
+            {
+                int first = s * outputs + g * group;
+                _loss.Gradient(y.AsSpan(first, group), Label(labels, s), targets.IsEmpty ? default : targets.Slice(first, group), dy.AsSpan(first, group));
+            }
+
             for (int o = 0; o < outputs; o++)
             {
-                sample[o] /= batch;
+                dy[s * outputs + o] /= batch;
             }
         }
 
@@ -331,9 +340,6 @@ internal sealed partial class ReferenceNetwork
     }
 
     private static int Label(ReadOnlySpan<int> labels, int sample) => labels.IsEmpty ? -1 : labels[sample];
-
-    private ReadOnlySpan<double> SampleTargets(ReadOnlySpan<double> targets, int sample) =>
-        targets.IsEmpty ? default : targets.Slice(sample * _architecture.OutputSize, _architecture.OutputSize);
 
     private void CheckInputs(ReadOnlySpan<double> inputs, int batch)
     {
@@ -357,9 +363,9 @@ internal sealed partial class ReferenceNetwork
 
             foreach (int label in labels)
             {
-                if (label < 0 || label >= outputs)
+                if (label < 0 || label >= outputs / _architecture.LossGroups)
                 {
-                    throw new ArgumentOutOfRangeException(nameof(labels), label, $"A label must be a class index in [0, {outputs}).");
+                    throw new ArgumentOutOfRangeException(nameof(labels), label, $"A label must be a class index in [0, {outputs / _architecture.LossGroups}).");
                 }
             }
         }

@@ -10,13 +10,16 @@ namespace FusedNets;
 public sealed class Layer
 {
     private readonly Network _network;
+    private readonly int _index;
     private readonly int _parameterOffset;
     private readonly int _weightCount;
     private readonly int _biasCount;
 
-    internal Layer(Network network, string name, (int Channels, int Height, int Width) shape, LayerArchitecture? architecture, int parameterOffset)
+    // index: the layer's index in the architecture, -1 for the input.
+    internal Layer(Network network, string name, (int Channels, int Height, int Width) shape, LayerArchitecture? architecture, int index, int parameterOffset)
     {
         _network = network;
+        _index = index;
         Name = name;
         Shape = shape;
         Architecture = architecture;
@@ -42,7 +45,8 @@ public sealed class Layer
 
     public Activation Activation => Architecture?.Activation ?? Activation.Identity;
 
-    public LayerMask Mask => Architecture?.Mask ?? LayerMask.None;
+    /// <summary>Which weights are fixed at zero: the declared mask, or after <see cref="Prune"/> the pruned one.</summary>
+    public LayerMask Mask => Architecture is null ? LayerMask.None : _network.MaskOf(_index);
 
     /// <summary>The layer as the architecture describes it; null for the input layer.</summary>
     public LayerArchitecture? Architecture { get; }
@@ -55,6 +59,25 @@ public sealed class Layer
 
     /// <summary>b, one per output channel or unit; empty for a layer without a bias.</summary>
     public Span<float> Bias => _biasCount == 0 ? Span<float>.Empty : _network.EditParameters(_parameterOffset + _weightCount, _biasCount);
+
+    /// <summary>
+    /// Keeps the round(<paramref name="keepFraction"/> × n) weights of largest magnitude among this layer's n weights
+    /// (halves rounded to even; on equal magnitudes the lower index is kept), zeroes the rest and fixes them at zero for
+    /// all later training, as a declared mask does; their momentum is zeroed too. Weights already fixed at zero (by a
+    /// declared mask or an earlier pruning) stay fixed, so a layer that already keeps fewer is left as it is.
+    /// The sparse kernels take over once few enough weights are kept; masks made by pruning are saved in model files.
+    /// </summary>
+    /// <param name="keepFraction">The fraction of the layer's weights to keep, in [0, 1].</param>
+    /// <exception cref="InvalidOperationException">The layer has no weights (the input, a pooling layer).</exception>
+    public void Prune(float keepFraction)
+    {
+        if (Architecture?.Weight is null)
+        {
+            throw new InvalidOperationException($"Layer '{Name}' has no weights to prune.");
+        }
+
+        _network.PruneLayer(_index, keepFraction);
+    }
 
     public override string ToString() => Architecture?.ToString() ?? $"{Name}: Input{Shapes.Text(Shape)}";
 }

@@ -1,8 +1,9 @@
 namespace FusedNets;
 
 /// <summary>
-/// Which weights of a dense layer are fixed to zero before training. A masked weight starts at zero and
-/// stays exactly zero: every backend multiplies its gradient by the mask.
+/// Which weights of a layer are fixed to zero: declared before training (<c>Mask =</c>, <c>Density =</c>), or
+/// made by pruning (<see cref="Layer.Prune"/>). A masked weight is zero and stays exactly zero: every backend
+/// multiplies its gradient by the mask.
 /// </summary>
 public abstract class LayerMask
 {
@@ -18,6 +19,12 @@ public abstract class LayerMask
 
     /// <summary>Each weight is kept with probability <paramref name="density"/>, chosen by a hash of (seed, output, input).</summary>
     public static LayerMask Random(double density, int seed) => new RandomMask(density, seed);
+
+    /// <summary>
+    /// The mask of a pruned layer: <paramref name="keep"/> holds 1 (kept) or 0 per weight, in the weight tensor's
+    /// layout, with <paramref name="columns"/> columns in its matrix view.
+    /// </summary>
+    internal static LayerMask Pruned(float[] keep, int columns) => new PrunedMask(keep, columns);
 
     /// <summary>False when every weight trains.</summary>
     public abstract bool IsMasked { get; }
@@ -79,6 +86,19 @@ public abstract class LayerMask
         public override string Description => $"function({name})";
 
         public override bool Keeps(int output, int input) => keep(output, input);
+    }
+
+    private sealed class PrunedMask(float[] keep, int columns) : LayerMask
+    {
+        private readonly int _kept = keep.Count(value => value != 0);
+
+        public override bool IsMasked => true;
+
+        public override double Density => (double)_kept / keep.Length;
+
+        public override string Description => FormattableString.Invariant($"pruned({_kept} of {keep.Length} kept)");
+
+        public override bool Keeps(int output, int input) => keep[output * columns + input] != 0;
     }
 
     private sealed class RandomMask(double density, int seed) : LayerMask

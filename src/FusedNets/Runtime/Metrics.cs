@@ -7,11 +7,12 @@ namespace FusedNets;
 internal sealed class ClassificationMetrics(int classes)
 {
     /// <summary>Equal-width confidence bins, as Guo et al. (2017) and most calibration reports use.</summary>
-    private const int CalibrationBins = 15;
+    private const int Bins = 15;
 
     private readonly int[] _confusion = new int[classes * classes];
-    private readonly int[] _binCorrect = new int[CalibrationBins];
-    private readonly double[] _binConfidence = new double[CalibrationBins];
+    private readonly int[] _binCount = new int[Bins];
+    private readonly int[] _binCorrect = new int[Bins];
+    private readonly double[] _binConfidence = new double[Bins];
     private int _count;
     private int _correct;
 
@@ -32,7 +33,8 @@ internal sealed class ClassificationMetrics(int classes)
         }
 
         double confidence = 1 / sum;
-        int bin = Math.Clamp((int)Math.Ceiling(confidence * CalibrationBins) - 1, 0, CalibrationBins - 1);
+        int bin = Math.Clamp((int)Math.Ceiling(confidence * Bins) - 1, 0, Bins - 1);
+        _binCount[bin]++;
         _binConfidence[bin] += confidence;
         if (predicted == label)
         {
@@ -45,11 +47,22 @@ internal sealed class ClassificationMetrics(int classes)
 
     public ConfusionMatrix ConfusionMatrix() => new((int[])_confusion.Clone(), classes);
 
+    /// <summary>Each bin's samples, mean confidence and accuracy: a reliability diagram's bars.</summary>
+    public ReliabilityDiagram ReliabilityDiagram() => new(
+    [
+        .. Enumerable.Range(0, Bins).Select(bin => new CalibrationBin(
+            (double)bin / Bins,
+            (double)(bin + 1) / Bins,
+            _binCount[bin],
+            _binCount[bin] == 0 ? double.NaN : _binConfidence[bin] / _binCount[bin],
+            _binCount[bin] == 0 ? double.NaN : (double)_binCorrect[bin] / _binCount[bin])),
+    ]);
+
     /// <summary>Σ over bins of (n_b / n) · |accuracy_b − confidence_b|, which is Σ |correct_b − Σ confidence_b| / n.</summary>
     public float ExpectedCalibrationError()
     {
         double error = 0;
-        for (int bin = 0; bin < CalibrationBins; bin++)
+        for (int bin = 0; bin < Bins; bin++)
         {
             error += Math.Abs(_binCorrect[bin] - _binConfidence[bin]);
         }

@@ -5,35 +5,39 @@ namespace FusedNets;
 // Argument checks: every public call validates here before a backend sees anything (docs/reliability.md).
 public abstract partial class Network
 {
-    private int CheckInputs(ReadOnlySpan<float> inputs, string parameter)
+    private int CheckInputs(ReadOnlySpan<float> inputs, string parameter) => CheckInputs(Architecture, inputs, parameter);
+
+    internal static int CheckInputs(NetworkArchitecture architecture, ReadOnlySpan<float> inputs, string parameter)
     {
-        int inputSize = Architecture.InputSize;
+        int inputSize = architecture.InputSize;
         if (inputs.Length % inputSize != 0)
         {
             throw new ArgumentException(
-                $"{Architecture.Name} expects inputs of shape (batch, {inputSize}): a multiple of {inputSize} floats, but got {inputs.Length}.",
+                $"{architecture.Name} expects inputs of shape (batch, {inputSize}): a multiple of {inputSize} floats, but got {inputs.Length}.",
                 parameter);
         }
 
         return inputs.Length / inputSize;
     }
 
-    private int CheckBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets)
+    private int CheckBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets) => CheckBatch(Architecture, inputs, labels, targets);
+
+    internal static int CheckBatch(NetworkArchitecture architecture, ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets)
     {
-        int batch = CheckInputs(inputs, nameof(inputs));
+        int batch = CheckInputs(architecture, inputs, nameof(inputs));
         if (batch == 0)
         {
             throw new ArgumentException("The batch is empty.", nameof(inputs));
         }
 
-        if (Architecture.IsClassifier)
+        if (architecture.IsClassifier)
         {
             if (labels.Length != batch)
             {
                 throw new ArgumentException($"Expected {batch} labels (one per input row), got {labels.Length}.", nameof(labels));
             }
 
-            int classes = Architecture.OutputSize;
+            int classes = architecture.OutputSize;
             for (int i = 0; i < labels.Length; i++)
             {
                 if ((uint)labels[i] >= (uint)classes)
@@ -44,40 +48,44 @@ public abstract partial class Network
         }
         else
         {
-            CheckLength(targets.Length, batch, Architecture.OutputSize, nameof(targets));
+            CheckLength(targets.Length, batch, architecture.OutputSize, nameof(targets));
         }
 
         return batch;
     }
 
-    private void CheckDataset(Dataset data, string parameter)
+    private void CheckDataset(Dataset data, string parameter) => CheckDataset(Architecture, data, parameter);
+
+    internal static void CheckDataset(NetworkArchitecture architecture, Dataset data, string parameter)
     {
-        if (data.FeatureCount != Architecture.InputSize)
+        if (data.FeatureCount != architecture.InputSize)
         {
-            throw new ArgumentException($"{Architecture.Name} takes {Architecture.InputSize} features per sample; the data set has {data.FeatureCount}.", parameter);
+            throw new ArgumentException($"{architecture.Name} takes {architecture.InputSize} features per sample; the data set has {data.FeatureCount}.", parameter);
         }
 
-        bool classifier = Architecture.IsClassifier;
+        bool classifier = architecture.IsClassifier;
         if (classifier != data.IsClassification)
         {
             throw new ArgumentException(
-                classifier ? $"{Architecture.Name} is a classifier: it needs a data set with labels." : $"{Architecture.Name} is a regressor: it needs a data set with float targets.",
+                classifier ? $"{architecture.Name} is a classifier: it needs a data set with labels." : $"{architecture.Name} is a regressor: it needs a data set with float targets.",
                 parameter);
         }
 
-        if (classifier && data.ClassCount > Architecture.OutputSize)
+        if (classifier && data.ClassCount > architecture.OutputSize)
         {
-            throw new ArgumentException($"The data set has labels up to {data.ClassCount - 1}, but {Architecture.Name} has {Architecture.OutputSize} classes.", parameter);
+            throw new ArgumentException($"The data set has labels up to {data.ClassCount - 1}, but {architecture.Name} has {architecture.OutputSize} classes.", parameter);
         }
 
-        if (!classifier && data.TargetCount != Architecture.OutputSize)
+        if (!classifier && data.TargetCount != architecture.OutputSize)
         {
-            throw new ArgumentException($"{Architecture.Name} has {Architecture.OutputSize} outputs; the data set has {data.TargetCount} targets per sample.", parameter);
+            throw new ArgumentException($"{architecture.Name} has {architecture.OutputSize} outputs; the data set has {data.TargetCount} targets per sample.", parameter);
         }
     }
 
     /// <summary>Refuses a data set with labels outside [0, classes) or a non-finite feature or target, before anything trains.</summary>
-    private void CheckDataValues(Dataset data, string parameter)
+    private void CheckDataValues(Dataset data, string parameter) => CheckDataValues(Architecture, data, parameter);
+
+    internal static void CheckDataValues(NetworkArchitecture architecture, Dataset data, string parameter)
     {
         if (data.Count == 0)
         {
@@ -86,7 +94,7 @@ public abstract partial class Network
 
         if (data.IsClassification)
         {
-            int classes = Architecture.OutputSize;
+            int classes = architecture.OutputSize;
             ReadOnlySpan<int> labels = data.Labels;
             for (int i = 0; i < labels.Length; i++)
             {
@@ -130,7 +138,7 @@ public abstract partial class Network
     }
 
     /// <summary>Refuses NaN and infinity, naming the first such value's index.</summary>
-    private static void CheckFinite(ReadOnlySpan<float> values, string parameter, string what)
+    internal static void CheckFinite(ReadOnlySpan<float> values, string parameter, string what)
     {
         if (NonFinite.IndexOf(values) is >= 0 and int index)
         {
@@ -141,7 +149,7 @@ public abstract partial class Network
     private static string Invariant(FormattableString text) => text.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Throws unless <paramref name="actual"/> is rows × columns; the message is formatted only then, so a passing check allocates nothing.</summary>
-    private static void CheckLength(long actual, int rows, int columns, string parameter)
+    internal static void CheckLength(long actual, int rows, int columns, string parameter)
     {
         long expected = (long)rows * columns;
         if (actual != expected)

@@ -63,6 +63,7 @@ public abstract partial class Network
             {
                 ConfusionMatrix = classification.ConfusionMatrix(),
                 ExpectedCalibrationError = classification.ExpectedCalibrationError(),
+                ReliabilityDiagram = classification.ReliabilityDiagram(),
             }
             : new Evaluation(loss, null, data.Count)
             {

@@ -233,7 +233,7 @@ public abstract partial class Network
     }
 
     /// <summary>One batch gathered from the data set in shuffled order, into arrays reused for every batch of a run.</summary>
-    private sealed class BatchBuffer
+    internal sealed class BatchBuffer
     {
         private readonly Dataset _data;
         private readonly float[] _inputs;

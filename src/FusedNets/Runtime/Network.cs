@@ -30,7 +30,9 @@ public abstract partial class Network : IDisposable
     private readonly INetworkEngine _engine;
     private readonly Lock _gate = new();
     private readonly float[] _parameters;
+    // Each layer's mask as the engines take it, and as a LayerMask: declared, until pruning replaces both.
     private readonly float[]?[] _masks;
+    private readonly LayerMask[] _layerMasks;
     private readonly Layer[] _layers;
     private bool _hostParametersStale;
     private bool _hostParametersEdited;
@@ -50,15 +52,16 @@ public abstract partial class Network : IDisposable
 
         NetworkArchitecture architecture = Architecture;
         _masks = [.. architecture.Layers.Select(LayerMask.ArrayOf)];
+        _layerMasks = [.. architecture.Layers.Select(layer => layer.Mask)];
         _parameters = new float[architecture.ParameterCount];
         Initialization.Initialize(architecture, _masks, seed, _parameters);
 
         _layers = new Layer[architecture.Layers.Length + 1];
-        _layers[0] = new Layer(this, architecture.InputName, architecture.InputShape, null, 0);
+        _layers[0] = new Layer(this, architecture.InputName, architecture.InputShape, null, -1, 0);
         for (int l = 0; l < architecture.Layers.Length; l++)
         {
             LayerArchitecture layer = architecture.Layers[l];
-            _layers[l + 1] = new Layer(this, layer.Name, layer.OutputShape, layer, architecture.ParameterOffset(l));
+            _layers[l + 1] = new Layer(this, layer.Name, layer.OutputShape, layer, l, architecture.ParameterOffset(l));
         }
 
         _engine = Engines.Create(definition, backend, _masks);
@@ -136,7 +139,10 @@ public abstract partial class Network : IDisposable
         }
     }
 
-    /// <summary>Replaces every parameter; masked weights are forced to zero. Every value must be finite.</summary>
+    /// <summary>
+    /// Replaces every parameter; masked weights (declared or pruned) are forced to zero, so the masks stay as they were.
+    /// Every value must be finite.
+    /// </summary>
     public void SetParameters(ReadOnlySpan<float> source)
     {
         lock (_gate)
@@ -145,6 +151,7 @@ public abstract partial class Network : IDisposable
             CheckLength(source.Length, 1, Architecture.ParameterCount, nameof(source));
             CheckFinite(source, nameof(source), "parameter");
             source.CopyTo(_parameters);
+            ApplyMasks(_parameters);
             _hostParametersStale = false;
             _hostParametersEdited = true;
         }

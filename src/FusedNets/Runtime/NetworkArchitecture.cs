@@ -89,6 +89,13 @@ public sealed class NetworkArchitecture
 
     public ImmutableArray<LayerArchitecture> Layers { get; }
 
+    /// <summary>
+    /// How many networks' outputs the output holds side by side: the loss is taken over each group of
+    /// OutputSize / LossGroups outputs against the same label (or that group's copy of the targets), and summed.
+    /// 1 for every declared network; more for an ensemble run as one network (<see cref="EnsembleArchitecture"/>).
+    /// </summary>
+    internal int LossGroups { get; init; } = 1;
+
     /// <summary>The largest number of values any layer reads or writes, input included: the size of per-sample scratch vectors.</summary>
     public int MaxWidth => Math.Max(InputSize, Layers.Max(layer => layer.Units));
 

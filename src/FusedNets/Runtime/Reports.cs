@@ -48,6 +48,12 @@ public readonly record struct Evaluation(float Loss, float? Accuracy, int Count)
     public float? ExpectedCalibrationError { get; init; }
 
     /// <summary>
+    /// A classifier's 15 confidence bins, the bars of a reliability diagram: per bin, its samples, their mean confidence
+    /// and their accuracy. <see cref="ExpectedCalibrationError"/> is their count-weighted mean |accuracy − confidence|.
+    /// </summary>
+    public ReliabilityDiagram? ReliabilityDiagram { get; init; }
+
+    /// <summary>
     /// A regressor's root mean squared error: per output, √(mean of (target − output)²), then the mean over the
     /// outputs (scikit-learn's default for several outputs).
     /// </summary>
@@ -59,4 +65,38 @@ public readonly record struct Evaluation(float Loss, float? Accuracy, int Count)
     /// equal counts 1 when predicted exactly, else 0). 1 is a perfect fit; 0 is no better than the mean; it can be negative.
     /// </summary>
     public float? RSquared { get; init; }
+}
+
+/// <summary>One bin of confidence (the largest predicted probability) in a classifier's evaluation.</summary>
+/// <param name="Lower">The bin's lower edge, excluded (the first bin takes 0 too).</param>
+/// <param name="Upper">The bin's upper edge, included.</param>
+/// <param name="Count">Samples whose confidence falls in the bin.</param>
+/// <param name="MeanConfidence">Their mean confidence; NaN when the bin is empty.</param>
+/// <param name="Accuracy">The fraction of them predicted right; NaN when the bin is empty.</param>
+public readonly record struct CalibrationBin(double Lower, double Upper, int Count, double MeanConfidence, double Accuracy);
+
+/// <summary>
+/// A classifier's samples binned by confidence (the largest predicted probability) into equal-width bins, as
+/// <see cref="Evaluation.ExpectedCalibrationError"/> bins them: plot each bin's accuracy against its mean confidence,
+/// and a calibrated classifier's bars follow the diagonal (Guo et al., 2017).
+/// </summary>
+public sealed class ReliabilityDiagram : IReadOnlyList<CalibrationBin>, IEquatable<ReliabilityDiagram>
+{
+    private readonly CalibrationBin[] _bins;
+
+    internal ReliabilityDiagram(CalibrationBin[] bins) => _bins = bins;
+
+    public int Count => _bins.Length;
+
+    public CalibrationBin this[int index] => _bins[index];
+
+    public IEnumerator<CalibrationBin> GetEnumerator() => ((IEnumerable<CalibrationBin>)_bins).GetEnumerator();
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+
+    public bool Equals(ReliabilityDiagram? other) => other is not null && _bins.AsSpan().SequenceEqual(other._bins);
+
+    public override bool Equals(object? obj) => Equals(obj as ReliabilityDiagram);
+
+    public override int GetHashCode() => _bins.Aggregate(0, (hash, bin) => HashCode.Combine(hash, bin));
 }

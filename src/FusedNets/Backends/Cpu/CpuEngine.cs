@@ -83,6 +83,18 @@ internal sealed class CpuEngine : INetworkEngine, IPdeEngineSource
 
     public IPdeEngine Pde(PdeProgram program) => ((IPdeEngineSource)_pipeline).Pde(program);
 
+    public void SetMask(int layer, float[]? mask) => _pipeline.SetMask(layer, mask);
+
+    /// <summary>Layer <paramref name="layer"/>'s parameters as its kernels keep them, for tests that check which kernels a mask selects.</summary>
+    internal CpuWeights? LayerWeights(int layer) => _pipeline switch
+    {
+        CpuPipeline<Vector512<float>, Vector512Ops> pipeline => pipeline.Layers[layer].Weights,
+        CpuPipeline<Vector256<float>, Vector256Ops> pipeline => pipeline.Layers[layer].Weights,
+        CpuPipeline<Vector128<float>, Vector128Ops> pipeline => pipeline.Layers[layer].Weights,
+        CpuPipeline<float, ScalarOps> pipeline => pipeline.Layers[layer].Weights,
+        _ => throw new InvalidOperationException("Unknown vector width."),
+    };
+
     public void Dispose() => _pipeline.Dispose();
 }
 

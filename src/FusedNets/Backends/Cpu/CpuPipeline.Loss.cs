@@ -21,12 +21,23 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps>
         float* y = workspace.Activations[Last].Pointer;
         float* delta = workspace.Deltas[Last].Pointer;
         float batch = Batch;
+
+        // An ensemble's output holds its members' outputs one group after another (NetworkArchitecture.LossGroups).
+        int groups = _architecture.LossGroups, groupOutputs = outputs / groups;
+        nint groupStride = groupOutputs * stride;
         (int first, int end) = Share(Batch, 1, thread);
         for (int sample = first; sample < end; sample++)
         {
             int label = TLoss.Target == LossTarget.ClassLabels ? Labels[sample] : -1;
             float* targets = TLoss.Target == LossTarget.FloatTargets ? Targets + sample * outputs : null;
-            workspace.Losses[sample] = TLoss.Sample(y + sample, stride, outputs, label, targets, delta + sample, batch);
+            float loss = TLoss.Sample(y + sample, stride, groupOutputs, label, targets, delta + sample, batch);
+            for (int group = 1; group < groups; group++)
+            {
+                float* groupTargets = targets == null ? null : targets + group * groupOutputs;
+                loss += TLoss.Sample(y + group * groupStride + sample, stride, groupOutputs, label, groupTargets, delta + group * groupStride + sample, batch);
+            }
+
+            workspace.Losses[sample] = loss;
             for (int o = 0; o < outputs; o++)
             {
                 nint at = o * stride + sample;

@@ -92,4 +92,21 @@ public sealed partial class CpuPipeline<TVector, TOps>
             }
         }
     }
+
+    void INetworkEngine.SetMask(int layer, float[]? mask)
+    {
+        CpuLayer<TVector, TOps> cpuLayer = _layers[layer];
+        if (cpuLayer.Weights is not { } weights)
+        {
+            throw new InvalidOperationException($"Layer '{cpuLayer.Architecture.Name}' has no weights to mask.");
+        }
+
+        weights.SetMask(mask);
+
+        // A layer's own scratch may depend on its mask (a sparse dense layer's update reads no sample-major copy).
+        if (_workspace is not null)
+        {
+            cpuLayer.EnsureCapacity(_workspace.Capacity, CpuLayout.RoundUp(_workspace.Capacity, TOps.Count));
+        }
+    }
 }

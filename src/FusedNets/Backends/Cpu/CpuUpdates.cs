@@ -19,11 +19,22 @@ internal static unsafe class CpuUpdates
     public static void Dense<TVector, TOps, TRule>(CpuPipeline<TVector, TOps> cpu, CpuWeights weights, in TRule rule, float* a, nint aRowStride, float* b, int depth, int start, int end, int thread)
         where TVector : unmanaged
         where TOps : IVectorOps<TVector>
+        where TRule : struct, IUpdateRule =>
+        DenseColumns(cpu, weights, rule, a, aRowStride, b, depth, start, end, 0, weights.WeightStride, thread);
+
+    /// <summary>
+    /// <see cref="Dense"/> for columns [<paramref name="firstColumn"/>, <paramref name="endColumn"/>) of W alone, both
+    /// multiples of the vector width: one block of a block-diagonal layer (<see cref="BlockStructure"/>). The columns of
+    /// neighbouring blocks that its first and last vectors reach are masked in these rows, so they stay zero.
+    /// </summary>
+    public static void DenseColumns<TVector, TOps, TRule>(CpuPipeline<TVector, TOps> cpu, CpuWeights weights, in TRule rule, float* a, nint aRowStride, float* b, int depth, int start, int end, int firstColumn, int endColumn, int thread)
+        where TVector : unmanaged
+        where TOps : IVectorOps<TVector>
         where TRule : struct, IUpdateRule
     {
-        var operands = new ProductOperands(a, aRowStride, 1, b, weights.WeightStride, depth);
-        var epilogue = new UpdateEpilogue<TRule>(weights, cpu.NonFiniteSlot(thread), rule, cpu.StreamingUpdates);
-        TileKernel.ProductByRows<TVector, TOps, UpdateEpilogue<TRule>>(operands, start, end, weights.WeightStride / TOps.Count, ref epilogue);
+        var operands = new ProductOperands(a, aRowStride, 1, b + firstColumn, weights.WeightStride, depth);
+        var epilogue = new UpdateEpilogue<TRule>(weights, cpu.NonFiniteSlot(thread), rule, cpu.StreamingUpdates, firstColumn);
+        TileKernel.ProductByRows<TVector, TOps, UpdateEpilogue<TRule>>(operands, start, end, (endColumn - firstColumn) / TOps.Count, ref epilogue);
         if (cpu.StreamingUpdates && Sse.IsSupported)
         {
             Sse.StoreFence(); // streaming stores are weakly ordered: make them visible before the barrier releases the readers

@@ -38,12 +38,7 @@ internal sealed unsafe class CpuWeights
         NextBias = new AlignedBuffer(Bias.Length);
         NextBiasMoments = new AlignedBuffer(Bias.Length);
         PredictPanels = new AlignedBuffer(MatrixVector.PackedLength(Units, Inputs, width));
-        if (mask is not null)
-        {
-            Mask = new AlignedBuffer(Weights.Length);
-            CopyRows(mask, Mask.Pointer);
-            Sparse = SparseStructure.TryCreate(mask, Units, Inputs);
-        }
+        SetMask(mask);
     }
 
     public int Units { get; }
@@ -84,10 +79,13 @@ internal sealed unsafe class CpuWeights
     public bool HasSecondMoments => WeightSecondMoments.Length > 0;
 
     /// <summary>1 where a weight trains, 0 where it is fixed at zero; null for a dense layer.</summary>
-    public AlignedBuffer? Mask { get; }
+    public AlignedBuffer? Mask { get; private set; }
 
     /// <summary>The kept weights' indices, for a mask sparse enough that the sparse kernels win; else null.</summary>
-    public SparseStructure? Sparse { get; }
+    public SparseStructure? Sparse { get; private set; }
+
+    /// <summary>The blocks of a block-diagonal mask (an ensemble's), which the dense tiles then run one by one; else null.</summary>
+    public BlockStructure? Blocks { get; private set; }
 
     /// <summary>
     /// A copy of W for single-sample prediction, packed input-major (see <see cref="MatrixVector"/>); valid
@@ -127,6 +125,38 @@ internal sealed unsafe class CpuWeights
         {
             (WeightSecondMoments, NextWeightSecondMoments) = (NextWeightSecondMoments, WeightSecondMoments);
             (BiasSecondMoments, NextBiasSecondMoments) = (NextBiasSecondMoments, BiasSecondMoments);
+        }
+    }
+
+    /// <summary>
+    /// Replaces the mask (null: every weight trains), as pruning does between steps, and zeroes the weights and
+    /// velocities it drops in both buffers of each: the sparse update writes only kept weights, so a dropped weight
+    /// left in the next buffer would come back at the next flip.
+    /// </summary>
+    public void SetMask(float[]? mask)
+    {
+        PredictPanelsStale = true;
+        if (mask is null)
+        {
+            Mask = null;
+            Sparse = null;
+            Blocks = null;
+            return;
+        }
+
+        // Padding stays zero: rows are copied over their first Inputs floats only.
+        Mask ??= new AlignedBuffer(Weights.Length);
+        CopyRows(mask, Mask.Pointer);
+        Blocks = BlockStructure.TryCreate(mask, Units, Inputs);
+        Sparse = Blocks is null ? SparseStructure.TryCreate(mask, Units, Inputs) : null;
+        ReadOnlySpan<float> keep = Mask.AsSpan();
+        foreach (AlignedBuffer buffer in (ReadOnlySpan<AlignedBuffer>)[Weights, WeightMoments, NextWeights, NextWeightMoments, WeightSecondMoments, NextWeightSecondMoments])
+        {
+            Span<float> values = buffer.AsSpan();
+            for (int i = 0; i < values.Length; i++)
+            {
+                values[i] *= keep[i];
+            }
         }
     }
 

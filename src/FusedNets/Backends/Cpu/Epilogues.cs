@@ -156,15 +156,16 @@ internal unsafe struct UpdateEpilogue<TRule> : ITileEpilogue
     // mask: 1 where a weight trains and 0 where it is fixed at zero, in the weights' layout; null for a dense layer.
     // nonFinite: one vector, this thread's own, that the caller zeroed.
     // streaming: write the next buffers around the caches, for parameters too large to stay cached until the next step.
-    public UpdateEpilogue(CpuWeights weights, float* nonFinite, TRule rule, bool streaming)
+    public UpdateEpilogue(CpuWeights weights, float* nonFinite, TRule rule, bool streaming, int firstColumn = 0)
     {
-        _weights = weights.Weights.Pointer;
-        _moments = weights.WeightMoments.Pointer;
-        _secondMoments = weights.WeightSecondMoments.Pointer;
-        _nextWeights = weights.NextWeights.Pointer;
-        _nextMoments = weights.NextWeightMoments.Pointer;
-        _nextSecondMoments = weights.NextWeightSecondMoments.Pointer;
-        _mask = weights.Mask is null ? null : weights.Mask.Pointer;
+        // Column 0 of the tiles is column firstColumn of W: one block of a block-diagonal layer starts there.
+        _weights = weights.Weights.Pointer + firstColumn;
+        _moments = weights.WeightMoments.Pointer + firstColumn;
+        _secondMoments = weights.WeightSecondMoments.Pointer + firstColumn;
+        _nextWeights = weights.NextWeights.Pointer + firstColumn;
+        _nextMoments = weights.NextWeightMoments.Pointer + firstColumn;
+        _nextSecondMoments = weights.NextWeightSecondMoments.Pointer + firstColumn;
+        _mask = weights.Mask is null ? null : weights.Mask.Pointer + firstColumn;
         _nonFinite = nonFinite;
         _stride = weights.WeightStride;
         _rule = rule;

@@ -40,7 +40,7 @@ public static class DenseCpu
 ///              optimizer's rule
 /// </code>
 /// </summary>
-internal sealed unsafe class DenseCpuLayer<TVector, TOps> : CpuLayer<TVector, TOps>
+internal sealed unsafe partial class DenseCpuLayer<TVector, TOps> : CpuLayer<TVector, TOps>
     where TVector : unmanaged
     where TOps : IVectorOps<TVector>
 {
@@ -93,6 +93,12 @@ internal sealed unsafe class DenseCpuLayer<TVector, TOps> : CpuLayer<TVector, TO
         where TEpilogue : struct, ITileEpilogue
     {
         int stride = cpu.Stride;
+        if (_weights.Blocks is { } blocks)
+        {
+            ForwardBlocks(blocks, weights, input, stride, start, end, ref epilogue);
+            return;
+        }
+
         if (_weights.Sparse is { } sparse)
         {
             SparseKernel.Product<TVector, TOps, TEpilogue>(
@@ -154,6 +160,12 @@ internal sealed unsafe class DenseCpuLayer<TVector, TOps> : CpuLayer<TVector, TO
     {
         (int start, int end) = cpu.ShareRows(_weights.Inputs, thread);
         int stride = cpu.Stride;
+        if (_weights.Blocks is { } blocks)
+        {
+            BackwardBlocks(blocks, weights, delta, stride, start, end, ref epilogue);
+            return;
+        }
+
         if (_weights.Sparse is { } sparse)
         {
             SparseKernel.Product<TVector, TOps, TEpilogue>(
@@ -173,7 +185,11 @@ internal sealed unsafe class DenseCpuLayer<TVector, TOps> : CpuLayer<TVector, TO
     {
         (int start, int end) = cpu.ShareRows(_weights.Units, thread);
         float* delta = cpu.Workspace.Deltas[Index].Pointer;
-        if (_weights.Sparse is { } sparse)
+        if (_weights.Blocks is { } blocks)
+        {
+            UpdateBlocks(cpu, blocks, rule, delta, start, end, thread);
+        }
+        else if (_weights.Sparse is { } sparse)
         {
             CpuUpdates.Sparse(cpu, _weights, rule, sparse, cpu.InputOf(Index), delta, start, end, thread);
         }

@@ -69,6 +69,15 @@ public abstract record Pool2DLayerArchitecture : LayerArchitecture
         yield return new FileProperty("size", Size.ToString(CultureInfo.InvariantCulture), "has a window of side", "");
     }
 
+    /// <summary>Each output's window as the indices of its inputs, rows then columns, for one sample's outputs in order.</summary>
+    internal IReadOnlyList<int[]> Windows()
+    {
+        var windows = new List<int[]>(Units);
+        int width = InputShape.Width;
+        ForEachWindow((output, first) => windows.Add([.. Enumerable.Range(0, Size * Size).Select(k => first + k / Size * width + k % Size)]));
+        return windows;
+    }
+
     // Both pooling maps are monotone in every input: z's bounds are the map of each end (ReferenceIntervals).
     internal override void ReferenceIntervalForward(ReadOnlySpan<double> parameters, ReadOnlySpan<double> lower, ReadOnlySpan<double> upper, Span<double> zLower, Span<double> zUpper, int batch) =>
         ReferenceIntervals.MonotoneForward(this, parameters, lower, upper, zLower, zUpper, batch);

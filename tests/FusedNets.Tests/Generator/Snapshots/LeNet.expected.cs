@@ -4,7 +4,7 @@
 namespace Snapshots;
 
 /// <summary>(1, 28, 28) → Conv2D(6, 5, Relu, padding 2) (6, 28, 28) → MaxPool2D(2) (6, 14, 14) → Conv2D(16, 5, Relu) (16, 10, 10) → AvgPool2D(2) (16, 5, 5) → Dense(120, Relu) (120) → Dense(84, Relu) (84) → Dense(10, Identity) (10), trained with SoftmaxCrossEntropy.</summary>
-partial class LeNet : global::FusedNets.Network
+partial class LeNet : global::FusedNets.Network, global::FusedNets.IDeclaredNetwork<LeNet>
 {
     /// <summary>Floats per input sample.</summary>
     public const int InputSize = 784;
@@ -79,6 +79,9 @@ partial class LeNet : global::FusedNets.Network
 
     /// <summary>The architecture every instance of this class shares.</summary>
     public static global::FusedNets.NetworkArchitecture Definition => s_definition.Architecture;
+
+    /// <summary>Creates the network, for generic code such as <see cref="global::FusedNets.Ensemble{TNetwork}"/>.</summary>
+    static LeNet global::FusedNets.IDeclaredNetwork<LeNet>.Create(int seed, global::FusedNets.Backend backend) => new(seed, backend);
 
     /// <summary>
     /// Loads a model file saved by <see cref="global::FusedNets.Network.Save(string, bool)"/> (or a safetensors file of

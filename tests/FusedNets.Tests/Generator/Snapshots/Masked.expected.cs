@@ -4,7 +4,7 @@
 namespace Snapshots;
 
 /// <summary>(32) → Dense(32, Gelu) (32) → Dense(64, LeakyRelu) (64) → Dense(4, Softplus) (4), trained with SoftmaxCrossEntropy.</summary>
-partial class Masked : global::FusedNets.Network
+partial class Masked : global::FusedNets.Network, global::FusedNets.IDeclaredNetwork<Masked>
 {
     /// <summary>Floats per input sample.</summary>
     public const int InputSize = 32;
@@ -75,6 +75,9 @@ partial class Masked : global::FusedNets.Network
 
     /// <summary>The architecture every instance of this class shares.</summary>
     public static global::FusedNets.NetworkArchitecture Definition => s_definition.Architecture;
+
+    /// <summary>Creates the network, for generic code such as <see cref="global::FusedNets.Ensemble{TNetwork}"/>.</summary>
+    static Masked global::FusedNets.IDeclaredNetwork<Masked>.Create(int seed, global::FusedNets.Backend backend) => new(seed, backend);
 
     /// <summary>
     /// Loads a model file saved by <see cref="global::FusedNets.Network.Save(string, bool)"/> (or a safetensors file of

@@ -4,7 +4,7 @@
 namespace Snapshots;
 
 /// <summary>(784) → Dense(128, Relu) (128) → Dense(128, Relu) (128) → Dense(10, Identity) (10), trained with SoftmaxCrossEntropy.</summary>
-partial class MnistMlp : global::FusedNets.Network
+partial class MnistMlp : global::FusedNets.Network, global::FusedNets.IDeclaredNetwork<MnistMlp>
 {
     /// <summary>Floats per input sample.</summary>
     public const int InputSize = 784;
@@ -75,6 +75,9 @@ partial class MnistMlp : global::FusedNets.Network
 
     /// <summary>The architecture every instance of this class shares.</summary>
     public static global::FusedNets.NetworkArchitecture Definition => s_definition.Architecture;
+
+    /// <summary>Creates the network, for generic code such as <see cref="global::FusedNets.Ensemble{TNetwork}"/>.</summary>
+    static MnistMlp global::FusedNets.IDeclaredNetwork<MnistMlp>.Create(int seed, global::FusedNets.Backend backend) => new(seed, backend);
 
     /// <summary>
     /// Loads a model file saved by <see cref="global::FusedNets.Network.Save(string, bool)"/> (or a safetensors file of

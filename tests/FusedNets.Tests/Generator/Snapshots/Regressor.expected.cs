@@ -4,7 +4,7 @@
 namespace Snapshots;
 
 /// <summary>(3) → Dense(16, Tanh) (16) → Dense(2, Sigmoid) (2), trained with MeanSquaredError.</summary>
-partial class Regressor : global::FusedNets.Network
+partial class Regressor : global::FusedNets.Network, global::FusedNets.IDeclaredNetwork<Regressor>
 {
     /// <summary>Floats per input sample.</summary>
     public const int InputSize = 3;
@@ -74,6 +74,9 @@ partial class Regressor : global::FusedNets.Network
 
     /// <summary>The architecture every instance of this class shares.</summary>
     public static global::FusedNets.NetworkArchitecture Definition => s_definition.Architecture;
+
+    /// <summary>Creates the network, for generic code such as <see cref="global::FusedNets.Ensemble{TNetwork}"/>.</summary>
+    static Regressor global::FusedNets.IDeclaredNetwork<Regressor>.Create(int seed, global::FusedNets.Backend backend) => new(seed, backend);
 
     /// <summary>
     /// Loads a model file saved by <see cref="global::FusedNets.Network.Save(string, bool)"/> (or a safetensors file of
