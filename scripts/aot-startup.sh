@@ -48,7 +48,7 @@ cp tests/FusedNets.Tests/Packaging/AotConsumer/Program.cs "$work/consumer/Consum
 
 cd "$work/consumer/Consumer"
 dotnet restore -r "$rid" >/dev/null
-seconds() { local start=$1; echo "scale=1; ($(date +%s%N) - start) / 1000000000" | bc; }
+seconds() { echo "scale=1; ($(date +%s%N) - $1) / 1000000000" | bc; }
 start=$(date +%s%N)
 dotnet publish -c Release -r "$rid" --no-restore -o "$work/aot" >/dev/null
 echo "publish_aot_s=$(seconds "$start") (dotnet publish -c Release -r $rid, restore done, package restored)"

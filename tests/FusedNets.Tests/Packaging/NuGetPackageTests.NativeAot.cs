@@ -9,7 +9,8 @@ public sealed partial class NuGetPackageTests
     /// The slowest packaging test (a NativeAOT publish and a trimmed publish, a few minutes on a busy 2-core machine).
     /// A user's CPU-only service, published the ways a deployment is: each build trains the same network from the same
     /// seed and must print the same bits and save the same model file as the JIT build, and the publishes must warn
-    /// about nothing (FusedNets and Google.Protobuf are trimmed and compiled ahead of time whole).
+    /// about nothing (FusedNets and Google.Protobuf are trimmed and compiled ahead of time whole). Like any NativeAOT
+    /// publish on Linux it needs the platform's linker (clang, or gcc where clang is missing).
     /// </summary>
     [SkippableFact]
     public void A_cpu_only_project_published_with_NativeAOT_or_trimmed_warns_of_nothing_and_trains_and_predicts_bit_for_bit_as_the_jit_build()

@@ -29,6 +29,16 @@ public sealed partial class NuGetPackageTests(PackedFusedNets package) : IClassF
     }
 
     [Fact]
+    public void The_package_carries_its_build_files_to_direct_and_transitive_consumers()
+    {
+        HashSet<string> entries = Entries(package.PackagePath);
+
+        // buildTransitive, not build: a project that references only FusedNets.Gpu gets them too.
+        Assert.Contains("buildTransitive/FusedNets.props", entries);
+        Assert.Contains("buildTransitive/FusedNets.targets", entries);
+    }
+
+    [Fact]
     public void The_gpu_package_holds_its_runtime_and_xml_docs_and_takes_the_generator_from_FusedNets()
     {
         HashSet<string> entries = Entries(package.GpuPackagePath);
