@@ -28,6 +28,7 @@ internal sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
     private readonly int[] _status = new int[1];
     private float[] _losses = [];
     private DeviceDataset? _dataset;
+    private IlgpuIntervalBuffers? _intervals;
 
     public IlgpuEngine(Backend backend, Accelerator accelerator, NetworkArchitecture architecture, IReadOnlyList<float[]?> masks)
     {
@@ -113,6 +114,32 @@ internal sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
         _workspace.Losses.SubView(0, batch).CopyToCPU(losses[..batch]);
     }
 
+    public void IntervalBounds(ReadOnlySpan<float> lower, ReadOnlySpan<float> upper, int batch, int layers, Span<float> outputLower, Span<float> outputUpper)
+    {
+        _workspace.EnsureCapacity(batch);
+        if (_intervals is null || _intervals.Capacity < batch)
+        {
+            _intervals?.Dispose();
+            _intervals = new IlgpuIntervalBuffers(_accelerator, _architecture, _workspace.Capacity);
+        }
+
+        _intervals.Lower(-1).SubView(0, lower.Length).CopyFromCPU(lower);
+        _intervals.Upper(-1).SubView(0, upper.Length).CopyFromCPU(upper);
+        _program.IntervalBounds(_workspace, _intervals, batch, layers);
+        _intervals.Lower(layers - 1).SubView(0, outputLower.Length).CopyToCPU(outputLower);
+        _intervals.Upper(layers - 1).SubView(0, outputUpper.Length).CopyToCPU(outputUpper);
+    }
+
+    public void VectorJacobianProduct(ReadOnlySpan<float> inputs, ReadOnlySpan<float> outputGradient, int batch, Span<float> inputGradient)
+    {
+        Upload(inputs, default, outputGradient, batch);
+        _workspace.Status.MemSetToZero();
+        _program.Forward(_workspace, batch);
+        _program.Seed(_workspace, batch);
+        _program.Backward(_workspace, batch, default, update: false, inputGradient: true, step: 0);
+        _workspace.InputGradient.SubView(0, inputGradient.Length).CopyToCPU(inputGradient);
+    }
+
     public void ReadParameters(Span<float> destination) => _workspace.Parameters.CopyToCPU(destination);
 
     public void WriteParameters(ReadOnlySpan<float> source) => _workspace.Parameters.CopyFromCPU(source);
@@ -124,6 +151,7 @@ internal sealed class IlgpuEngine : INetworkEngine, IEpochTrainer
     public void Dispose()
     {
         _dataset?.Dispose();
+        _intervals?.Dispose();
         _workspace.Dispose();
     }
 

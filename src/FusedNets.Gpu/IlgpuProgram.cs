@@ -17,6 +17,9 @@ internal sealed class IlgpuProgram
     private readonly Action<AcceleratorStream, Index1D, ArrayView<int>, View, View, ArrayView<int>, View, View, View, SpecializedValue<int>, int, int> _loss;
     private readonly SpecializedValue<int> _outputs;
     private readonly FusedStep? _fusedStep;
+    private readonly KernelLibrary _library;
+    private readonly KernelInstance _seedKernel;
+    private Action<AcceleratorStream, Index1D, View, View, View, View>? _seed;
 
     public IlgpuProgram(Accelerator accelerator, NetworkArchitecture architecture, IReadOnlyList<float[]?> masks)
     {
@@ -31,6 +34,33 @@ internal sealed class IlgpuProgram
         _lossKernel = KernelInstance.Of(typeof(LossKernels), nameof(LossKernels.Loss), [KernelTypes.Of(architecture.Loss), KernelTypes.Of(architecture.Layers[^1].Activation)], _outputs);
         kernels.Load(_lossKernel, out _loss);
         _fusedStep = FusedStep.Takes(architecture) ? new FusedStep(kernels, architecture) : null;
+        _library = kernels;
+        _seedKernel = KernelInstance.Of(typeof(IntervalKernels), nameof(IntervalKernels.Seed), [KernelTypes.Of(architecture.Layers[^1].Activation)], specialization: null);
+    }
+
+    /// <summary>The kernels of interval bounds and vector-Jacobian products, compiled at their first launch (most networks never launch them).</summary>
+    public IEnumerable<KernelInstance> RobustnessKernels => _layers.Select(layer => layer.IntervalKernel).Append(_seedKernel);
+
+    /// <summary>Interval bound propagation through the first <paramref name="layers"/> layers, from the buffers' input bounds to theirs of each layer.</summary>
+    public void IntervalBounds(IlgpuWorkspace workspace, IlgpuIntervalBuffers buffers, int batch, int layers)
+    {
+        for (int l = 0; l < layers; l++)
+        {
+            _layers[l].IntervalForward(_library, workspace, buffers.Lower(l - 1), buffers.Upper(l - 1), buffers.Lower(l), buffers.Upper(l), batch);
+        }
+    }
+
+    /// <summary>The seed of a vector-Jacobian product: the output layer's dz = v ⊙ f'(z, y), v held in the workspace's targets.</summary>
+    public void Seed(IlgpuWorkspace workspace, int batch)
+    {
+        int last = _layers.Length - 1;
+        if (_seed is null)
+        {
+            _library.Load(_seedKernel, out Action<AcceleratorStream, Index1D, View, View, View, View> seed);
+            _seed = seed;
+        }
+
+        _seed(workspace.Stream, batch * _outputs.Value, workspace.PreActivation(last), workspace.Activation(last), workspace.Targets, workspace.Delta(last));
     }
 
     /// <summary>Every kernel the schedule launches, for the checks that compile them for GPUs without one.</summary>

@@ -38,6 +38,28 @@ internal abstract class IlgpuLayer(NetworkArchitecture network, int index)
     {
     }
 
+    /// <summary>The kernel that bounds this layer's outputs over boxes of its inputs (docs/research.md), compiled at its first launch: most networks never launch it.</summary>
+    public abstract KernelInstance IntervalKernel { get; }
+
+    /// <summary>
+    /// Interval bound propagation: the bounds of y (batch, Units) for <paramref name="batch"/> boxes of x
+    /// [<paramref name="lower"/>, <paramref name="upper"/>] (batch, Inputs), sound for any float forward pass.
+    /// </summary>
+    public abstract void IntervalForward(KernelLibrary kernels, IlgpuWorkspace workspace, ArrayView<float> lower, ArrayView<float> upper, ArrayView<float> outputLower, ArrayView<float> outputUpper, int batch);
+
+    /// <summary><paramref name="launcher"/>, loaded from <paramref name="kernels"/> on first use.</summary>
+    protected static TLauncher LoadOnce<TLauncher>(KernelLibrary kernels, KernelInstance kernel, ref TLauncher? launcher)
+        where TLauncher : Delegate
+    {
+        if (launcher is null)
+        {
+            kernels.Load(kernel, out TLauncher loaded);
+            launcher = loaded;
+        }
+
+        return launcher;
+    }
+
     /// <summary>The table of kinds: the GPU layer of <paramref name="network"/>'s layer <paramref name="index"/>.</summary>
     public static IlgpuLayer Create(KernelLibrary kernels, NetworkArchitecture network, int index, bool masked) => network.Layers[index] switch
     {

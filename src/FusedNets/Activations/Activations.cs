@@ -64,6 +64,15 @@ internal abstract class ActivationRule
     /// <summary>dy/dz in double precision, given y = f(z): the reference.</summary>
     public abstract double ReferenceDerivative(double z, double y);
 
+    /// <summary>The constants of the float interval rule (<see cref="ActivationIntervals{TActivation}"/>).</summary>
+    public abstract FloatIntervalRule FloatIntervalRule { get; }
+
+    /// <summary>The bounds of f over [lo, hi] in double precision: the reference (<see cref="ActivationIntervals{TActivation}"/>).</summary>
+    public abstract (double Lower, double Upper) ReferenceBounds(double lo, double hi);
+
+    /// <summary>The gradient of <see cref="ReferenceBounds"/> with respect to lo and hi.</summary>
+    public abstract (double DLo, double DHi) ReferenceBoundsBackward(double lo, double hi, double dLower, double dUpper);
+
     /// <summary>Adds the ONNX nodes computing y = f(z) from values named z and y; none for the identity.</summary>
     public abstract void AddOnnxNodes(OnnxGraph graph, string name, string z, string y);
 
@@ -86,6 +95,13 @@ internal sealed class ActivationRule<TActivation>(Action<OnnxGraph, string, stri
     public override double Reference(double z) => TActivation.Reference(z);
 
     public override double ReferenceDerivative(double z, double y) => TActivation.ReferenceDerivative(z, y);
+
+    public override FloatIntervalRule FloatIntervalRule => ActivationIntervals<TActivation>.FloatRule;
+
+    public override (double Lower, double Upper) ReferenceBounds(double lo, double hi) => ActivationIntervals<TActivation>.Reference(lo, hi);
+
+    public override (double DLo, double DHi) ReferenceBoundsBackward(double lo, double hi, double dLower, double dUpper) =>
+        ActivationIntervals<TActivation>.ReferenceBackward(lo, hi, dLower, dUpper);
 
     public override void AddOnnxNodes(OnnxGraph graph, string name, string z, string y) => addOnnxNodes(graph, name, z, y);
 

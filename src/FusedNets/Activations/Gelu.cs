@@ -38,6 +38,35 @@ public readonly struct GeluKernel : ILaneByLaneActivationKernel<GeluKernel>
 
     private static double Inner(double z) => Math.Sqrt(2 / Math.PI) * (z + 0.044715 * z * z * z);
 
+    /// <summary>GELU dips below zero: its one minimum, about f(−0.7518) = −0.1700, is where its derivative crosses zero.</summary>
+    public static double ReferenceMinimumAt { get; } = DerivativeRoot(-2, 0);
+
+    // tanhf (2 ulps) on an argument with about 5 roundings, then 1 + t, 0.5 z and the product: under 5 · 2⁻²⁴ (|z| + |f(z)|);
+    // the rest is headroom for other libraries.
+    public static float FloatErrorUlps => 32;
+
+    // Bisection on [low, high], where the derivative goes from negative to positive: to the last bit of a double.
+    private static double DerivativeRoot(double low, double high)
+    {
+        while (true)
+        {
+            double middle = 0.5 * (low + high);
+            if (middle <= low || middle >= high)
+            {
+                return middle;
+            }
+
+            if (ReferenceDerivative(middle, Reference(middle)) < 0)
+            {
+                low = middle;
+            }
+            else
+            {
+                high = middle;
+            }
+        }
+    }
+
     /// <summary>Written out of elementary nodes: ONNX's Gelu arrived in opset 20, after the opset FusedNets writes.</summary>
     internal static void AddOnnxNodes(OnnxGraph graph, string name, string z, string y)
     {

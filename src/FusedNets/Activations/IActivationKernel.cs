@@ -38,6 +38,18 @@ public interface IActivationKernel
 
     /// <summary>dy/dz in double precision, given y = f(z).</summary>
     static abstract double ReferenceDerivative(double z, double y);
+
+    /// <summary>
+    /// Where f takes its one minimum, for interval bounds (<see cref="ActivationIntervals{TActivation}"/>); −∞ for an
+    /// activation that never decreases, whose bounds over an interval are its values at the interval's ends.
+    /// </summary>
+    static abstract double ReferenceMinimumAt { get; }
+
+    /// <summary>
+    /// How far the float rule may be from f, in units of 2⁻²⁴: |Apply(z) − f(z)| ≤ e · 2⁻²⁴ · (|z| + |f(z)|) + e · 2⁻¹²⁶
+    /// with e this value. Zero only for a rule computed exactly (identity, ReLU); interval bounds are widened by it.
+    /// </summary>
+    static abstract float FloatErrorUlps { get; }
 }
 
 /// <summary>

@@ -32,6 +32,10 @@ public readonly struct IdentityKernel : IActivationKernel
 
     public static double ReferenceDerivative(double z, double y) => 1;
 
+    public static double ReferenceMinimumAt => double.NegativeInfinity;
+
+    public static float FloatErrorUlps => 0;
+
     // y is z itself: the exporter names them alike.
     internal static void AddOnnxNodes(OnnxGraph graph, string name, string z, string y)
     {

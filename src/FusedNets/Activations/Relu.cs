@@ -34,5 +34,9 @@ public readonly struct ReluKernel : IActivationKernel
 
     public static double ReferenceDerivative(double z, double y) => z > 0 ? 1 : 0;
 
+    public static double ReferenceMinimumAt => double.NegativeInfinity;
+
+    public static float FloatErrorUlps => 0;
+
     internal static void AddOnnxNodes(OnnxGraph graph, string name, string z, string y) => graph.Elementwise("Relu", name, [z], y);
 }

@@ -22,5 +22,10 @@ public readonly struct SigmoidKernel : ILaneByLaneActivationKernel<SigmoidKernel
 
     public static double ReferenceDerivative(double z, double y) => y * (1 - y);
 
+    public static double ReferenceMinimumAt => double.NegativeInfinity;
+
+    // expf (1 ulp), the addition and the division: about 5 · 2⁻²⁴ · f(z); the rest is headroom.
+    public static float FloatErrorUlps => 32;
+
     internal static void AddOnnxNodes(OnnxGraph graph, string name, string z, string y) => graph.Elementwise("Sigmoid", name, [z], y);
 }

@@ -24,6 +24,12 @@ public readonly struct SoftplusKernel : ILaneByLaneActivationKernel<SoftplusKern
 
     public static double ReferenceDerivative(double z, double y) => 1 / (1 + Math.Exp(-z));
 
+    public static double ReferenceMinimumAt => double.NegativeInfinity;
+
+    // expf and logf (1 ulp each) and two roundings: 4 · 2⁻²⁴ absolute plus 2⁻²⁴ · f(z), within 14 · 2⁻²⁴ (|z| + f(z))
+    // since f(z) ≥ 0.31 where |z| < 1; the rest is headroom.
+    public static float FloatErrorUlps => 32;
+
     // log(1 + x) accurate for tiny x, where 1 + x rounds away most of x's digits. Goldberg's trick: the rounding error
     // of u = 1 + x cancels in log(u) / (u - 1). (double.LogP1 is plain Log(1 + x).)
     private static double LogOnePlus(double x)

@@ -36,6 +36,29 @@ internal interface INetworkEngine : IDisposable
     /// <summary>The per-sample losses of a batch (used by evaluation), written to <paramref name="losses"/>, and the outputs.</summary>
     void Evaluate(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch, Span<float> outputs, Span<float> losses);
 
+    /// <summary>
+    /// Interval bound propagation (docs/research.md): bounds of the activations of layer <paramref name="layers"/> − 1
+    /// (batch × its units) for every input in the boxes [<paramref name="lower"/>, <paramref name="upper"/>] (batch ×
+    /// InputSize, lower ≤ upper), sound for every backend's float forward pass and for exact arithmetic.
+    /// <paramref name="layers"/> is at least 1.
+    /// </summary>
+    void IntervalBounds(ReadOnlySpan<float> lower, ReadOnlySpan<float> upper, int batch, int layers, Span<float> outputLower, Span<float> outputUpper);
+
+    /// <summary>
+    /// The vector-Jacobian product vᵀ ∂outputs/∂inputs for each sample, v its row of <paramref name="outputGradient"/>
+    /// (batch × OutputSize): the backward pass seeded with v in place of the loss's gradient. Parameters unchanged.
+    /// </summary>
+    void VectorJacobianProduct(ReadOnlySpan<float> inputs, ReadOnlySpan<float> outputGradient, int batch, Span<float> inputGradient);
+
+    /// <summary>
+    /// One SGD step of certified training on a classifier's batch (<see cref="CertifiedStep"/>); returns the batch's mean
+    /// certified loss before the step, or <see cref="float.NaN"/> with nothing changed when the step goes non-finite, as
+    /// <see cref="TrainBatch"/>.
+    /// </summary>
+    float TrainBatchCertified(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int batch, CertifiedStep step, SgdStep sgd) =>
+        throw new NotSupportedException(
+            $"Certified training runs on Backend.Cpu; Backend.{Backend} has no backward pass through interval bounds yet. Train on the CPU, then move the parameters.");
+
     /// <summary>Copies the flat parameter vector (see <see cref="NetworkArchitecture"/>) out.</summary>
     void ReadParameters(Span<float> destination);
 

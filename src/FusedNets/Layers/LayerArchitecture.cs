@@ -93,6 +93,21 @@ public abstract record LayerArchitecture
     /// </summary>
     internal abstract void ReferenceBackward(ReadOnlySpan<double> parameters, ReadOnlySpan<double> x, ReadOnlySpan<double> z, ReadOnlySpan<double> dz, Span<double> dparameters, Span<double> dx, int batch);
 
+    /// <summary>
+    /// Interval bound propagation (docs/research.md): the bounds of z = map(x) over the boxes [<paramref name="lower"/>,
+    /// <paramref name="upper"/>] (B, Inputs) into <paramref name="zLower"/> and <paramref name="zUpper"/> (B, Units), in
+    /// double precision and without margins: the definition the engines' interval kernels are tested against.
+    /// </summary>
+    internal abstract void ReferenceIntervalForward(ReadOnlySpan<double> parameters, ReadOnlySpan<double> lower, ReadOnlySpan<double> upper, Span<double> zLower, Span<double> zUpper, int batch);
+
+    /// <summary>
+    /// The gradient of <see cref="ReferenceIntervalForward"/>: from dL/dzLower and dL/dzUpper (B, Units) accumulates
+    /// dL/dparameters (masks not yet applied) and writes dL/dlower and dL/dupper (B, Inputs).
+    /// </summary>
+    internal abstract void ReferenceIntervalBackward(
+        ReadOnlySpan<double> parameters, ReadOnlySpan<double> lower, ReadOnlySpan<double> upper, ReadOnlySpan<double> dzLower, ReadOnlySpan<double> dzUpper,
+        Span<double> dparameters, Span<double> dLower, Span<double> dUpper, int batch);
+
     // ---- The kind's CPU kernels (FusedNets.Backends.Cpu) ----
 
     /// <summary>This layer on the CPU engine at one vector width; <paramref name="mask"/> is its weight mask (see <see cref="LayerMask.ArrayOf"/>).</summary>

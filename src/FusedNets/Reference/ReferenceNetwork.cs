@@ -9,7 +9,7 @@ namespace FusedNets.Reference;
 /// Shapes in comments use B for the batch, In and Out for a layer's inputs and units. Every buffer is
 /// row-major, one sample after another, like the spans the engines take.
 /// </remarks>
-internal sealed class ReferenceNetwork
+internal sealed partial class ReferenceNetwork
 {
     private readonly NetworkArchitecture _architecture;
     private readonly float[]?[] _masks;

@@ -44,6 +44,11 @@ public abstract partial class Network
     /// Called within each epoch, at most every 100 ms and after its last batch, with the samples trained so far and their
     /// mean loss. On an engine that trains a whole epoch in one call (the GPU engines) it is called once per epoch, at its end.
     /// </param>
+    /// <param name="robustTraining">
+    /// Trains a classifier to withstand perturbations of its inputs as well: <see cref="CertifiedTraining"/> (interval bound
+    /// propagation, Gowal et al. 2018; on <see cref="Backend.Cpu"/>) or <see cref="AdversarialTraining"/> (PGD examples,
+    /// Madry et al. 2018). Null: ordinary training. The reports' loss is then the loss trained on.
+    /// </param>
     /// <returns>One report per epoch trained.</returns>
     /// <remarks>
     /// The whole data set (and validation set) is checked before the first step (feature and target counts, labels
@@ -62,7 +67,8 @@ public abstract partial class Network
         LearningRateSchedule? schedule = null,
         Dataset? validation = null,
         int? patience = null,
-        Action<TrainingProgress>? onProgress = null)
+        Action<TrainingProgress>? onProgress = null,
+        RobustTraining? robustTraining = null)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(data);
@@ -79,6 +85,7 @@ public abstract partial class Network
         CheckDataset(data, nameof(data));
         CheckDataValues(data, nameof(data));
         CheckValidation(validation, patience);
+        CheckRobustTraining(robustTraining, data);
         if (schedule is not null)
         {
             // A schedule is a function of the epoch: every rate of the run can be refused before anything changes.
@@ -100,8 +107,8 @@ public abstract partial class Network
             SgdStep step = optimizer.ToStep(learningRate);
             ShuffledOrder(order, shuffleSeed, epoch);
             var progress = new ProgressClock(epoch, lastEpoch, data.Count, onProgress, ProgressInterval);
-            double lossSum = _engine is IEpochTrainer trainer
-                ? TrainEpochOnEngine(trainer, data, order, batchSize, step, epoch, progress)
+            double lossSum = robustTraining is not null ? TrainEpochRobustly(robustTraining, data, order, batches, step, epoch, progress)
+                : _engine is IEpochTrainer trainer ? TrainEpochOnEngine(trainer, data, order, batchSize, step, epoch, progress)
                 : TrainEpochInBatches(data, order, batches, step, epoch, progress);
             TimeSpan elapsed = progress.Elapsed;
 

@@ -200,6 +200,64 @@ internal static class Conv2DKernels
         KernelChecks.FlagIfNotFinite(status, step, w[weight]);
     }
 
+    // Interval bound propagation (docs/research.md), one thread per output as the forward: over the window's taps inside
+    // the image, with c = lo/2 + hi/2 and r = hi/2 − lo/2 of x's bounds, z lies in [μ − ρ, μ + ρ], μ = b + Σ W c,
+    // ρ = Σ |W| r, widened by relative · (|b| + Σ |W| (|c| + r)) + absolute · (1 + Σ |W|); then y's bounds by f's rule.
+    // lower, upper: (B, C, H, W); yLower, yUpper: (B, F, OH, OW).
+    public static void IntervalForward<TActivation>(
+        Index1D index,
+        ArrayView<float> lower,
+        ArrayView<float> upper,
+        ArrayView<float> w,
+        ArrayView<float> b,
+        ArrayView<float> yLower,
+        ArrayView<float> yUpper,
+        IntervalRule rule,
+        float relative,
+        float absolute,
+        SpecializedValue<Conv2DShape> shape)
+        where TActivation : struct, IActivationKernel
+    {
+        Conv2DShape g = shape.Value;
+        int ox = index % g.OutWidth, oy = index / g.OutWidth % g.OutHeight;
+        int f = index / (g.OutWidth * g.OutHeight) % g.Filters, s = index / (g.OutWidth * g.OutHeight * g.Filters);
+        float center = 0f, radius = 0f, scale = 0f, weights = 0f;
+        for (int c = 0; c < g.Channels; c++)
+        {
+            for (int i = 0; i < g.Kernel; i++)
+            {
+                int iy = oy * g.Stride + i - g.Padding;
+                if (iy < 0 || iy >= g.Height)
+                {
+                    continue;
+                }
+
+                for (int j = 0; j < g.Kernel; j++)
+                {
+                    int ix = ox * g.Stride + j - g.Padding;
+                    if (ix >= 0 && ix < g.Width)
+                    {
+                        float weight = w[((f * g.Channels + c) * g.Kernel + i) * g.Kernel + j], magnitude = weight > 0f ? weight : -weight;
+                        int at = ((s * g.Channels + c) * g.Height + iy) * g.Width + ix;
+                        float lo = lower[at], hi = upper[at];
+                        float middle = 0.5f * lo + 0.5f * hi, half = 0.5f * hi - 0.5f * lo;
+                        center += weight * middle;
+                        radius += magnitude * half;
+                        scale += magnitude * ((middle > 0f ? middle : -middle) + half);
+                        weights += magnitude;
+                    }
+                }
+            }
+        }
+
+        float bias = b[f];
+        radius += relative * ((bias > 0f ? bias : -bias) + scale) + absolute * (1f + weights);
+        center += bias;
+        rule.Bounds<TActivation>(center - radius, center + radius, out float yLo, out float yHi);
+        yLower[index] = yLo;
+        yUpper[index] = yHi;
+    }
+
     /// <summary>The sum of every thread's <paramref name="value"/> over a group of <see cref="ReductionThreads"/>, pairwise in a fixed order; valid in thread 0.</summary>
     private static float GroupSum(float value, int thread)
     {

@@ -11,6 +11,8 @@ internal sealed class Conv2DLayer : IlgpuLayer
     private readonly Action<AcceleratorStream, Index1D, ArrayView<int>, View, View, View, View, View, SpecializedValue<Conv2DShape>> _forward;
     private readonly Action<AcceleratorStream, Index1D, ArrayView<int>, View, View, View, View, View, SpecializedValue<Conv2DShape>> _backward;
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<int>, View, View, View, View, View, View, View, SgdStep, SpecializedValue<Conv2DShape>, int, int> _update;
+    private readonly KernelInstance _intervalKernel;
+    private Action<AcceleratorStream, Index1D, View, View, View, View, View, View, IntervalRule, float, float, SpecializedValue<Conv2DShape>>? _interval;
     private readonly SpecializedValue<Conv2DShape> _shape;
     private readonly bool _masked;
 
@@ -23,6 +25,7 @@ internal sealed class Conv2DLayer : IlgpuLayer
         _forwardKernel = KernelInstance.Of(typeof(Conv2DKernels), nameof(Conv2DKernels.Forward), [KernelTypes.Of(layer.Activation)], _shape);
         _backwardKernel = KernelInstance.Of(typeof(Conv2DKernels), nameof(Conv2DKernels.Backward), [KernelTypes.Of(BelowActivation)], _shape);
         _updateKernel = KernelInstance.Of(typeof(Conv2DKernels), nameof(Conv2DKernels.Update), [KernelTypes.MaskMode(masked)], _shape);
+        _intervalKernel = KernelInstance.Of(typeof(Conv2DKernels), nameof(Conv2DKernels.IntervalForward), [KernelTypes.Of(layer.Activation)], _shape);
         kernels.Load(_forwardKernel, out _forward);
         kernels.Load(_backwardKernel, out _backward);
         kernels.Load(_updateKernel, out _update);
@@ -51,5 +54,15 @@ internal sealed class Conv2DLayer : IlgpuLayer
         _update(workspace.Stream, groups, workspace.Status,
             X(workspace), workspace.Delta(Index), weights, workspace.Bias(Index), workspace.WeightsMomentum(Index), workspace.BiasMomentum(Index), mask,
             sgd, _shape, batch, step);
+    }
+
+    public override KernelInstance IntervalKernel => _intervalKernel;
+
+    public override void IntervalForward(KernelLibrary kernels, IlgpuWorkspace workspace, View lower, View upper, View outputLower, View outputUpper, int batch)
+    {
+        int terms = ((Conv2DLayerArchitecture)Architecture).Fans.In;
+        LoadOnce(kernels, _intervalKernel, ref _interval)(workspace.Stream, batch * Architecture.Units,
+            lower, upper, workspace.Weights(Index), workspace.Bias(Index), outputLower, outputUpper,
+            new IntervalRule(Architecture.Activation), IntervalRounding.AffineRelative(terms), IntervalRounding.AffineAbsolute(terms), _shape);
     }
 }

@@ -184,4 +184,65 @@ internal static class DenseKernels
             KernelChecks.FlagIfNotFinite(status, step, b[output]);
         }
     }
+
+    // Interval bound propagation (docs/research.md). lower, upper: (B, In) bounds of x; yLower, yUpper: (B, Out) bounds of
+    // y = f(W x + b). With c = lo/2 + hi/2 and r = hi/2 − lo/2, z lies in [μ − ρ, μ + ρ], μ = W c + b, ρ = |W| r, widened by
+    // relative · (|b| + Σ |w| (|c| + r)) + absolute · (1 + Σ |w|) (IntervalRounding), then y's bounds by f's interval rule.
+    // Tiled as the forward, both ends of the input's bounds staged as center and radius, four sums per thread.
+    public static void IntervalForward<TActivation, TTile>(
+        ArrayView<float> lower,
+        ArrayView<float> upper,
+        ArrayView<float> w,
+        ArrayView<float> b,
+        ArrayView<float> yLower,
+        ArrayView<float> yUpper,
+        IntervalRule rule,
+        float relative,
+        float absolute,
+        SpecializedValue<DenseShape> shape,
+        int batch)
+        where TActivation : struct, IActivationKernel
+        where TTile : struct, ITileSize
+    {
+        int inputs = shape.Value.Inputs, units = shape.Value.Units;
+        int tile = TTile.Size, stride = TTile.Size + 1;
+        ArrayView<float> centerTile = SharedMemory.Allocate<float>(TTile.Size * (TTile.Size + 1));
+        ArrayView<float> radiusTile = SharedMemory.Allocate<float>(TTile.Size * (TTile.Size + 1));
+        ArrayView<float> wTile = SharedMemory.Allocate<float>(TTile.Size * (TTile.Size + 1));
+        int row = Group.IdxY, column = Group.IdxX;
+        int firstSample = Grid.IdxY * tile, firstOutput = Grid.IdxX * tile;
+        float center = 0f, radius = 0f, scale = 0f, weights = 0f;
+        for (int k = 0; k < inputs; k += tile)
+        {
+            int input = k + column;
+            bool inside = firstSample + row < batch && input < inputs;
+            float lo = inside ? lower[(firstSample + row) * inputs + input] : 0f, hi = inside ? upper[(firstSample + row) * inputs + input] : 0f;
+            centerTile[row * stride + column] = 0.5f * lo + 0.5f * hi;
+            radiusTile[row * stride + column] = 0.5f * hi - 0.5f * lo;
+            wTile[row * stride + column] = firstOutput + row < units && input < inputs ? w[(firstOutput + row) * inputs + input] : 0f;
+            Group.Barrier();
+            for (int j = 0; j < tile; j++)
+            {
+                float weight = wTile[column * stride + j], magnitude = weight > 0f ? weight : -weight;
+                float c = centerTile[row * stride + j], r = radiusTile[row * stride + j];
+                center += c * weight;
+                radius += r * magnitude;
+                scale += ((c > 0f ? c : -c) + r) * magnitude;
+                weights += magnitude;
+            }
+
+            Group.Barrier();
+        }
+
+        int sample = firstSample + row, output = firstOutput + column;
+        if (sample < batch && output < units)
+        {
+            float bias = b[output];
+            radius += relative * ((bias > 0f ? bias : -bias) + scale) + absolute * (1f + weights);
+            center += bias;
+            rule.Bounds<TActivation>(center - radius, center + radius, out float yLo, out float yHi);
+            yLower[sample * units + output] = yLo;
+            yUpper[sample * units + output] = yHi;
+        }
+    }
 }

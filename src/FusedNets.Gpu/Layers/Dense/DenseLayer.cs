@@ -11,6 +11,8 @@ internal sealed class DenseLayer : IlgpuLayer
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<int>, View, View, View, View, View, SpecializedValue<DenseShape>, int> _forward;
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<int>, View, View, View, View, View, SpecializedValue<DenseShape>, int> _backward;
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<int>, View, View, View, View, View, View, View, SgdStep, SpecializedValue<DenseShape>, int, int> _update;
+    private readonly KernelInstance _intervalKernel;
+    private Action<AcceleratorStream, KernelConfig, View, View, View, View, View, View, IntervalRule, float, float, SpecializedValue<DenseShape>, int>? _interval;
     private readonly SpecializedValue<DenseShape> _shape;
     private readonly int _tile;
     private readonly bool _masked;
@@ -26,6 +28,7 @@ internal sealed class DenseLayer : IlgpuLayer
         _forwardKernel = KernelInstance.Of(typeof(DenseKernels), nameof(DenseKernels.Forward), [KernelTypes.Of(layer.Activation), tile], _shape);
         _backwardKernel = KernelInstance.Of(typeof(DenseKernels), nameof(DenseKernels.Backward), [KernelTypes.Of(BelowActivation), tile], _shape);
         _updateKernel = KernelInstance.Of(typeof(DenseKernels), nameof(DenseKernels.Update), [KernelTypes.MaskMode(masked), tile], _shape);
+        _intervalKernel = KernelInstance.Of(typeof(DenseKernels), nameof(DenseKernels.IntervalForward), [KernelTypes.Of(layer.Activation), tile], _shape);
         kernels.Load(_forwardKernel, out _forward);
         kernels.Load(_backwardKernel, out _backward);
         kernels.Load(_updateKernel, out _update);
@@ -54,4 +57,11 @@ internal sealed class DenseLayer : IlgpuLayer
             X(workspace), workspace.Delta(Index), weights, workspace.Bias(Index), workspace.WeightsMomentum(Index), workspace.BiasMomentum(Index), mask,
             sgd, _shape, batch, step);
     }
+
+    public override KernelInstance IntervalKernel => _intervalKernel;
+
+    public override void IntervalForward(KernelLibrary kernels, IlgpuWorkspace workspace, View lower, View upper, View outputLower, View outputUpper, int batch) =>
+        LoadOnce(kernels, _intervalKernel, ref _interval)(workspace.Stream, Tiles(Architecture.Units, batch, _tile),
+            lower, upper, workspace.Weights(Index), workspace.Bias(Index), outputLower, outputUpper,
+            new IntervalRule(Architecture.Activation), IntervalRounding.AffineRelative(Architecture.Inputs), IntervalRounding.AffineAbsolute(Architecture.Inputs), _shape, batch);
 }

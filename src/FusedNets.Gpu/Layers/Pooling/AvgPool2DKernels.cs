@@ -62,4 +62,38 @@ internal static class AvgPool2DKernels
             : 0f;
         dzBelow[index] = gradient * TBelow.Derivative(zBelow[index], yBelow[index]);
     }
+
+    // Interval bound propagation: the mean is monotone, so an output's bounds are the means of its window's lower and upper
+    // bounds, computed as the forward computes the mean and widened by relative · the window's largest |bound| + absolute
+    // (IntervalRounding.MeanRelative), which covers any order of the sum. lower, upper: (B, C, H, W); zLower, zUpper: (B, C, OH, OW).
+    public static void IntervalForward(
+        Index1D index,
+        ArrayView<float> lower,
+        ArrayView<float> upper,
+        ArrayView<float> zLower,
+        ArrayView<float> zUpper,
+        float relative,
+        float absolute,
+        SpecializedValue<Pool2DShape> shape)
+    {
+        Pool2DShape g = shape.Value;
+        int ox = index % g.OutWidth, oy = index / g.OutWidth % g.OutHeight, plane = index / (g.OutWidth * g.OutHeight);
+        int first = (plane * g.Height + oy * g.Size) * g.Width + ox * g.Size;
+        float sumLower = 0f, sumUpper = 0f, magnitude = 0f;
+        for (int i = 0; i < g.Size; i++)
+        {
+            for (int j = 0; j < g.Size; j++)
+            {
+                float lo = lower[first + i * g.Width + j], hi = upper[first + i * g.Width + j];
+                sumLower += lo;
+                sumUpper += hi;
+                magnitude = magnitude > (lo > 0f ? lo : -lo) ? magnitude : (lo > 0f ? lo : -lo);
+                magnitude = magnitude > (hi > 0f ? hi : -hi) ? magnitude : (hi > 0f ? hi : -hi);
+            }
+        }
+
+        float margin = relative * magnitude + absolute;
+        zLower[index] = sumLower / (g.Size * g.Size) - margin;
+        zUpper[index] = sumUpper / (g.Size * g.Size) + margin;
+    }
 }

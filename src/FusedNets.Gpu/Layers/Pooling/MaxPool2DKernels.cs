@@ -66,6 +66,16 @@ internal static class MaxPool2DKernels
         dzBelow[index] = gradient * TBelow.Derivative(zBelow[index], yBelow[index]);
     }
 
+    // Interval bound propagation: the maximum is monotone and exact, so the bounds of an output are the largest lower and
+    // the largest upper bound of its window. lower, upper: (B, C, H, W); zLower, zUpper: (B, C, OH, OW).
+    public static void IntervalForward(Index1D index, ArrayView<float> lower, ArrayView<float> upper, ArrayView<float> zLower, ArrayView<float> zUpper, SpecializedValue<Pool2DShape> shape)
+    {
+        Pool2DShape g = shape.Value;
+        int ox = index % g.OutWidth, oy = index / g.OutWidth % g.OutHeight, plane = index / (g.OutWidth * g.OutHeight);
+        zLower[index] = lower[Largest(lower, g, plane, oy, ox)];
+        zUpper[index] = upper[Largest(upper, g, plane, oy, ox)];
+    }
+
     /// <summary>The index in x of the largest value of window (oy, ox) of <paramref name="plane"/> (sample · C + channel); the first on ties.</summary>
     private static int Largest(ArrayView<float> x, Pool2DShape g, int plane, int oy, int ox)
     {

@@ -18,6 +18,7 @@ internal sealed class MaxPool2DLayer : IlgpuLayer
         _shape = SpecializedValue.New(Pool2DShape.Of((Pool2DLayerArchitecture)Architecture));
         _forwardKernel = KernelInstance.Of(typeof(MaxPool2DKernels), nameof(MaxPool2DKernels.Forward), [], _shape);
         _backwardKernel = KernelInstance.Of(typeof(MaxPool2DKernels), nameof(MaxPool2DKernels.Backward), [KernelTypes.Of(BelowActivation)], _shape);
+        IntervalKernel = KernelInstance.Of(typeof(MaxPool2DKernels), nameof(MaxPool2DKernels.IntervalForward), [], _shape);
         kernels.Load(_forwardKernel, out _forward);
         kernels.Load(_backwardKernel, out _backward);
     }
@@ -32,6 +33,14 @@ internal sealed class MaxPool2DLayer : IlgpuLayer
         (View zBelow, View yBelow) = Below(workspace);
         _backward(workspace.Stream, batch * Architecture.Inputs, workspace.Status, X(workspace), workspace.Delta(Index), zBelow, yBelow, DX(workspace), _shape);
     }
+
+    public override KernelInstance IntervalKernel { get; }
+
+    // Pooling has no activation: y's bounds are z's.
+    public override void IntervalForward(KernelLibrary kernels, IlgpuWorkspace workspace, View lower, View upper, View outputLower, View outputUpper, int batch) =>
+        LoadOnce(kernels, IntervalKernel, ref _interval)(workspace.Stream, batch * Architecture.Units, lower, upper, outputLower, outputUpper, _shape);
+
+    private Action<AcceleratorStream, Index1D, View, View, View, View, SpecializedValue<Pool2DShape>>? _interval;
 }
 
 /// <summary>Average pooling's launches (<see cref="AvgPool2DKernels"/>): a thread per output forward, a thread per input backward.</summary>
@@ -48,6 +57,7 @@ internal sealed class AvgPool2DLayer : IlgpuLayer
         _shape = SpecializedValue.New(Pool2DShape.Of((Pool2DLayerArchitecture)Architecture));
         _forwardKernel = KernelInstance.Of(typeof(AvgPool2DKernels), nameof(AvgPool2DKernels.Forward), [], _shape);
         _backwardKernel = KernelInstance.Of(typeof(AvgPool2DKernels), nameof(AvgPool2DKernels.Backward), [KernelTypes.Of(BelowActivation)], _shape);
+        IntervalKernel = KernelInstance.Of(typeof(AvgPool2DKernels), nameof(AvgPool2DKernels.IntervalForward), [], _shape);
         kernels.Load(_forwardKernel, out _forward);
         kernels.Load(_backwardKernel, out _backward);
     }
@@ -62,4 +72,16 @@ internal sealed class AvgPool2DLayer : IlgpuLayer
         (View zBelow, View yBelow) = Below(workspace);
         _backward(workspace.Stream, batch * Architecture.Inputs, workspace.Status, workspace.Delta(Index), zBelow, yBelow, DX(workspace), _shape);
     }
+
+    public override KernelInstance IntervalKernel { get; }
+
+    // Pooling has no activation: y's bounds are z's.
+    public override void IntervalForward(KernelLibrary kernels, IlgpuWorkspace workspace, View lower, View upper, View outputLower, View outputUpper, int batch)
+    {
+        int terms = ((Pool2DLayerArchitecture)Architecture).Size * ((Pool2DLayerArchitecture)Architecture).Size;
+        LoadOnce(kernels, IntervalKernel, ref _interval)(workspace.Stream, batch * Architecture.Units, lower, upper, outputLower, outputUpper,
+            IntervalRounding.MeanRelative(terms), terms * IntervalRounding.SmallestNormal, _shape);
+    }
+
+    private Action<AcceleratorStream, Index1D, View, View, View, View, float, float, SpecializedValue<Pool2DShape>>? _interval;
 }

@@ -53,6 +53,15 @@ internal sealed class CpuEngine : INetworkEngine
     public void Evaluate(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch, Span<float> outputs, Span<float> losses) =>
         _pipeline.Evaluate(inputs, labels, targets, batch, outputs, losses);
 
+    public void IntervalBounds(ReadOnlySpan<float> lower, ReadOnlySpan<float> upper, int batch, int layers, Span<float> outputLower, Span<float> outputUpper) =>
+        _pipeline.IntervalBounds(lower, upper, batch, layers, outputLower, outputUpper);
+
+    public void VectorJacobianProduct(ReadOnlySpan<float> inputs, ReadOnlySpan<float> outputGradient, int batch, Span<float> inputGradient) =>
+        _pipeline.VectorJacobianProduct(inputs, outputGradient, batch, inputGradient);
+
+    public float TrainBatchCertified(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int batch, CertifiedStep step, SgdStep sgd) =>
+        _pipeline.TrainBatchCertified(inputs, labels, batch, step, sgd);
+
     public void ReadParameters(Span<float> destination) => _pipeline.ReadParameters(destination);
 
     public void WriteParameters(ReadOnlySpan<float> source) => _pipeline.WriteParameters(source);

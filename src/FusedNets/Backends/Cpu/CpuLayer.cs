@@ -72,4 +72,30 @@ internal abstract unsafe class CpuLayer<TVector, TOps>(int index, LayerArchitect
 
     /// <summary>Whether the single-sample forward splits this layer across threads (else thread 0 computes it alone).</summary>
     public virtual bool PredictSplitsAcrossThreads => true;
+
+    // ---- Interval bound propagation (CpuPipeline.Intervals.cs; buffers in CpuIntervalWorkspace) ----
+
+    /// <summary>Sizes the kind's own interval scratch for up to <paramref name="capacity"/> samples; <paramref name="training"/>: also what its gradient reads.</summary>
+    public virtual void EnsureIntervalCapacity(int capacity, int stride, bool training)
+    {
+    }
+
+    /// <summary>
+    /// This thread's share of the bounds of z and y from the bounds of x (for a layer with weights, as the center,
+    /// radius and magnitudes the pipeline prepared), widened to be sound unless the pass trains.
+    /// </summary>
+    public abstract void IntervalForward<TActivation>(CpuPipeline<TVector, TOps> cpu, int thread)
+        where TActivation : struct, IActivationKernel;
+
+    /// <summary>
+    /// Backward through the bounds for this thread's share: from this layer's dμ and dρ to those of the layer below, through
+    /// the interval rule of its activation <typeparamref name="TBelow"/>. Never called for the first layer.
+    /// </summary>
+    public abstract void IntervalBackward<TBelow>(CpuPipeline<TVector, TOps> cpu, int thread)
+        where TBelow : struct, IActivationKernel;
+
+    /// <summary>This thread's share of dL/dW and dL/db of the bounds, into the workspace's gradients (the step comes after).</summary>
+    public virtual void IntervalGradient(CpuPipeline<TVector, TOps> cpu, int thread)
+    {
+    }
 }

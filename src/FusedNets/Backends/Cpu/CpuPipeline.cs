@@ -81,6 +81,9 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps> : INetworkEngine
         Loss = 2,
         Update = 4,
         InputGradient = 8,
+
+        /// <summary>The loss phase replaced by a given dL/dy (the pass's targets): a vector-Jacobian product.</summary>
+        Seeded = 16,
     }
 
     // Parameters above this many bytes, four buffers of them (W, V and the next two), do not stay in the last
@@ -341,6 +344,11 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps> : INetworkEngine
         if ((_pass & Pass.Loss) != 0)
         {
             _kernels.Loss(this, thread);
+            Synchronize();
+        }
+        else if ((_pass & Pass.Seeded) != 0)
+        {
+            SeedOutputGradient(thread);
             Synchronize();
         }
 

@@ -130,6 +130,14 @@ internal sealed unsafe class Conv2DCpuLayer<TVector, TOps> : CpuLayer<TVector, T
 
         CpuWorkspace workspace = cpu.Workspace;
         var epilogue = new ForwardEpilogue<TActivation>(_weights.Bias.Pointer, workspace.PreActivations[Index].Pointer, workspace.Activations[Index].Pointer, (nint)Positions * pixelFloats);
+        Convolve(cpu, thread, _weights.Weights.Pointer, x, ref epilogue);
+    }
+
+    /// <summary>This thread's positions of Σ_{c, i, j inside} weights[f, c, i, j] x[c, tap, :] (W, or |W| in W's layout), into <paramref name="epilogue"/>.</summary>
+    private void Convolve<TEpilogue>(CpuPipeline<TVector, TOps> cpu, int thread, float* weights, float* x, ref TEpilogue epilogue)
+        where TEpilogue : struct, ITileEpilogue
+    {
+        int pixelFloats = cpu.Stride, width = TOps.Count;
         int kernel = _kernel, taps = kernel * kernel;
         int blocks = VectorBlocks(pixelFloats);
         (int start, int end) = cpu.Share(Positions * blocks, 1, thread);
@@ -142,24 +150,27 @@ internal sealed unsafe class Conv2DCpuLayer<TVector, TOps> : CpuLayer<TVector, T
             int firstRow = Math.Max(0, -top), rows = Math.Min(kernel, _height - top) - firstRow;
             int firstColumn = Math.Max(0, -left), columns = Math.Min(kernel, _width - left) - firstColumn;
             var stencil = new StencilTaps(
-                _weights.Weights.Pointer + firstRow * kernel + firstColumn,
+                weights + firstRow * kernel + firstColumn,
                 x + ((nint)(top + firstRow) * _width + left + firstColumn) * pixelFloats + vector * width,
                 _channels, taps, (nint)_height * _width * pixelFloats,
                 rows, kernel, (nint)_width * pixelFloats,
                 columns, 1, pixelFloats);
-            ConvolutionKernel.Position<TVector, TOps, ForwardEpilogue<TActivation>>(stencil, _weights.WeightStride, _filters, vectors, position * pixelFloats + vector * width, ref epilogue);
+            ConvolutionKernel.Position<TVector, TOps, TEpilogue>(stencil, _weights.WeightStride, _filters, vectors, position * pixelFloats + vector * width, ref epilogue);
         }
     }
 
     /// <summary>This thread's rows of the zero-padded copy of the input that the update reads.</summary>
-    private void PadInput(CpuPipeline<TVector, TOps> cpu, int thread, float* x)
+    private void PadInput(CpuPipeline<TVector, TOps> cpu, int thread, float* x) => Pad(cpu, thread, x, _paddedInput.Pointer);
+
+    /// <summary>This thread's rows of <paramref name="x"/> with its zero padding written out, into <paramref name="destination"/>.</summary>
+    private void Pad(CpuPipeline<TVector, TOps> cpu, int thread, float* x, float* destination)
     {
         int pixelFloats = cpu.Stride;
         nint rowFloats = (nint)_paddedWidth * pixelFloats, marginFloats = (nint)_padding * pixelFloats, inputFloats = (nint)_width * pixelFloats;
         (int start, int end) = cpu.Share(_channels * _paddedHeight, 1, thread);
         for (int row = start; row < end; row++)
         {
-            float* padded = _paddedInput.Pointer + row * rowFloats;
+            float* padded = destination + row * rowFloats;
             int y = row % _paddedHeight - _padding;
             if (y < 0 || y >= _height)
             {
@@ -185,23 +196,22 @@ internal sealed unsafe class Conv2DCpuLayer<TVector, TOps> : CpuLayer<TVector, T
     {
         CpuWorkspace workspace = cpu.Workspace;
         var epilogue = new BackwardEpilogue<TBelow>(workspace.PreActivations[Index - 1].Pointer, workspace.Activations[Index - 1].Pointer, workspace.Deltas[Index - 1].Pointer, (nint)_height * _width * cpu.Stride);
-        BackwardData(cpu, thread, ref epilogue);
+        BackwardData(cpu, thread, _weights.Weights.Pointer, workspace.Deltas[Index].Pointer, ref epilogue);
     }
 
     public override void BackwardToInputs(CpuPipeline<TVector, TOps> cpu, int thread)
     {
         var epilogue = new StoreEpilogue(cpu.Workspace.InputGradientColumns.Pointer, (nint)_height * _width * cpu.Stride);
-        BackwardData(cpu, thread, ref epilogue);
+        BackwardData(cpu, thread, _weights.Weights.Pointer, cpu.Workspace.Deltas[Index].Pointer, ref epilogue);
     }
 
     /// <summary>
     /// Each input pixel gathers from the outputs whose windows cover it: kernel rows i ≡ iy + pad (mod S), and for
     /// each, output row (iy + pad − i) / S, one row up per step of S down the kernel. No thread writes another's pixels.
     /// </summary>
-    private void BackwardData<TEpilogue>(CpuPipeline<TVector, TOps> cpu, int thread, ref TEpilogue epilogue)
+    private void BackwardData<TEpilogue>(CpuPipeline<TVector, TOps> cpu, int thread, float* weights, float* delta, ref TEpilogue epilogue)
         where TEpilogue : struct, ITileEpilogue
     {
-        float* delta = cpu.Workspace.Deltas[Index].Pointer;
         int pixelFloats = cpu.Stride, width = TOps.Count, kernel = _kernel;
         int blocks = VectorBlocks(pixelFloats);
         (int start, int end) = cpu.Share(_height * _width * blocks, 1, thread);
@@ -211,7 +221,7 @@ internal sealed unsafe class Conv2DCpuLayer<TVector, TOps> : CpuLayer<TVector, T
             (int firstRow, int rows, int outputRow) = Reach(pixel / _width + _padding, _outHeight);
             (int firstColumn, int columns, int outputColumn) = Reach(pixel % _width + _padding, _outWidth);
             var stencil = new StencilTaps(
-                _weights.Weights.Pointer + firstRow * kernel + firstColumn,
+                weights + firstRow * kernel + firstColumn,
                 delta + ((nint)outputRow * _outWidth + outputColumn) * pixelFloats + vector * width,
                 _filters, _weights.WeightStride, (nint)Positions * pixelFloats,
                 rows, _stride * kernel, -(nint)_outWidth * pixelFloats,
@@ -240,14 +250,9 @@ internal sealed unsafe class Conv2DCpuLayer<TVector, TOps> : CpuLayer<TVector, T
     {
         float* delta = cpu.Workspace.Deltas[Index].Pointer;
         float* input = _padding > 0 ? _paddedInput.Pointer : cpu.InputOf(Index);
-        int pixelFloats = cpu.Stride, width = TOps.Count, kernel = _kernel, taps = Taps;
+        int pixelFloats = cpu.Stride, taps = Taps;
         nint deltaRow = (nint)Positions * pixelFloats;
-
-        // With stride 1 an output row's taps are one run of the input row: OW positions × P samples back to back.
-        var walk = _stride == 1
-            ? new GradientWalk(_outHeight, 1, _outWidth * pixelFloats / width, (nint)_paddedWidth * pixelFloats, 0)
-            : new GradientWalk(_outHeight, _outWidth, pixelFloats / width, (nint)_stride * _paddedWidth * pixelFloats, (nint)_stride * pixelFloats);
-
+        GradientWalk walk = Walk(pixelFloats);
         int tileColumns = (taps + _tileTaps - 1) / _tileTaps;
         int tiles = (_filters + _tileFilters - 1) / _tileFilters * tileColumns;
         float* sums = stackalloc float[ConvolutionGradientKernel.MaxRows * ConvolutionGradientKernel.MaxColumns];
@@ -255,12 +260,10 @@ internal sealed unsafe class Conv2DCpuLayer<TVector, TOps> : CpuLayer<TVector, T
         (int start, int end) = cpu.Share(tiles, 1, thread);
         for (int tile = start; tile < end; tile++)
         {
-            int firstFilter = tile / tileColumns * _tileFilters, filters = Math.Min(_tileFilters, _filters - firstFilter);
-            int firstTap = tile % tileColumns * _tileTaps, tileTaps = Math.Min(_tileTaps, taps - firstTap);
+            (int firstFilter, int filters, int firstTap, int tileTaps) = GradientTileAt(tile, tileColumns);
             for (int t = 0; t < tileTaps; t++)
             {
-                int tap = firstTap + t, channel = tap / (kernel * kernel), i = tap / kernel % kernel, j = tap % kernel;
-                tapInputs[t] = input + ((nint)(channel * _paddedHeight + i) * _paddedWidth + j) * pixelFloats;
+                tapInputs[t] = input + TapOffset(firstTap + t, pixelFloats);
             }
 
             ConvolutionGradientKernel.Tile<TVector, TOps>(filters, tileTaps, delta + firstFilter * deltaRow, deltaRow, tapInputs, walk, sums);
@@ -269,6 +272,119 @@ internal sealed unsafe class Conv2DCpuLayer<TVector, TOps> : CpuLayer<TVector, T
 
         (int firstBias, int endBias) = cpu.Share(_filters, 1, thread);
         CpuUpdates.Bias(cpu, _weights, delta, deltaRow, (int)deltaRow, firstBias, endBias, thread);
+    }
+
+    // ---- Interval bound propagation ----
+    // c, r: (C·H·W, P), the center and radius of x's bounds; |W| in W's layout. With p an output position:
+    // Forward:  μ[f, p] = Σ W[f, c, i, j] c[c, tap] + b[f], ρ[f, p] = Σ |W[f, c, i, j]| r[c, tap] (+ the margin when sound).
+    // Backward: dc = the backward data of dμ through W, dr that of dρ through |W|; dlower = (dc − dr) / 2, dupper = (dc + dr) / 2.
+    // Gradient: dW[f, c, i, j] = Σ_p Σ_s dμ[f, p, s] c[c, tap, s] + sign(W) Σ_p Σ_s dρ[f, p, s] r[c, tap, s], db[f] = Σ dμ[f].
+
+    // What the gradient reads: c and r with their zero padding written out (as the update's copy of x), when there is padding.
+    private AlignedBuffer _paddedCenter = new(0), _paddedRadius = new(0);
+
+    public override void EnsureIntervalCapacity(int capacity, int stride, bool training)
+    {
+        long padded = training && _padding > 0 ? (long)_channels * _paddedHeight * _paddedWidth * stride : 0;
+        _paddedCenter = new AlignedBuffer(padded);
+        _paddedRadius = new AlignedBuffer(padded);
+    }
+
+    public override void IntervalForward<TActivation>(CpuPipeline<TVector, TOps> cpu, int thread)
+    {
+        CpuIntervalWorkspace intervals = cpu.Intervals;
+        float* center = intervals.Center[Index].Pointer, radius = intervals.Radius[Index].Pointer;
+        if (cpu.IntervalTraining && _padding > 0)
+        {
+            Pad(cpu, thread, center, _paddedCenter.Pointer);
+            Pad(cpu, thread, radius, _paddedRadius.Pointer);
+        }
+
+        nint rowFloats = (nint)Positions * cpu.Stride;
+        float* zLower = intervals.ZLower[Index].Pointer;
+        var centers = new BiasEpilogue(_weights.Bias.Pointer, zLower, rowFloats);
+        Convolve(cpu, thread, _weights.Weights.Pointer, center, ref centers);
+        var bounds = new IntervalEpilogue<TActivation>(
+            zLower, intervals.ZUpper[Index].Pointer, intervals.Lower[Index].Pointer, intervals.Upper[Index].Pointer, rowFloats,
+            sound: !cpu.IntervalTraining, _weights.Bias.Pointer, intervals.RowAbsoluteSums[Index].Pointer, intervals.Magnitudes[Index].Pointer, cpu.Stride, Taps);
+        Convolve(cpu, thread, intervals.AbsoluteWeights[Index].Pointer, radius, ref bounds);
+    }
+
+    public override void IntervalBackward<TBelow>(CpuPipeline<TVector, TOps> cpu, int thread)
+    {
+        CpuIntervalWorkspace intervals = cpu.Intervals;
+        nint rowFloats = (nint)_height * _width * cpu.Stride;
+        float* centerGradients = intervals.FirstScratch.Pointer;
+        var centers = new StoreEpilogue(centerGradients, rowFloats);
+        BackwardData(cpu, thread, _weights.Weights.Pointer, intervals.CenterGradients[Index].Pointer, ref centers);
+        var below = new IntervalBackwardEpilogue<TBelow>(
+            centerGradients, intervals.ZLower[Index - 1].Pointer, intervals.ZUpper[Index - 1].Pointer,
+            intervals.CenterGradients[Index - 1].Pointer, intervals.RadiusGradients[Index - 1].Pointer, rowFloats);
+        BackwardData(cpu, thread, intervals.AbsoluteWeights[Index].Pointer, intervals.RadiusGradients[Index].Pointer, ref below);
+    }
+
+    public override void IntervalGradient(CpuPipeline<TVector, TOps> cpu, int thread)
+    {
+        CpuIntervalWorkspace intervals = cpu.Intervals;
+        float* centerGradients = intervals.CenterGradients[Index].Pointer, radiusGradients = intervals.RadiusGradients[Index].Pointer;
+        float* center = _padding > 0 ? _paddedCenter.Pointer : intervals.Center[Index].Pointer;
+        float* radius = _padding > 0 ? _paddedRadius.Pointer : intervals.Radius[Index].Pointer;
+        float* gradients = intervals.WeightGradients[Index].Pointer, weights = _weights.Weights.Pointer;
+        nint weightStride = _weights.WeightStride, deltaRow = (nint)Positions * cpu.Stride;
+        GradientWalk walk = Walk(cpu.Stride);
+        float* centerSums = stackalloc float[ConvolutionGradientKernel.MaxRows * ConvolutionGradientKernel.MaxColumns];
+        float* radiusSums = stackalloc float[ConvolutionGradientKernel.MaxRows * ConvolutionGradientKernel.MaxColumns];
+        float** centerTaps = stackalloc float*[ConvolutionGradientKernel.MaxColumns];
+        float** radiusTaps = stackalloc float*[ConvolutionGradientKernel.MaxColumns];
+        int tileColumns = (Taps + _tileTaps - 1) / _tileTaps;
+        (int start, int end) = cpu.Share((_filters + _tileFilters - 1) / _tileFilters * tileColumns, 1, thread);
+        for (int tile = start; tile < end; tile++)
+        {
+            (int firstFilter, int filters, int firstTap, int tileTaps) = GradientTileAt(tile, tileColumns);
+            for (int t = 0; t < tileTaps; t++)
+            {
+                nint offset = TapOffset(firstTap + t, cpu.Stride);
+                centerTaps[t] = center + offset;
+                radiusTaps[t] = radius + offset;
+            }
+
+            ConvolutionGradientKernel.Tile<TVector, TOps>(filters, tileTaps, centerGradients + firstFilter * deltaRow, deltaRow, centerTaps, walk, centerSums);
+            ConvolutionGradientKernel.Tile<TVector, TOps>(filters, tileTaps, radiusGradients + firstFilter * deltaRow, deltaRow, radiusTaps, walk, radiusSums);
+            for (int f = 0; f < filters; f++)
+            {
+                for (int t = 0; t < tileTaps; t++)
+                {
+                    nint at = (firstFilter + f) * weightStride + firstTap + t;
+                    int sum = f * ConvolutionGradientKernel.MaxColumns + t;
+                    gradients[at] = centerSums[sum] + MathF.Sign(weights[at]) * radiusSums[sum];
+                }
+            }
+        }
+
+        (int firstBias, int endBias) = cpu.Share(_filters, 1, thread);
+        for (int f = firstBias; f < endBias; f++)
+        {
+            intervals.BiasGradients[Index].Pointer[f] = CpuUpdates.SumFirst<TVector, TOps>(centerGradients + f * deltaRow, (int)deltaRow);
+        }
+    }
+
+    /// <summary>How the weight gradient walks an input tap's positions: with stride 1 an output row's taps are one run of the padded input row, OW positions × P samples back to back.</summary>
+    private GradientWalk Walk(int pixelFloats) => _stride == 1
+        ? new GradientWalk(_outHeight, 1, _outWidth * pixelFloats / TOps.Count, (nint)_paddedWidth * pixelFloats, 0)
+        : new GradientWalk(_outHeight, _outWidth, pixelFloats / TOps.Count, (nint)_stride * _paddedWidth * pixelFloats, (nint)_stride * pixelFloats);
+
+    /// <summary>Gradient tile <paramref name="tile"/>: its first filter and filters, its first tap and taps.</summary>
+    private (int FirstFilter, int Filters, int FirstTap, int Taps) GradientTileAt(int tile, int tileColumns)
+    {
+        int firstFilter = tile / tileColumns * _tileFilters, firstTap = tile % tileColumns * _tileTaps;
+        return (firstFilter, Math.Min(_tileFilters, _filters - firstFilter), firstTap, Math.Min(_tileTaps, Taps - firstTap));
+    }
+
+    /// <summary>Where tap (channel, i, j) of the first output position reads the padded input (an unpadded one when there is no padding).</summary>
+    private nint TapOffset(int tap, int pixelFloats)
+    {
+        int kernel = _kernel, channel = tap / (kernel * kernel), i = tap / kernel % kernel, j = tap % kernel;
+        return ((nint)(channel * _paddedHeight + i) * _paddedWidth + j) * pixelFloats;
     }
 
     /// <summary>

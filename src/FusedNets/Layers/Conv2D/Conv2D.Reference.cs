@@ -85,4 +85,13 @@ public sealed partial record Conv2DLayerArchitecture
             }
         }
     }
+
+    // Affine: z in W c + b ± |W| r (ReferenceIntervals).
+    internal override void ReferenceIntervalForward(ReadOnlySpan<double> parameters, ReadOnlySpan<double> lower, ReadOnlySpan<double> upper, Span<double> zLower, Span<double> zUpper, int batch) =>
+        ReferenceIntervals.AffineForward(this, parameters, lower, upper, zLower, zUpper, batch);
+
+    internal override void ReferenceIntervalBackward(
+        ReadOnlySpan<double> parameters, ReadOnlySpan<double> lower, ReadOnlySpan<double> upper, ReadOnlySpan<double> dzLower, ReadOnlySpan<double> dzUpper,
+        Span<double> dparameters, Span<double> dLower, Span<double> dUpper, int batch) =>
+        ReferenceIntervals.AffineBackward(this, parameters, lower, upper, dzLower, dzUpper, dparameters, dLower, dUpper, batch);
 }

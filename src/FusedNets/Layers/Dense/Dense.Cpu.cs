@@ -82,20 +82,24 @@ internal sealed unsafe class DenseCpuLayer<TVector, TOps> : CpuLayer<TVector, TO
 
         (int start, int end) = cpu.ShareRows(_weights.Units, thread);
         CpuWorkspace workspace = cpu.Workspace;
-        float* input = cpu.InputOf(Index);
-        int stride = cpu.Stride;
+        var epilogue = new ForwardEpilogue<TActivation>(_weights.Bias.Pointer, workspace.PreActivations[Index].Pointer, workspace.Activations[Index].Pointer, cpu.Stride);
+        ForwardProduct(cpu, _weights.Weights.Pointer, cpu.InputOf(Index), start, end, ref epilogue);
+    }
 
-        // z[o, :] = Σ_i W[o, i] xᵀ[i, :]: A = W read along its rows, B = xᵀ.
-        var epilogue = new ForwardEpilogue<TActivation>(_weights.Bias.Pointer, workspace.PreActivations[Index].Pointer, workspace.Activations[Index].Pointer, stride);
+    // z[o, :] = Σ_i W[o, i] xᵀ[i, :] for rows [start, end): A = the weights read along their rows (W, or |W| in W's layout), B = xᵀ.
+    private void ForwardProduct<TEpilogue>(CpuPipeline<TVector, TOps> cpu, float* weights, float* input, int start, int end, ref TEpilogue epilogue)
+        where TEpilogue : struct, ITileEpilogue
+    {
+        int stride = cpu.Stride;
         if (_weights.Sparse is { } sparse)
         {
-            SparseKernel.Product<TVector, TOps, ForwardEpilogue<TActivation>>(
-                sparse.RowStarts, sparse.Columns, _weights.Weights.Pointer, _weights.WeightStride, 1, input, stride, start, end, stride / TOps.Count, ref epilogue);
+            SparseKernel.Product<TVector, TOps, TEpilogue>(
+                sparse.RowStarts, sparse.Columns, weights, _weights.WeightStride, 1, input, stride, start, end, stride / TOps.Count, ref epilogue);
             return;
         }
 
-        var operands = new ProductOperands(_weights.Weights.Pointer, _weights.WeightStride, 1, input, stride, _weights.Inputs);
-        TileKernel.Product<TVector, TOps, ForwardEpilogue<TActivation>>(operands, start, end, stride / TOps.Count, ref epilogue);
+        var operands = new ProductOperands(weights, _weights.WeightStride, 1, input, stride, _weights.Inputs);
+        TileKernel.Product<TVector, TOps, TEpilogue>(operands, start, end, stride / TOps.Count, ref epilogue);
     }
 
     /// <summary>
@@ -133,30 +137,29 @@ internal sealed unsafe class DenseCpuLayer<TVector, TOps> : CpuLayer<TVector, TO
     {
         CpuWorkspace workspace = cpu.Workspace;
         var epilogue = new BackwardEpilogue<TBelow>(workspace.PreActivations[Index - 1].Pointer, workspace.Activations[Index - 1].Pointer, workspace.Deltas[Index - 1].Pointer, cpu.Stride);
-        BackwardProduct(cpu, thread, ref epilogue);
+        BackwardProduct(cpu, thread, _weights.Weights.Pointer, workspace.Deltas[Index].Pointer, ref epilogue);
     }
 
     public override void BackwardToInputs(CpuPipeline<TVector, TOps> cpu, int thread)
     {
         var epilogue = new StoreEpilogue(cpu.Workspace.InputGradientColumns.Pointer, cpu.Stride);
-        BackwardProduct(cpu, thread, ref epilogue);
+        BackwardProduct(cpu, thread, _weights.Weights.Pointer, cpu.Workspace.Deltas[Index].Pointer, ref epilogue);
     }
 
-    // dxᵀ[i, :] = Σ_o W[o, i] deltaᵀ[o, :]: A = W read down its columns, B = deltaᵀ.
-    private void BackwardProduct<TEpilogue>(CpuPipeline<TVector, TOps> cpu, int thread, ref TEpilogue epilogue)
+    // dxᵀ[i, :] = Σ_o W[o, i] deltaᵀ[o, :]: A = the weights (W, or |W|) read down their columns, B = deltaᵀ.
+    private void BackwardProduct<TEpilogue>(CpuPipeline<TVector, TOps> cpu, int thread, float* weights, float* delta, ref TEpilogue epilogue)
         where TEpilogue : struct, ITileEpilogue
     {
         (int start, int end) = cpu.ShareRows(_weights.Inputs, thread);
-        float* delta = cpu.Workspace.Deltas[Index].Pointer;
         int stride = cpu.Stride;
         if (_weights.Sparse is { } sparse)
         {
             SparseKernel.Product<TVector, TOps, TEpilogue>(
-                sparse.ColumnStarts, sparse.Rows, _weights.Weights.Pointer, 1, _weights.WeightStride, delta, stride, start, end, stride / TOps.Count, ref epilogue);
+                sparse.ColumnStarts, sparse.Rows, weights, 1, _weights.WeightStride, delta, stride, start, end, stride / TOps.Count, ref epilogue);
             return;
         }
 
-        var operands = new ProductOperands(_weights.Weights.Pointer, 1, _weights.WeightStride, delta, stride, _weights.Units);
+        var operands = new ProductOperands(weights, 1, _weights.WeightStride, delta, stride, _weights.Units);
         TileKernel.Product<TVector, TOps, TEpilogue>(operands, start, end, stride / TOps.Count, ref epilogue);
     }
 
@@ -179,6 +182,73 @@ internal sealed unsafe class DenseCpuLayer<TVector, TOps> : CpuLayer<TVector, TO
         }
 
         CpuUpdates.Bias(cpu, _weights, delta, cpu.Stride, cpu.Batch, start, end, thread);
+    }
+
+    // ---- Interval bound propagation ----
+    // c, r: (Inputs, P), the center and radius of x's bounds; |W| in W's layout.
+    // Forward:  μ = W c + b, ρ = |W| r (+ the margin when sound); z in [μ − ρ, μ + ρ]; y's bounds by f's interval rule.
+    // Backward: dc = Wᵀ dμ, dr = |W|ᵀ dρ; dlower = (dc − dr) / 2, dupper = (dc + dr) / 2 of x, through f_below's rule.
+    // Gradient: dW = dμ cᵀ + sign(W) ⊙ dρ rᵀ, db = Σ_b dμ, with c and r sample-major (Batch, WeightStride).
+
+    // What the gradient reads: c and r sample-major, written by the training interval forward.
+    private AlignedBuffer _centerRows = new(0), _radiusRows = new(0);
+
+    public override void EnsureIntervalCapacity(int capacity, int stride, bool training)
+    {
+        _centerRows = new AlignedBuffer(training ? (long)capacity * _weights.WeightStride : 0);
+        _radiusRows = new AlignedBuffer(training ? (long)capacity * _weights.WeightStride : 0);
+    }
+
+    public override void IntervalForward<TActivation>(CpuPipeline<TVector, TOps> cpu, int thread)
+    {
+        CpuIntervalWorkspace intervals = cpu.Intervals;
+        float* center = intervals.Center[Index].Pointer, radius = intervals.Radius[Index].Pointer;
+        if (cpu.IntervalTraining)
+        {
+            // Each thread the rows of c and r it owns, as CopyInputRows does for x.
+            (int first, int last) = cpu.ShareRows(_weights.Inputs, thread);
+            Transposes.Transpose(center + first * cpu.Stride, cpu.Stride, _centerRows.Pointer + first, _weights.WeightStride, last - first, cpu.Batch);
+            Transposes.Transpose(radius + first * cpu.Stride, cpu.Stride, _radiusRows.Pointer + first, _weights.WeightStride, last - first, cpu.Batch);
+        }
+
+        (int start, int end) = cpu.ShareRows(_weights.Units, thread);
+        float* zLower = intervals.ZLower[Index].Pointer;
+        var centers = new BiasEpilogue(_weights.Bias.Pointer, zLower, cpu.Stride);
+        ForwardProduct(cpu, _weights.Weights.Pointer, center, start, end, ref centers);
+        var bounds = new IntervalEpilogue<TActivation>(
+            zLower, intervals.ZUpper[Index].Pointer, intervals.Lower[Index].Pointer, intervals.Upper[Index].Pointer, cpu.Stride,
+            sound: !cpu.IntervalTraining, _weights.Bias.Pointer, intervals.RowAbsoluteSums[Index].Pointer, intervals.Magnitudes[Index].Pointer, cpu.Stride, _weights.Inputs);
+        ForwardProduct(cpu, intervals.AbsoluteWeights[Index].Pointer, radius, start, end, ref bounds);
+    }
+
+    public override void IntervalBackward<TBelow>(CpuPipeline<TVector, TOps> cpu, int thread)
+    {
+        CpuIntervalWorkspace intervals = cpu.Intervals;
+        float* centerGradients = intervals.FirstScratch.Pointer;
+        var centers = new StoreEpilogue(centerGradients, cpu.Stride);
+        BackwardProduct(cpu, thread, _weights.Weights.Pointer, intervals.CenterGradients[Index].Pointer, ref centers);
+        var below = new IntervalBackwardEpilogue<TBelow>(
+            centerGradients, intervals.ZLower[Index - 1].Pointer, intervals.ZUpper[Index - 1].Pointer,
+            intervals.CenterGradients[Index - 1].Pointer, intervals.RadiusGradients[Index - 1].Pointer, cpu.Stride);
+        BackwardProduct(cpu, thread, intervals.AbsoluteWeights[Index].Pointer, intervals.RadiusGradients[Index].Pointer, ref below);
+    }
+
+    public override void IntervalGradient(CpuPipeline<TVector, TOps> cpu, int thread)
+    {
+        CpuIntervalWorkspace intervals = cpu.Intervals;
+        (int start, int end) = cpu.ShareRows(_weights.Units, thread);
+        float* gradients = intervals.WeightGradients[Index].Pointer, centerGradients = intervals.CenterGradients[Index].Pointer;
+        int columns = _weights.WeightStride / TOps.Count;
+        var centers = new StoreEpilogue(gradients, _weights.WeightStride);
+        TileKernel.ProductByRows<TVector, TOps, StoreEpilogue>(
+            new ProductOperands(centerGradients, cpu.Stride, 1, _centerRows.Pointer, _weights.WeightStride, cpu.Batch), start, end, columns, ref centers);
+        var radii = new SignedAddEpilogue(gradients, _weights.Weights.Pointer, _weights.WeightStride);
+        TileKernel.ProductByRows<TVector, TOps, SignedAddEpilogue>(
+            new ProductOperands(intervals.RadiusGradients[Index].Pointer, cpu.Stride, 1, _radiusRows.Pointer, _weights.WeightStride, cpu.Batch), start, end, columns, ref radii);
+        for (int row = start; row < end; row++)
+        {
+            intervals.BiasGradients[Index].Pointer[row] = CpuUpdates.SumFirst<TVector, TOps>(centerGradients + row * cpu.Stride, cpu.Batch);
+        }
     }
 
     // ---- One sample ----

@@ -68,4 +68,7 @@ internal readonly struct AvgPoolRule : IPoolingRule
             }
         }
     }
+
+    /// <summary>The sum of the window's size² values, then a scaling.</summary>
+    public static int RoundedTerms(int size) => size * size;
 }

@@ -88,4 +88,7 @@ internal readonly struct MaxPoolRule : IPoolingRule
             }
         }
     }
+
+    /// <summary>The largest value is one of the values, exactly: no rounding.</summary>
+    public static int RoundedTerms(int size) => 0;
 }

@@ -22,6 +22,12 @@ internal unsafe interface IPoolingRule
         where TVector : unmanaged
         where TOps : IVectorOps<TVector>
         where TEpilogue : struct, ITileEpilogue;
+
+    /// <summary>
+    /// How many values each output sums, whose rounding interval bounds must absorb (<see cref="IntervalRounding.MeanRelative"/>);
+    /// 0 for a rule that is exact, whose bounds need no margin.
+    /// </summary>
+    static abstract int RoundedTerms(int size);
 }
 
 /// <summary>
@@ -130,6 +136,116 @@ internal sealed unsafe class PoolingCpuLayer<TVector, TOps, TRule> : CpuLayer<TV
                     for (int vector = 0; vector < stride; vector += width)
                     {
                         epilogue.Row<TVector, TOps>(feature, vector, 1, default, default, default, default);
+                    }
+                }
+            }
+        }
+    }
+
+    // ---- Interval bound propagation ----
+    // Both rules are monotone in every value: z's bounds are the rule over each end's window (the mean's widened when sound);
+    // backward, each end's gradient goes where the rule routes it over that end's window.
+
+    public override void IntervalForward<TActivation>(CpuPipeline<TVector, TOps> cpu, int thread)
+    {
+        CpuIntervalWorkspace intervals = cpu.Intervals;
+        float* lower = cpu.IntervalLowerOf(Index), upper = cpu.IntervalUpperOf(Index);
+        float* zLower = intervals.ZLower[Index].Pointer, zUpper = intervals.ZUpper[Index].Pointer;
+        float* yLower = intervals.Lower[Index].Pointer, yUpper = intervals.Upper[Index].Pointer;
+        int stride = cpu.Stride, width = TOps.Count, size = _size, terms = TRule.RoundedTerms(size);
+        bool sound = !cpu.IntervalTraining, widen = sound && terms > 0;
+        TVector relative = TOps.Broadcast(IntervalRounding.MeanRelative(terms)), absolute = TOps.Broadcast(terms * IntervalRounding.SmallestNormal);
+        nint rowStep = (nint)_width * stride;
+        (int start, int end) = cpu.Share(_channels * _outHeight, 1, thread);
+        for (int band = start; band < end; band++)
+        {
+            int channel = band / _outHeight, outputRow = band % _outHeight;
+            for (int outputColumn = 0; outputColumn < _outWidth; outputColumn++)
+            {
+                nint window = ((nint)(channel * _height + outputRow * size) * _width + outputColumn * size) * stride;
+                nint output = ((nint)band * _outWidth + outputColumn) * stride;
+                for (int vector = 0; vector < stride; vector += width)
+                {
+                    TVector lo = TRule.Reduce<TVector, TOps>(lower + window + vector, rowStep, stride, size);
+                    TVector hi = TRule.Reduce<TVector, TOps>(upper + window + vector, rowStep, stride, size);
+                    if (widen)
+                    {
+                        TVector margin = TOps.MultiplyAdd(WindowMagnitude(lower + window + vector, upper + window + vector, rowStep, stride), relative, absolute);
+                        lo = TOps.Subtract(lo, margin);
+                        hi = TOps.Add(hi, margin);
+                    }
+
+                    TOps.Store(zLower + output + vector, lo);
+                    TOps.Store(zUpper + output + vector, hi);
+                    ActivationIntervals<TActivation>.Bounds<TVector, TOps>(lo, hi, sound, out TVector yLo, out TVector yHi);
+                    TOps.Store(yLower + output + vector, yLo);
+                    TOps.Store(yUpper + output + vector, yHi);
+                }
+            }
+        }
+    }
+
+    /// <summary>The largest |lower| or |upper| over a window, lane by lane.</summary>
+    private TVector WindowMagnitude(float* lower, float* upper, nint rowStep, nint columnStep)
+    {
+        TVector magnitude = default;
+        for (int i = 0; i < _size; i++)
+        {
+            for (int j = 0; j < _size; j++)
+            {
+                nint at = i * rowStep + j * columnStep;
+                magnitude = IntervalVectors.Max<TVector, TOps>(magnitude, IntervalVectors.Abs<TVector, TOps>(TOps.Load(lower + at)));
+                magnitude = IntervalVectors.Max<TVector, TOps>(magnitude, IntervalVectors.Abs<TVector, TOps>(TOps.Load(upper + at)));
+            }
+        }
+
+        return magnitude;
+    }
+
+    public override void IntervalBackward<TBelow>(CpuPipeline<TVector, TOps> cpu, int thread)
+    {
+        CpuIntervalWorkspace intervals = cpu.Intervals;
+        float* lower = cpu.IntervalLowerOf(Index), upper = cpu.IntervalUpperOf(Index);
+        float* centerGradients = intervals.CenterGradients[Index].Pointer, radiusGradients = intervals.RadiusGradients[Index].Pointer;
+        float* zLower = intervals.ZLower[Index - 1].Pointer, zUpper = intervals.ZUpper[Index - 1].Pointer;
+        float* belowCenterGradients = intervals.CenterGradients[Index - 1].Pointer, belowRadiusGradients = intervals.RadiusGradients[Index - 1].Pointer;
+        int stride = cpu.Stride, width = TOps.Count, size = _size;
+        var lowerGradients = new StoreEpilogue(intervals.FirstScratch.Pointer, stride);
+        var upperGradients = new StoreEpilogue(intervals.SecondScratch.Pointer, stride);
+        TVector half = TOps.Broadcast(0.5f);
+        nint rowStep = (nint)_width * stride;
+        (int start, int end) = cpu.Share(_channels * _outHeight, 1, thread);
+        for (int band = start; band < end; band++)
+        {
+            int channel = band / _outHeight, outputRow = band % _outHeight;
+            for (int outputColumn = 0; outputColumn < _outWidth; outputColumn++)
+            {
+                int feature = (channel * _height + outputRow * size) * _width + outputColumn * size;
+                nint output = ((nint)band * _outWidth + outputColumn) * stride;
+                for (int vector = 0; vector < stride; vector += width)
+                {
+                    // lower = μ − ρ, upper = μ + ρ of z.
+                    TVector dCenter = TOps.Load(centerGradients + output + vector), dRadius = TOps.Load(radiusGradients + output + vector);
+                    TVector dLower = TOps.Multiply(TOps.Subtract(dCenter, dRadius), half), dUpper = TOps.Multiply(TOps.Add(dCenter, dRadius), half);
+                    TRule.Route<TVector, TOps, StoreEpilogue>(lower + (nint)feature * stride + vector, rowStep, stride, size, dLower, ref lowerGradients, feature, _width, vector);
+                    TRule.Route<TVector, TOps, StoreEpilogue>(upper + (nint)feature * stride + vector, rowStep, stride, size, dUpper, ref upperGradients, feature, _width, vector);
+                }
+            }
+
+            // Every pixel of the band's rows, those no window reads with no gradient, through the layer below's rule.
+            int firstRow = outputRow * size, endRow = outputRow == _outHeight - 1 ? _height : firstRow + size;
+            for (int row = firstRow; row < endRow; row++)
+            {
+                for (int column = 0; column < _width; column++)
+                {
+                    int feature = (channel * _height + row) * _width + column;
+                    bool read = row < _outHeight * size && column < _outWidth * size;
+                    for (int vector = 0; vector < stride; vector += width)
+                    {
+                        nint at = (nint)feature * stride + vector;
+                        TVector dLower = read ? TOps.Load(intervals.FirstScratch.Pointer + at) : default;
+                        TVector dUpper = read ? TOps.Load(intervals.SecondScratch.Pointer + at) : default;
+                        IntervalBackwardRule.Store<TVector, TOps, TBelow>(TOps.Load(zLower + at), TOps.Load(zUpper + at), dLower, dUpper, belowCenterGradients + at, belowRadiusGradients + at);
                     }
                 }
             }

@@ -69,6 +69,15 @@ public abstract record Pool2DLayerArchitecture : LayerArchitecture
         yield return new FileProperty("size", Size.ToString(CultureInfo.InvariantCulture), "has a window of side", "");
     }
 
+    // Both pooling maps are monotone in every input: z's bounds are the map of each end (ReferenceIntervals).
+    internal override void ReferenceIntervalForward(ReadOnlySpan<double> parameters, ReadOnlySpan<double> lower, ReadOnlySpan<double> upper, Span<double> zLower, Span<double> zUpper, int batch) =>
+        ReferenceIntervals.MonotoneForward(this, parameters, lower, upper, zLower, zUpper, batch);
+
+    internal override void ReferenceIntervalBackward(
+        ReadOnlySpan<double> parameters, ReadOnlySpan<double> lower, ReadOnlySpan<double> upper, ReadOnlySpan<double> dzLower, ReadOnlySpan<double> dzUpper,
+        Span<double> dparameters, Span<double> dLower, Span<double> dUpper, int batch) =>
+        ReferenceIntervals.MonotoneBackward(this, parameters, lower, upper, dzLower, dzUpper, dparameters, dLower, dUpper, batch);
+
     /// <summary>Calls <paramref name="visit"/>(output index, first input index of its window) for one sample's (C, OH, OW) outputs in order.</summary>
     private protected void ForEachWindow(Action<int, int> visit)
     {
