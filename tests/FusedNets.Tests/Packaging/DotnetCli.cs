@@ -6,8 +6,8 @@ namespace FusedNets.Tests.Packaging;
 /// <summary>Runs the dotnet command line as a child process, as a person would in a terminal.</summary>
 internal static class DotnetCli
 {
-    /// <summary>Long enough for a cold pack on a busy 2-core machine; short enough that a hung build fails the test.</summary>
-    private static readonly TimeSpan s_timeout = TimeSpan.FromMinutes(4);
+    /// <summary>Long enough for a cold pack or a NativeAOT publish on a busy 2-core machine; short enough that a hung build fails the test.</summary>
+    private static readonly TimeSpan s_timeout = TimeSpan.FromMinutes(8);
 
     /// <summary>
     /// Runs <c>dotnet</c> with <paramref name="arguments"/> in <paramref name="workingDirectory"/>, with
@@ -15,9 +15,28 @@ internal static class DotnetCli
     /// error, interleaved. A non-zero exit code or a timeout fails the test with the output's end, where dotnet
     /// puts its errors.
     /// </summary>
-    public static string Run(string workingDirectory, string[] arguments, IReadOnlyDictionary<string, string>? environment = null)
+    public static string Run(string workingDirectory, string[] arguments, IReadOnlyDictionary<string, string>? environment = null) =>
+        Run("dotnet", workingDirectory, arguments, environment);
+
+    /// <summary>
+    /// Runs <paramref name="program"/> (<c>dotnet</c>, or a published app's path) as <see cref="Run(string, string[], IReadOnlyDictionary{string, string}?)"/>
+    /// runs dotnet, with the same environment and the same checks.
+    /// </summary>
+    public static string Run(string program, string workingDirectory, string[] arguments, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        (int exitCode, string output) = TryRun(program, workingDirectory, arguments, environment);
+        if (exitCode != 0)
+        {
+            Assert.Fail($"'{program} {string.Join(' ', arguments)}' exited with code {exitCode}. Its output ended with:\n{Tail(output)}");
+        }
+
+        return output;
+    }
+
+    /// <summary>Runs <paramref name="program"/> as <see cref="Run(string, string, string[], IReadOnlyDictionary{string, string}?)"/> does but returns its exit code instead of failing on it.</summary>
+    public static (int ExitCode, string Output) TryRun(string program, string workingDirectory, string[] arguments, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var start = new ProcessStartInfo(program == "dotnet" ? Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet" : program)
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
@@ -52,22 +71,16 @@ internal static class DotnetCli
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
-        string command = $"dotnet {string.Join(' ', arguments)}";
         if (!process.WaitForExit(s_timeout))
         {
             process.Kill(entireProcessTree: true);
-            Assert.Fail($"'{command}' did not finish within {s_timeout.TotalMinutes} minutes. Its output ended with:\n{Tail(output)}");
+            Assert.Fail($"'{program} {string.Join(' ', arguments)}' did not finish within {s_timeout.TotalMinutes} minutes. Its output ended with:\n{Tail(output)}");
         }
 
         process.WaitForExit(); // drains the redirected output
-        if (process.ExitCode != 0)
-        {
-            Assert.Fail($"'{command}' exited with code {process.ExitCode}. Its output ended with:\n{Tail(output)}");
-        }
-
         lock (output)
         {
-            return output.ToString();
+            return (process.ExitCode, output.ToString());
         }
 
         void Append(string? line)
@@ -86,8 +99,13 @@ internal static class DotnetCli
     {
         lock (output)
         {
-            const int Length = 6000;
-            return output.Length <= Length ? output.ToString() : "…" + output.ToString(output.Length - Length, Length);
+            return Tail(output.ToString());
         }
+    }
+
+    private static string Tail(string output)
+    {
+        const int Length = 6000;
+        return output.Length <= Length ? output : "…" + output[^Length..];
     }
 }

@@ -29,6 +29,16 @@ public sealed partial class NuGetPackageTests(PackedFusedNets package) : IClassF
     }
 
     [Fact]
+    public void The_package_carries_its_build_files_to_direct_and_transitive_consumers()
+    {
+        HashSet<string> entries = Entries(package.PackagePath);
+
+        // buildTransitive, not build: a project that references only FusedNets.Gpu gets them too.
+        Assert.Contains("buildTransitive/FusedNets.props", entries);
+        Assert.Contains("buildTransitive/FusedNets.targets", entries);
+    }
+
+    [Fact]
     public void The_gpu_package_holds_its_runtime_and_xml_docs_and_takes_the_generator_from_FusedNets()
     {
         HashSet<string> entries = Entries(package.GpuPackagePath);
@@ -134,23 +144,25 @@ public sealed partial class NuGetPackageTests(PackedFusedNets package) : IClassF
         Assert.False(
             consumer.StartsWith(package.RepositoryRoot, StringComparison.Ordinal),
             $"The consumer must live outside the repository, so that nothing of the repository's build reaches it; {consumer} does not.");
-        WriteConsumer(consumer, packageId);
+        WriteConsumer(consumer, packageId, XorProgram);
 
-        // Packages restored for the consumer go to a folder of its own, so that the packages under test never
-        // land in the machine's cache; packages that are already there (ILGPU, Protobuf) are read from it.
         binaries = Path.Combine(consumer, "Consumer", "bin");
-        return DotnetCli.Run(
-            Path.Combine(consumer, "Consumer"),
-            ["run", "-c", "Release"],
-            new Dictionary<string, string> { ["NUGET_PACKAGES"] = Path.Combine(consumer, "packages") });
+        return DotnetCli.Run(Path.Combine(consumer, "Consumer"), ["run", "-c", "Release"], ConsumerEnvironment(consumer));
     }
 
     /// <summary>
-    /// A user's console project: a nuget.config that adds the test's folder feed to the machine's sources, a project
-    /// that references <paramref name="packageId"/> by version, and a program that declares XOR's network and trains it
-    /// on every backend it may use. The program is the same whichever package the project references.
+    /// Packages restored for a consumer go to a folder of its own, so that the packages under test never land in the
+    /// machine's cache; packages that are already there (ILGPU, Protobuf) are read from it.
     /// </summary>
-    private void WriteConsumer(string consumer, string packageId)
+    private static Dictionary<string, string> ConsumerEnvironment(string consumer) =>
+        new() { ["NUGET_PACKAGES"] = Path.Combine(consumer, "packages") };
+
+    /// <summary>
+    /// A user's console project: a nuget.config that adds the test's folder feed to the machine's sources, a project
+    /// that references <paramref name="packageId"/> by version, with <paramref name="properties"/> added to its
+    /// properties, and <paramref name="program"/> as its Program.cs.
+    /// </summary>
+    private void WriteConsumer(string consumer, string packageId, string program, string properties = "")
     {
         Directory.CreateDirectory(Path.Combine(consumer, "Consumer"));
 
@@ -180,6 +192,7 @@ public sealed partial class NuGetPackageTests(PackedFusedNets package) : IClassF
                 <Nullable>enable</Nullable>
                 <ImplicitUsings>enable</ImplicitUsings>
                 <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
+                {properties}
               </PropertyGroup>
               <ItemGroup>
                 <PackageReference Include="{packageId}" Version="{package.Version}" />
@@ -187,7 +200,14 @@ public sealed partial class NuGetPackageTests(PackedFusedNets package) : IClassF
             </Project>
             """);
 
-        File.WriteAllText(Path.Combine(consumer, "Consumer", "Program.cs"), """
+        File.WriteAllText(Path.Combine(consumer, "Consumer", "Program.cs"), program);
+    }
+
+    /// <summary>
+    /// Declares XOR's network and trains it on every backend it may use. The program is the same whichever package
+    /// the project references.
+    /// </summary>
+    private const string XorProgram = """
             using System.Globalization;
             using FusedNets;
             using FusedNets.Data;
@@ -241,8 +261,7 @@ public sealed partial class NuGetPackageTests(PackedFusedNets package) : IClassF
                 [Dense(8, Activation.Tanh)] public partial Layer Hidden { get; }
                 [Dense(2)] public partial Layer Logits { get; }
             }
-            """);
-    }
+            """;
 
     /// <summary>The machine's NuGet package folder, where the repository's own restore put ILGPU and the others.</summary>
     private static string MachinePackageCache() =>
