@@ -142,7 +142,7 @@ internal static partial class ModelFile
         SafeTensor[][] layers;
         SafeTensor[][][] optimizerTensors = [];
         SavedOptimizerState? optimizer = null;
-            var prunedMasks = new SafeTensor?[architecture.Layers.Length];
+        var prunedMasks = new SafeTensor?[architecture.Layers.Length];
         LayerArchitecture[] parameterized = [.. architecture.Layers.Where(layer => layer.ParameterCount > 0)];
         bool Holds(string suffix) => parameterized.Any(layer => tensors.ContainsKey(TensorName(layer, layer.Parameters[0]) + suffix));
 
