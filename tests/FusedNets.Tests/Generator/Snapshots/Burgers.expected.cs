@@ -4,7 +4,7 @@
 namespace Snapshots;
 
 /// <summary>(2) → Dense(20, Tanh) (20) → Dense(1, Identity) (1), trained with MeanSquaredError, physics-informed: Equation with 2 conditions.</summary>
-partial class Burgers : global::FusedNets.Network
+partial class Burgers : global::FusedNets.Network, global::FusedNets.IDeclaredNetwork<Burgers>
 {
     /// <summary>Floats per input sample.</summary>
     public const int InputSize = 2;
@@ -75,6 +75,9 @@ partial class Burgers : global::FusedNets.Network
 
     /// <summary>The architecture every instance of this class shares.</summary>
     public static global::FusedNets.NetworkArchitecture Definition => s_definition.Architecture;
+
+    /// <summary>Creates the network, for generic code such as <see cref="global::FusedNets.Ensemble{TNetwork}"/>.</summary>
+    static Burgers global::FusedNets.IDeclaredNetwork<Burgers>.Create(int seed, global::FusedNets.Backend backend) => new(seed, backend);
 
     /// <summary>
     /// Loads a model file saved by <see cref="global::FusedNets.Network.Save(string, bool)"/> (or a safetensors file of
