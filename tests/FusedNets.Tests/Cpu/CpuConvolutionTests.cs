@@ -220,7 +220,7 @@ public class CpuConvolutionTests
     {
         NetworkArchitecture architecture = LeNet();
         TestBatch batch = TestArchitectures.RandomBatch(architecture, 19, seed: 4);
-        float[][] outputs = [.. Widths.Select(width =>
+        float[][] outputs = [.. CpuKernelTests.WidthsThatRoundAlike.Select(width =>
         {
             using CpuEngine engine = CpuEngineTests.CreateEngine(architecture, new CpuEngineOptions { Width = width, Threads = 1 }, seed: 4);
             var result = new float[batch.Size * architecture.OutputSize];

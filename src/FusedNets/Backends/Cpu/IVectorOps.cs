@@ -30,7 +30,7 @@ public unsafe interface IVectorOps<TVector>
 
     static abstract TVector Broadcast(float value);
 
-    /// <summary>a * b + c: rounded once where <see cref="Backends.Cpu.MultiplyAdds.AreFused"/>, else a * b rounded, then the sum.</summary>
+    /// <summary>a * b + c: rounded once where <see cref="Backends.Cpu.MultiplyAdds.AreFused"/> (always at 512 and 256 bits), else a * b rounded, then the sum.</summary>
     static abstract TVector MultiplyAdd(TVector a, TVector b, TVector c);
 
     static abstract TVector Add(TVector a, TVector b);
