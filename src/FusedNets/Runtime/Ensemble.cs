@@ -17,8 +17,9 @@ namespace FusedNets;
 /// <para>
 /// The members run as one network whose layers hold every member's side by side (<see cref="EnsembleArchitecture"/>):
 /// the first layer with weights is one product of all members' weight rows with the shared batch, every later one a
-/// block-diagonal product that the CPU engine runs block by block within one phase, and a GPU engine as one launch per
-/// layer and phase for all members. Steps, threads and launches are those of one network, with M times the work in each.
+/// block-diagonal product that the CPU engine runs block by block, and a GPU engine as one launch per layer and phase
+/// for all members. On the CPU the members are split into one such network per core, each on its own core
+/// (<see cref="EnsembleEngines"/>), so that a step waits for the other cores once rather than at every phase.
 /// </para>
 /// <para>
 /// Arguments are checked as <see cref="Network"/> checks them, before anything changes, and operations run one at a
