@@ -17,8 +17,9 @@ namespace FusedNets;
 /// <para>
 /// The members run as one network whose layers hold every member's side by side (<see cref="EnsembleArchitecture"/>):
 /// the first layer with weights is one product of all members' weight rows with the shared batch, every later one a
-/// block-diagonal product that the CPU engine runs block by block within one phase, and a GPU engine as one launch per
-/// layer and phase for all members. Steps, threads and launches are those of one network, with M times the work in each.
+/// block-diagonal product that the CPU engine runs block by block, and a GPU engine as one launch per layer and phase
+/// for all members. On the CPU the members are split into one such network per core, each on its own core
+/// (<see cref="EnsembleEngines"/>), so that a step waits for the other cores once rather than at every phase.
 /// </para>
 /// <para>
 /// Arguments are checked as <see cref="Network"/> checks them, before anything changes, and operations run one at a
@@ -29,11 +30,9 @@ namespace FusedNets;
 public sealed class Ensemble<TNetwork> : IDisposable
     where TNetwork : Network, IDeclaredNetwork<TNetwork>
 {
-    private readonly EnsembleArchitecture _layout;
-    private readonly INetworkEngine _engine;
+    private readonly EnsembleEngines _engines;
     private readonly Lock _gate = new();
     private float[] _outputs = [];
-    private float[] _targets = [];
     private bool _disposed;
 
     // The optimizer state the members share (each member's slice of the fused buffers is its own), as Network keeps it.
@@ -53,37 +52,32 @@ public sealed class Ensemble<TNetwork> : IDisposable
         }
 
         NetworkArchitecture member = TNetwork.Definition;
-        _layout = new EnsembleArchitecture(member, members);
+        Architecture = member;
         Seed = seed;
 
-        var parameters = new float[_layout.Fused.ParameterCount];
         var memberParameters = new float[member.ParameterCount];
         float[]?[] memberMasks = [.. member.Layers.Select(LayerMask.ArrayOf)];
-        for (int m = 0; m < members; m++)
+        _engines = new EnsembleEngines(member, members, backend, m =>
         {
             Initialization.Initialize(member, memberMasks, seed + m, memberParameters);
-            _layout.Pack(m, memberParameters, parameters);
-        }
-
-        NetworkArchitecture fused = _layout.Fused;
-        _engine = Engines.Create(new NetworkDefinition(fused, new ArchitectureCpuProgram(fused)), backend, _layout.Masks);
-        _engine.WriteParameters(parameters);
+            return memberParameters;
+        });
     }
 
     /// <summary>How many networks the ensemble holds.</summary>
-    public int Members => _layout.Members;
+    public int Members => _engines.Members;
 
     /// <summary>Member 0's seed; member i's is Seed + i.</summary>
     public int Seed { get; }
 
     /// <summary>One member's architecture.</summary>
-    public NetworkArchitecture Architecture => _layout.Member;
+    public NetworkArchitecture Architecture { get; }
 
     /// <summary>The backend the members run on (<see cref="Backend.Auto"/> resolved).</summary>
-    public Backend Backend => _engine.Backend;
+    public Backend Backend => _engines.Backend;
 
     /// <summary>The device, in words.</summary>
-    public string DeviceName => _engine.DeviceName;
+    public string DeviceName => _engines.DeviceName;
 
     /// <summary>
     /// Trains every member for <paramref name="epochs"/> epochs on the same batches, in the order <see cref="Network.Fit"/>
@@ -110,7 +104,7 @@ public sealed class Ensemble<TNetwork> : IDisposable
         {
             Network.ShuffledOrder(order, shuffleSeed, epoch);
             long start = Stopwatch.GetTimestamp();
-            double lossSum = _engine is IEpochTrainer trainer && data.IsClassification
+            double lossSum = _engines.EpochTrainer is { } trainer && data.IsClassification
                 ? TrainEpochOnEngine(trainer, data, order, batchSize, optimizer, epoch)
                 : TrainEpochInBatches(data, order, batches, optimizer, epoch);
             TimeSpan elapsed = Stopwatch.GetElapsedTime(start);
@@ -274,9 +268,7 @@ public sealed class Ensemble<TNetwork> : IDisposable
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            var parameters = new float[_layout.Fused.ParameterCount];
-            _engine.ReadParameters(parameters);
-            _layout.Unpack(index, parameters, memberParameters);
+            _engines.ReadMember(index, memberParameters);
         }
 
         TNetwork network = TNetwork.Create(Seed + index, Backend);
@@ -300,7 +292,7 @@ public sealed class Ensemble<TNetwork> : IDisposable
             if (!_disposed)
             {
                 _disposed = true;
-                _engine.Dispose();
+                _engines.Dispose();
             }
         }
     }
@@ -322,12 +314,11 @@ public sealed class Ensemble<TNetwork> : IDisposable
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             int batch = Network.CheckBatch(Architecture, inputs, labels, targets);
-            ReadOnlySpan<float> memberTargets = EveryMemberTargets(targets, batch);
             StartOptimizerState(optimizer);
-            float loss = _engine.TrainBatch(inputs, labels, memberTargets, batch, optimizer.ToStep(optimizer.LearningRate, _optimizerSteps + 1));
+            float loss = _engines.TrainBatch(inputs, labels, targets, batch, optimizer.ToStep(optimizer.LearningRate, _optimizerSteps + 1));
             if (float.IsNaN(loss))
             {
-                throw new TrainingDivergedException(epoch, batchNumber, LossBeforeStep(inputs, labels, memberTargets, batch));
+                throw new TrainingDivergedException(epoch, batchNumber, LossBeforeStep(inputs, labels, targets, batch));
             }
 
             _optimizerSteps++;
@@ -380,62 +371,26 @@ public sealed class Ensemble<TNetwork> : IDisposable
             return;
         }
 
-        var zeros = new float[_layout.Fused.ParameterCount];
-        _engine.WriteMomentum(zeros);
-        if (optimizer.StateKind == OptimizerStateKind.AdamMoments)
-        {
-            _engine.WriteSecondMoment(zeros);
-        }
+        _engines.ClearMoments(secondMoment: optimizer.StateKind == OptimizerStateKind.AdamMoments);
 
         (_optimizerState, _optimizerSteps) = (optimizer.StateKind, 0);
     }
 
     /// <summary>The members' mean loss on a batch under the parameters they hold: what a diverged step started from.</summary>
-    private float LossBeforeStep(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> memberTargets, int batch)
-    {
-        var outputs = new float[batch * _layout.Fused.OutputSize];
-        var losses = new float[batch];
-        _engine.Evaluate(inputs, labels, memberTargets, batch, outputs, losses);
-        return (float)(losses.Sum(loss => (double)loss) / batch / Members);
-    }
-
-    /// <summary>A regressor's targets once per member, as the fused network's loss reads them (n × Members × OutputSize); empty for a classifier.</summary>
-    private ReadOnlySpan<float> EveryMemberTargets(ReadOnlySpan<float> targets, int batch)
-    {
-        if (targets.IsEmpty)
-        {
-            return default;
-        }
-
-        int outputs = Architecture.OutputSize;
-        int length = batch * Members * outputs;
-        if (_targets.Length < length)
-        {
-            _targets = new float[length];
-        }
-
-        for (int s = 0; s < batch; s++)
-        {
-            for (int m = 0; m < Members; m++)
-            {
-                targets.Slice(s * outputs, outputs).CopyTo(_targets.AsSpan((s * Members + m) * outputs, outputs));
-            }
-        }
-
-        return _targets.AsSpan(0, length);
-    }
+    private float LossBeforeStep(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch) =>
+        _engines.Loss(inputs, labels, targets, batch) / Members;
 
     /// <summary>Every member's outputs for a batch: n × Members × OutputSize, member after member within each sample.</summary>
     private ReadOnlySpan<float> RunMembers(ReadOnlySpan<float> inputs, int batch)
     {
-        int length = batch * _layout.Fused.OutputSize;
+        int length = batch * Members * Architecture.OutputSize;
         if (_outputs.Length < length)
         {
             _outputs = new float[length];
         }
 
         Span<float> outputs = _outputs.AsSpan(0, length);
-        _engine.Predict(inputs, outputs, batch);
+        _engines.Predict(inputs, outputs, batch);
         return outputs;
     }
 

@@ -32,12 +32,14 @@ internal sealed class EnsembleArchitecture
         _sharedInput = [.. Enumerable.Range(0, member.Layers.Length).Select(l => l <= firstWeighted)];
         var layers = ImmutableArray.CreateBuilder<LayerArchitecture>(member.Layers.Length);
         Masks = new float[]?[member.Layers.Length];
+        // One member is its own network: no blocks to mask, only what it declares.
+        bool alone = members == 1;
         for (int l = 0; l < member.Layers.Length; l++)
         {
             LayerArchitecture layer = member.Layers[l];
-            bool widened = l >= firstWeighted;
+            bool widened = l >= firstWeighted && !alone;
             float[]? declared = LayerMask.ArrayOf(layer);
-            Masks[l] = layer.Weight is null || (_sharedInput[l] && declared is null) ? null : FusedMask(layer, declared, _sharedInput[l]);
+            Masks[l] = layer.Weight is null || ((_sharedInput[l] || alone) && declared is null) ? null : FusedMask(layer, declared, _sharedInput[l]);
             LayerMask mask = Masks[l] is { } values ? LayerMask.FromFunction($"{members} members", Keeps(values, layer, _sharedInput[l])) : LayerMask.None;
             layers.Add(widened ? Widen(layer, _sharedInput[l], mask) : layer);
         }

@@ -98,6 +98,36 @@ public class EnsembleTests
     }
 
     [Fact]
+    public void A_step_that_diverges_for_one_member_on_the_cpu_leaves_every_member_as_it_was()
+    {
+        // On the CPU the members train in groups, one per core, each in its own engine: when the last member's step goes
+        // non-finite, the groups whose step succeeded must drop it too (on a single core there is one group, and this
+        // holds trivially).
+        NetworkArchitecture architecture = EnsembleMlp.Definition;
+        float[]?[] masks = [.. architecture.Layers.Select(LayerMask.ArrayOf)];
+        float[][] initial = [.. Enumerable.Range(0, 4).Select(m =>
+        {
+            var parameters = new float[architecture.ParameterCount];
+            Initialization.Initialize(architecture, masks, 10 + m, parameters);
+            return parameters;
+        })];
+        initial[3][^1] = float.PositiveInfinity; // the last member's last logit bias: its loss is NaN
+        Dataset data = RandomData(architecture, count: 8, seed: 3);
+        var sgd = new Sgd(0.05f, momentum: 0.9f);
+
+        using var engines = new EnsembleEngines(architecture, members: 4, Backend.Cpu, m => initial[m]);
+        float loss = engines.TrainBatch(data.Features, data.Labels, default, data.Count, sgd.ToStep(sgd.LearningRate, 1));
+
+        Assert.True(float.IsNaN(loss));
+        for (int m = 0; m < 4; m++)
+        {
+            var parameters = new float[architecture.ParameterCount];
+            engines.ReadMember(m, parameters);
+            Assert.Equal(initial[m], parameters);
+        }
+    }
+
+    [Fact]
     public void Members_start_as_the_networks_of_their_seeds()
     {
         using var ensemble = new Ensemble<EnsembleConvNet>(members: 3, seed: 7, Backend.Cpu);

@@ -52,6 +52,19 @@ internal sealed class CpuEngine : INetworkEngine, IPdeEngineSource
     public float TrainBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch, OptimizerStep step) =>
         _pipeline.TrainBatch(inputs, labels, targets, batch, step);
 
+    /// <summary>Undoes the last successful <see cref="TrainBatch"/>; valid only right after it (see <see cref="CpuPipeline{TVector, TOps}.RevertStep"/>).</summary>
+    public void RevertStep()
+    {
+        switch (_pipeline)
+        {
+            case CpuPipeline<Vector512<float>, Vector512Ops> pipeline: pipeline.RevertStep(); break;
+            case CpuPipeline<Vector256<float>, Vector256Ops> pipeline: pipeline.RevertStep(); break;
+            case CpuPipeline<Vector128<float>, Vector128Ops> pipeline: pipeline.RevertStep(); break;
+            case CpuPipeline<float, ScalarOps> pipeline: pipeline.RevertStep(); break;
+            default: throw new InvalidOperationException("Unknown vector width.");
+        }
+    }
+
     public float InputGradient(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch, Span<float> inputGradient) =>
         _pipeline.InputGradient(inputs, labels, targets, batch, inputGradient);
 

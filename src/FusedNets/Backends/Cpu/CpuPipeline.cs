@@ -215,8 +215,24 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps> : INetworkEngine
             layer.Weights?.Flip(step.HasSecondMoment);
         }
 
+        _lastStepHadSecondMoment = step.HasSecondMoment;
         return loss;
     }
+
+    /// <summary>
+    /// Undoes the last successful <see cref="INetworkEngine.TrainBatch"/> by flipping back to the buffers it read, which
+    /// it left as they were: for a caller whose step spans several engines and must be dropped by all when one fails.
+    /// Valid only right after that step.
+    /// </summary>
+    internal void RevertStep()
+    {
+        foreach (CpuLayer<TVector, TOps> layer in _layers)
+        {
+            layer.Weights?.Flip(_lastStepHadSecondMoment);
+        }
+    }
+
+    private bool _lastStepHadSecondMoment;
 
     float INetworkEngine.InputGradient(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, int batch, Span<float> inputGradient)
     {
