@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using FusedNets.Backends;
-using FusedNets.Backends.Cpu;
 using FusedNets.Data;
 using FusedNets.Generated;
 

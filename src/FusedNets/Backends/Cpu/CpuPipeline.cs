@@ -107,7 +107,7 @@ public sealed unsafe partial class CpuPipeline<TVector, TOps> : INetworkEngine
 
     Backend INetworkEngine.Backend => Backend.Cpu;
 
-    string INetworkEngine.DeviceName => $"CPU ({TOps.Name}{(MultiplyAdds.AreFused ? "" : ", no FMA")}, {_options.Threads} threads)";
+    string INetworkEngine.DeviceName => $"CPU ({TOps.Name}{(MultiplyAdds.AreFused ? "" : ", no FMA")}, {_options.Threads} thread{(_options.Threads == 1 ? "" : "s")})";
 
     /// <summary>The layers, for their kinds' kernels.</summary>
     internal CpuLayer<TVector, TOps>[] Layers => _layers;
