@@ -29,7 +29,6 @@ public readonly struct TanhKernel : IActivationKernel
     // k ≤ 29 within the range PowerOfTwo and the exact k · Ln2High need); e + 2 rounds to e there, so y is exactly 1.
     private const float Saturation = 10f;
 
-
     public static Activation Activation => Activation.Tanh;
 
     public static bool ReluFamily => false;
