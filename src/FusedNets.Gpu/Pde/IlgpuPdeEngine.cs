@@ -8,7 +8,7 @@ using View = ILGPU.ArrayView<float>;
 namespace FusedNets.Gpu;
 
 /// <summary>
-/// Physics-informed training on an ILGPU accelerator (docs/pde.md), on the engine's own parameters and momentum. The
+/// Physics-informed training on an ILGPU accelerator (docs/pde.md), on the engine's own parameters and optimizer state. The
 /// points and every layer's channels stay on the device: each layer is the dense product over every channel's rows and
 /// the activation across channels; backward, the transposed product and the activation's adjoint; then the weight
 /// gradients and the step. The terms' residuals are the one part that runs on the host: they are the user's C#, written
@@ -69,20 +69,15 @@ internal sealed class IlgpuPdeEngine : IPdeEngine, IDisposable
 
     public float TrainStep(PdeBatch batch, OptimizerStep step, Span<double> termLosses)
     {
-        if (step.HasSecondMoment)
-        {
-            throw new NotSupportedException("The ILGPU engines' physics-informed passes apply SGD only: train with Sgd here, or with Adam on Backend.Cpu.");
-        }
-
         // A status left set by an earlier failed pass would keep the snapshot from being taken.
         _workspace.Status.MemSetToZero();
-        _engine.SnapshotParameters();
-        Run(batch, Pass.Update, step.Sgd);
+        _engine.SnapshotParameters(step);
+        Run(batch, Pass.Update, step);
         float loss = Losses(batch, termLosses);
         bool failed = _engine.RestoreIfStepFailed(step);
         if (!float.IsFinite(loss))
         {
-            _engine.RestoreSnapshot();
+            _engine.RestoreSnapshot(step);
             return float.NaN;
         }
 
@@ -133,7 +128,7 @@ internal sealed class IlgpuPdeEngine : IPdeEngine, IDisposable
         _zeros.Dispose();
     }
 
-    private void Run(PdeBatch batch, Pass pass, SgdStep step)
+    private void Run(PdeBatch batch, Pass pass, OptimizerStep step)
     {
         Layout(batch);
         AcceleratorStream stream = _workspace.Stream;
@@ -168,7 +163,8 @@ internal sealed class IlgpuPdeEngine : IPdeEngine, IDisposable
         Gradients(stream, status);
         if (pass == Pass.Update)
         {
-            Steps(stream, status, step);
+            var steps = new StepsVisitor(this, stream, status);
+            step.Apply(ref steps);
         }
 
         _accelerator.Synchronize();
@@ -246,15 +242,23 @@ internal sealed class IlgpuPdeEngine : IPdeEngine, IDisposable
         }
     }
 
-    private void Steps(AcceleratorStream stream, ArrayView<int> status, SgdStep step)
+    private void Steps<TRule>(AcceleratorStream stream, ArrayView<int> status, TRule rule)
+        where TRule : struct, IUpdateRule
     {
+        var step = _kernels.Step.Launcher<TRule, Action<AcceleratorStream, Index1D, ArrayView<int>, View, View, View, View, TRule, int, int>>();
         for (int l = 0; l < _architecture.Layers.Length; l++)
         {
             LayerArchitecture layer = _architecture.Layers[l];
             int weights = _architecture.WeightOffset(l), bias = _architecture.BiasOffset(l);
-            _kernels.Step(stream, layer.WeightCount, status, _workspace.Weights(l), _workspace.WeightsMomentum(l), _gradient.View.SubView(weights, layer.WeightCount), step, 1, 0);
-            _kernels.Step(stream, layer.Units, status, _workspace.Bias(l), _workspace.BiasMomentum(l), _gradient.View.SubView(bias, layer.Units), step, 0, 0);
+            step(stream, layer.WeightCount, status, _workspace.Weights(l), _workspace.WeightsMomentum(l), _workspace.WeightsSecondMoment(l), _gradient.View.SubView(weights, layer.WeightCount), rule, 1, 0);
+            step(stream, layer.Units, status, _workspace.Bias(l), _workspace.BiasMomentum(l), _workspace.BiasSecondMoment(l), _gradient.View.SubView(bias, layer.Units), rule, 0, 0);
         }
+    }
+
+    private readonly struct StepsVisitor(IlgpuPdeEngine engine, AcceleratorStream stream, ArrayView<int> status) : IUpdateRuleVisitor
+    {
+        public void Visit<TRule>(in TRule rule)
+            where TRule : struct, IUpdateRule => engine.Steps(stream, status, rule);
     }
 
     private float Losses(PdeBatch batch, Span<double> termLosses)

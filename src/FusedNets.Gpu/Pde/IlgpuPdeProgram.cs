@@ -24,23 +24,21 @@ internal sealed class IlgpuPdeProgram
 
         bool firstMasked = masks[0] is not null;
         FirstLayerSumsKernel = KernelInstance.Of(typeof(PdeKernels), nameof(PdeKernels.FirstLayerSums), [KernelTypes.MaskMode(firstMasked)], null);
-        StepKernel = KernelInstance.Of(typeof(PdeKernels), nameof(PdeKernels.Step), [], null);
+        Step = new UpdateKernels(kernels, typeof(PdeKernels), nameof(PdeKernels.Step), [], null);
         kernels.Load(FirstLayerSumsKernel, out FirstLayerSums);
-        kernels.Load(StepKernel, out Step);
     }
 
     public LayerKernels[] Layers { get; }
 
     public KernelInstance FirstLayerSumsKernel { get; }
 
-    public KernelInstance StepKernel { get; }
+    /// <summary>The optimizer step from the stored gradient, per rule (<see cref="PdeKernels.Step{TRule}"/>), loaded at a rule's first step.</summary>
+    public UpdateKernels Step { get; }
 
     public readonly Action<AcceleratorStream, Index1D, ArrayView<int>, View, View, View, ArrayView<int>, int, int, int> FirstLayerSums;
 
-    public readonly Action<AcceleratorStream, Index1D, ArrayView<int>, View, View, View, SgdStep, int, int> Step;
-
     /// <summary>Every kernel, for the checks that compile them for GPUs without one.</summary>
-    public IEnumerable<KernelInstance> Kernels => Layers.SelectMany(layer => layer.Kernels).Append(FirstLayerSumsKernel).Append(StepKernel);
+    public IEnumerable<KernelInstance> Kernels => Layers.SelectMany(layer => layer.Kernels).Append(FirstLayerSumsKernel).Concat(Step.All);
 
     /// <summary>One dense layer's kernels and its sizes.</summary>
     public sealed class LayerKernels

@@ -253,30 +253,38 @@ internal static class PdeKernels
         gradient[index] += TMask.IsMasked ? sum * mask[index] : sum;
     }
 
-    // The SGD step of one layer's weights (decay = 1) or bias (decay = 0) from its stored gradient; flags a value that
-    // is not finite. Masked weights have zero gradient, weight and momentum, so they stay zero.
-    public static void Step(
+    // TRule's step of one layer's weights (decay = 1) or bias (decay = 0) from its stored gradient; flags a value or
+    // state that is not finite. moment: SGD's velocity, Adam's m; secondMoment: Adam's v, where a rule without one finds
+    // the first moment standing in (IlgpuWorkspace.WeightsSecondMoment), read and never written. Masked weights have
+    // zero gradient, weight and moments, so they stay zero.
+    public static void Step<TRule>(
         Index1D index,
         ArrayView<int> status,
         ArrayView<float> parameters,
-        ArrayView<float> momentum,
+        ArrayView<float> moment,
+        ArrayView<float> secondMoment,
         ArrayView<float> gradient,
-        SgdStep sgd,
+        TRule rule,
         int decay,
         int step)
+        where TRule : struct, IUpdateRule
     {
         if (status[0] != 0)
         {
             return;
         }
 
-        float velocity = momentum[index];
+        float first = moment[index], second = secondMoment[index];
         float updated = decay != 0
-            ? sgd.UpdateWeight(parameters[index], ref velocity, gradient[index])
-            : sgd.UpdateBias(parameters[index], ref velocity, gradient[index]);
+            ? rule.UpdateWeight(parameters[index], ref first, ref second, gradient[index])
+            : rule.UpdateBias(parameters[index], ref first, ref second, gradient[index]);
         parameters[index] = updated;
-        momentum[index] = velocity;
-        KernelChecks.FlagIfNotFinite(status, step, updated);
-        KernelChecks.FlagIfNotFinite(status, step, velocity);
+        moment[index] = first;
+        if (TRule.HasSecondMoment)
+        {
+            secondMoment[index] = second;
+        }
+
+        KernelChecks.FlagIfNotFinite<TRule>(status, step, updated, first, second);
     }
 }

@@ -78,8 +78,9 @@ public interface IActivationKernel
 }
 
 /// <summary>
-/// An activation whose vector members apply its scalar rule lane by lane: the transcendental ones, whose scalar
-/// rules are the definition a vector approximation would have to match bit for bit.
+/// An activation whose vector members apply its scalar rule lane by lane: those whose scalar rules call the C
+/// library (MathF.Exp, MathF.Tanh), whose bits a vector approximation would have to match. Tanh instead has an
+/// arithmetic of its own, written once over the vector operations (<see cref="TanhKernel"/>).
 /// </summary>
 /// <remarks>
 /// The piecewise-linear activations (identity, ReLU, leaky ReLU) instead write their rule once more as a lane-wise

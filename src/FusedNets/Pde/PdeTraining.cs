@@ -151,7 +151,7 @@ public sealed class PdeTraining
         ArgumentNullException.ThrowIfNull(optimizer);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(steps);
         CheckEveryTermHasPoints();
-        var clock = Stopwatch.StartNew();
+        long started = Stopwatch.GetTimestamp();
         float total = 0;
         for (int step = 0; step < steps; step++)
         {
@@ -167,7 +167,7 @@ public sealed class PdeTraining
             }
 
             total = _network.PdeTrainStep(_batch, optimizer, rate, _termLosses, stepNumber: step + 1);
-            onStep?.Invoke(new PdeProgress(step + 1, steps, total, rate, clock.Elapsed));
+            onStep?.Invoke(new PdeProgress(step + 1, steps, total, rate, Stopwatch.GetElapsedTime(started)));
         }
 
         return new PdeLosses(total, _program.Terms, [.. _termLosses]);

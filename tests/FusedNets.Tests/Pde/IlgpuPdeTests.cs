@@ -1,4 +1,5 @@
 using FusedNets.Backends;
+using FusedNets.Backends.Cpu;
 using FusedNets.Gpu;
 using FusedNets.Reference;
 using FusedNets.Tests.Cpu;
@@ -56,6 +57,47 @@ public class IlgpuPdeTests
 
         Assert.True(float.IsNaN(diverged));
         Assert.Equal(parameters, Read(engine, architecture));
+    }
+
+    [Fact]
+    public void Adam_steps_match_the_cpu_engines_and_a_diverging_one_is_undone_with_both_moments()
+    {
+        NetworkArchitecture architecture = PdeCases.Mlp(2, Activation.Tanh);
+        using IlgpuEngine engine = Create(architecture, out _);
+        using CpuEngine cpu = CpuEngineTests.CreateEngine(architecture, new CpuEngineOptions { Threads = 1 }, seed: 4);
+        IPdeEngine pde = ((IPdeEngineSource)engine).Pde(PdeCases.Program("Burgers"));
+        IPdeEngine cpuPde = cpu.Pde(PdeCases.Program("Burgers"));
+        var adam = new AdamW(0.01f, weightDecay: 0.1f);
+        var losses = new double[3];
+
+        // Three steps: the later ones read the moments the earlier ones wrote, and the bias corrections of their t.
+        for (int step = 1; step <= 3; step++)
+        {
+            PdeBatch batch = PdeCases.Batch("Burgers", seed: 30 + step, 8, 3);
+            float expected = cpuPde.TrainStep(batch, adam.ToStep(adam.LearningRate, step), losses);
+            float loss = pde.TrainStep(batch, adam.ToStep(adam.LearningRate, step), losses);
+            Assert.True(Math.Abs(loss - expected) <= 1e-4 * (1 + Math.Abs(expected)), $"step {step}: loss {loss}, CPU engine {expected}");
+        }
+
+        float[] parameters = Read(engine, architecture), moments = new float[parameters.Length], secondMoments = new float[parameters.Length];
+        float[] cpuMoments = new float[parameters.Length], cpuSecondMoments = new float[parameters.Length];
+        engine.ReadMomentum(moments);
+        engine.ReadSecondMoment(secondMoments);
+        cpu.ReadMomentum(cpuMoments);
+        cpu.ReadSecondMoment(cpuSecondMoments);
+        CpuEngineTests.AssertClose([.. CpuEngineTests.ReadParameters(cpu, architecture).Select(value => (double)value)], parameters, 1e-4);
+        CpuEngineTests.AssertClose([.. cpuMoments.Select(value => (double)value)], moments, 1e-4);
+        CpuEngineTests.AssertClose([.. cpuSecondMoments.Select(value => (double)value)], secondMoments, 1e-4);
+
+        float diverged = pde.TrainStep(PdeCases.Batch("Burgers", seed: 1, 8, 3), new Adam(3e38f).ToStep(3e38f, 4), losses);
+
+        Assert.True(float.IsNaN(diverged));
+        Assert.Equal(parameters, Read(engine, architecture));
+        var after = new float[parameters.Length];
+        engine.ReadMomentum(after);
+        Assert.Equal(moments, after);
+        engine.ReadSecondMoment(after);
+        Assert.Equal(secondMoments, after);
     }
 
     [Fact]

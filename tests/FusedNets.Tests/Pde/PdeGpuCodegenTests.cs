@@ -85,7 +85,8 @@ public sealed class PdeGpuCodegenTests : IDisposable
         Assert.Contains("PdeKernels.WeightGradient<Unmasked, Tile8>", kernels);
         Assert.Contains("DenseKernels.Forward<IdentityKernel, Tile8>", kernels);
         Assert.Contains("PdeKernels.FirstLayerSums<Unmasked>", kernels);
-        Assert.Contains("PdeKernels.Step", kernels);
+        Assert.Contains("PdeKernels.Step<SgdStep>", kernels);
+        Assert.Contains("PdeKernels.Step<AdamStep>", kernels);
     }
 
     public void Dispose() => _context.Dispose();

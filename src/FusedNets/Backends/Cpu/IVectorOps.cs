@@ -45,6 +45,12 @@ public unsafe interface IVectorOps<TVector>
     /// <summary>The square root, correctly rounded as IEEE 754 requires, so every width gives the scalar root's bits.</summary>
     static abstract TVector Sqrt(TVector value);
 
+    /// <summary>
+    /// 2ⁿ for lanes holding whole numbers n in [−126, 127], exactly: n + 127 written into the exponent bits. What it
+    /// gives for any other lane is unspecified (it may differ between widths).
+    /// </summary>
+    static abstract TVector PowerOfTwo(TVector exponent);
+
     /// <summary>Lane-wise <c>condition &gt; 0 ? ifPositive : otherwise</c>, NaN and -0 taking <paramref name="otherwise"/> as in C#.</summary>
     static abstract TVector WherePositive(TVector condition, TVector ifPositive, TVector otherwise);
 
