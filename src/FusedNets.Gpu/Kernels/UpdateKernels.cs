@@ -6,7 +6,7 @@ namespace FusedNets.Gpu;
 /// A layer's update kernel, whose last type argument is the optimizer's <see cref="IUpdateRule"/>: instantiated and
 /// loaded for a rule at its first step, so a network trained only with SGD never compiles Adam's.
 /// </summary>
-internal sealed class UpdateKernels(KernelLibrary library, Type kernels, string name, Type[] typeArguments, object specialization)
+internal sealed class UpdateKernels(KernelLibrary library, Type kernels, string name, Type[] typeArguments, object? specialization)
 {
     /// <summary>Every rule, for the checks that compile every kernel for GPUs without one.</summary>
     private static readonly Type[] Rules = [typeof(SgdStep), typeof(AdamStep)];
