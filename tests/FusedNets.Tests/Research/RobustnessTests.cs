@@ -197,12 +197,12 @@ public class RobustnessTests
     [InlineData("Adam")]
     public void Certified_training_through_fit_takes_the_same_steps_on_the_ilgpu_simulator_as_on_the_cpu(string name)
     {
-        // A conv network through every pooling kind, ramps under way, over a few batches of an epoch and the next.
+        // The ramps under way over a few batches of an epoch and the next; the kinds' steps are CertifiedTrainingStepTests'.
         Dataset train = Digits.Value.Train.Select([.. Enumerable.Range(0, 48)]);
         var parameters = new List<float[]>();
         foreach (Backend backend in new[] { Backend.Cpu, Backend.IlgpuCpu })
         {
-            using var network = new DigitsConvNet(seed: 0, backend);
+            using var network = new DigitsClassifier(seed: 0, backend);
             Optimizer optimizer = name == "Sgd" ? new Sgd(0.05f, momentum: 0.9f) : new Adam(0.003f);
             network.Fit(train, optimizer, epochs: 2, batchSize: 16, shuffleSeed: 1, robustTraining: new CertifiedTraining(0.1f, rampSteps: 4, warmupSteps: 1, clipMin: 0, clipMax: 1));
             var trained = new float[network.Architecture.ParameterCount];
