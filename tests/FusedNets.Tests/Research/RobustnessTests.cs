@@ -8,7 +8,8 @@ namespace FusedNets.Tests.Research;
 /// <summary>
 /// What users call: Network.IntervalBounds, Robustness.CertifiedAccuracy (with the last layer elided), the FGSM and PGD
 /// attacks (inside the ε-ball and the clip range, seeded), and certified and adversarial training through Fit, which
-/// raise certified and PGD accuracy on the 8×8 digits, certified training on the CPU and the ILGPU kernels alike.
+/// raise certified and PGD accuracy on the 8×8 digits; certified training through Fit takes the same steps on the ILGPU
+/// kernels as on the CPU.
 /// </summary>
 public class RobustnessTests
 {
@@ -176,28 +177,14 @@ public class RobustnessTests
         Assert.True(plainPgd < plain.Evaluate(test).Accuracy, "PGD lowers the accuracy of a network trained without it");
     }
 
-    [Fact]
-    public void Certified_training_on_the_ilgpu_simulator_raises_certified_accuracy()
-    {
-        // The GPU kernels' certified training through Fit, on a quarter of the digits (the simulator is slow).
-        (Dataset train, Dataset test) = Digits.Value;
-        train = train.Select([.. Enumerable.Range(0, 360)]);
-        const float Epsilon = 0.1f;
-        using var plain = new DigitsClassifier(seed: 0, Backend.IlgpuCpu);
-        plain.Fit(train, new Sgd(0.05f, momentum: 0.9f), epochs: 15);
-        using var certified = new DigitsClassifier(seed: 0, Backend.IlgpuCpu);
-        certified.Fit(train, new Sgd(0.05f, momentum: 0.9f), epochs: 15, robustTraining: new CertifiedTraining(Epsilon, rampSteps: 100, warmupSteps: 10, clipMin: 0, clipMax: 1));
-
-        float plainCertified = Robustness.CertifiedAccuracy(plain, test, Epsilon, 0, 1), certifiedCertified = Robustness.CertifiedAccuracy(certified, test, Epsilon, 0, 1);
-        Assert.True(certifiedCertified >= plainCertified + 0.3f, $"certified accuracy at ε = {Epsilon}: {certifiedCertified:F3} with certified training, {plainCertified:F3} without");
-    }
-
     [Theory]
     [InlineData("Sgd")]
     [InlineData("Adam")]
     public void Certified_training_through_fit_takes_the_same_steps_on_the_ilgpu_simulator_as_on_the_cpu(string name)
     {
         // The ramps under way over a few batches of an epoch and the next; the kinds' steps are CertifiedTrainingStepTests'.
+        // Taking the CPU's steps, certified training on the GPU engines raises certified accuracy as the CPU's does (above);
+        // training to that point on the simulator takes over 15 minutes, so that is not repeated here.
         Dataset train = Digits.Value.Train.Select([.. Enumerable.Range(0, 48)]);
         var parameters = new List<float[]>();
         foreach (Backend backend in new[] { Backend.Cpu, Backend.IlgpuCpu })
