@@ -53,7 +53,16 @@ public class AdamConformanceTests
     public void Adam_and_AdamW_take_the_references_steps_and_masked_weights_and_their_moments_stay_exactly_zero(string engineName, string network)
     {
         NetworkArchitecture architecture = Networks[network]();
-        foreach (Optimizer optimizer in new Optimizer[] { new Adam(0.01f, weightDecay: 0.01f), new AdamW(0.01f, weightDecay: 0.1f) })
+        // The simulator's conv weight updates (a group of 128 threads per weight, reduced with barriers) take minutes
+        // per step on two busy cores, so there the conv nets take one rule each: Adam's L2 decay on one, AdamW's
+        // decoupled decay on the other; the dense networks take both everywhere.
+        Optimizer[] optimizers = (engineName, network) switch
+        {
+            ("IlgpuCpu", "ConvNet, random mask") => [new Adam(0.01f, weightDecay: 0.01f)],
+            ("IlgpuCpu", "StridedConvNet, banded mask") => [new AdamW(0.01f, weightDecay: 0.1f)],
+            _ => [new Adam(0.01f, weightDecay: 0.01f), new AdamW(0.01f, weightDecay: 0.1f)],
+        };
+        foreach (Optimizer optimizer in optimizers)
         {
             using INetworkEngine engine = Create(engineName, architecture, out ReferenceNetwork reference);
             for (int t = 1; t <= 3; t++)

@@ -163,7 +163,7 @@ public class PruningTests
     public void Pruned_weights_stay_zero_through_training_saving_and_loading(string name, Backend backend)
     {
         using Network net = Create(name, backend, seed: 4);
-        Dataset data = RandomData(net.Architecture, count: 40, seed: 5);
+        Dataset data = RandomData(net.Architecture, count: 16, seed: 5);
         var sgd = new Sgd(0.1f, momentum: 0.9f, weightDecay: 0.01f);
         net.Fit(data, sgd, epochs: 2, batchSize: 8);
 
