@@ -36,14 +36,18 @@ public partial class MnistRobustMlp
     [Dense(10)] public partial Layer Logits { get; }
 }
 
-/// <summary>For MNIST as images: two convolutions with pooling, then 10 logits.</summary>
+/// <summary>
+/// For MNIST as images, after Gowal et al.'s "small" model (two 4 × 4 convolutions of 16 and 32 filters, a hidden layer
+/// of 100, 10 logits), its second convolution with stride 2 as the first's, which keeps certified training within
+/// minutes on two cores.
+/// </summary>
 [Network(Loss = Loss.SoftmaxCrossEntropy)]
 public partial class MnistRobustConvNet
 {
     [Input(1, 28, 28)] public partial Layer Pixels { get; }
     [Conv2D(16, 4, Activation.Relu, Stride = 2, Padding = 1)] public partial Layer Conv1 { get; }
     [Conv2D(32, 4, Activation.Relu, Stride = 2, Padding = 1)] public partial Layer Conv2 { get; }
-    [AvgPool2D(7)] public partial Layer Pool { get; }
+    [Dense(100, Activation.Relu)] public partial Layer Hidden { get; }
     [Dense(10)] public partial Layer Logits { get; }
 }
 

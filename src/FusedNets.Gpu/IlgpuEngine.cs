@@ -31,6 +31,7 @@ internal sealed partial class IlgpuEngine : INetworkEngine, IEpochTrainer
     private float[] _boxLower = [], _boxUpper = [];
     private readonly int[] _status = new int[1];
     private float[] _losses = [];
+    private int[] _labels = [];
     private DeviceDataset? _dataset;
     private IlgpuIntervalBuffers? _intervals;
 
@@ -158,12 +159,7 @@ internal sealed partial class IlgpuEngine : INetworkEngine, IEpochTrainer
 
     public void IntervalBounds(ReadOnlySpan<float> lower, ReadOnlySpan<float> upper, int batch, int layers, Span<float> outputLower, Span<float> outputUpper)
     {
-        _workspace.EnsureCapacity(batch);
-        if (_intervals is null || _intervals.Capacity < batch)
-        {
-            _intervals?.Dispose();
-            _intervals = new IlgpuIntervalBuffers(_accelerator, _architecture, _workspace.Capacity);
-        }
+        IlgpuIntervalBuffers intervals = EnsureIntervals(batch, training: false);
 
         if (_workspace.StandardizesInput)
         {
@@ -178,11 +174,79 @@ internal sealed partial class IlgpuEngine : INetworkEngine, IEpochTrainer
             lower = _boxLower.AsSpan(0, lower.Length);
         }
 
-        _intervals.Lower(-1).SubView(0, lower.Length).CopyFromCPU(lower);
-        _intervals.Upper(-1).SubView(0, upper.Length).CopyFromCPU(upper);
-        _program.IntervalBounds(_workspace, _intervals, batch, layers);
-        _intervals.Lower(layers - 1).SubView(0, outputLower.Length).CopyToCPU(outputLower);
-        _intervals.Upper(layers - 1).SubView(0, outputUpper.Length).CopyToCPU(outputUpper);
+        intervals.Lower(-1).SubView(0, lower.Length).CopyFromCPU(lower);
+        intervals.Upper(-1).SubView(0, upper.Length).CopyFromCPU(upper);
+        _program.IntervalBounds(_workspace, intervals, batch, layers);
+        intervals.Lower(layers - 1).SubView(0, outputLower.Length).CopyToCPU(outputLower);
+        intervals.Upper(layers - 1).SubView(0, outputUpper.Length).CopyToCPU(outputUpper);
+    }
+
+    public float TrainBatchCertified(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int batch, CertifiedStep certified, OptimizerStep step)
+    {
+        // As the CPU engine: the points (boxes of radius 0, whose interval loss is the ordinary loss) weighted κ / B, then
+        // their ε-boxes weighted (1 − κ) / B, so that one pass takes the gradient of the whole mixed loss; no points when κ is 0.
+        int inputSize = _architecture.InputSize;
+        int copies = certified.Kappa == 0 ? 1 : 2, boxes = copies * batch, points = copies == 2 ? batch : 0;
+        IlgpuIntervalBuffers intervals = EnsureIntervals(boxes, training: true);
+        if (_boxLower.Length < boxes * inputSize)
+        {
+            (_boxLower, _boxUpper) = (new float[boxes * inputSize], new float[boxes * inputSize]);
+        }
+
+        if (_labels.Length < boxes)
+        {
+            _labels = new int[boxes];
+        }
+
+        for (int copy = 0; copy < copies; copy++)
+        {
+            Span<float> lower = _boxLower.AsSpan(copy * batch * inputSize, batch * inputSize), upper = _boxUpper.AsSpan(copy * batch * inputSize, batch * inputSize);
+            IntervalBoxes.Around(inputs, copy * batch < points ? 0 : certified.Epsilon, certified.ClipMin, certified.ClipMax, lower, upper);
+            if (_workspace.StandardizesInput)
+            {
+                // ε and the clip range are in raw features; the layers read standardized ones.
+                IntervalBoxes.Standardize(lower, upper, _inputMean, _inputDeviation, outward: false, lower, upper);
+            }
+
+            labels.CopyTo(_labels.AsSpan(copy * batch));
+        }
+
+        intervals.Lower(-1).SubView(0, boxes * inputSize).CopyFromCPU(_boxLower.AsSpan(0, boxes * inputSize));
+        intervals.Upper(-1).SubView(0, boxes * inputSize).CopyFromCPU(_boxUpper.AsSpan(0, boxes * inputSize));
+        _workspace.Labels.SubView(0, boxes).CopyFromCPU(_labels.AsSpan(0, boxes));
+        PrepareState(step);
+        _workspace.Status.MemSetToZero();
+        Snapshot(step);
+        float pointWeight = certified.Kappa / batch, boxWeight = (1 - certified.Kappa) / batch;
+        _program.CertifiedStep(_workspace, intervals, boxes, points, pointWeight, boxWeight, step);
+
+        if (_losses.Length < boxes)
+        {
+            _losses = new float[boxes];
+        }
+
+        intervals.Losses.SubView(0, boxes).CopyToCPU(_losses.AsSpan(0, boxes));
+        double loss = 0;
+        for (int s = 0; s < boxes; s++)
+        {
+            loss += (double)(s < points ? pointWeight : boxWeight) * _losses[s];
+        }
+
+        return RestoreIfFailed(step) >= 0 || !double.IsFinite(loss) ? float.NaN : (float)loss;
+    }
+
+    /// <summary>The interval buffers for at least <paramref name="batch"/> boxes, with what certified training writes when <paramref name="training"/>.</summary>
+    private IlgpuIntervalBuffers EnsureIntervals(int batch, bool training)
+    {
+        _workspace.EnsureCapacity(batch);
+        if (_intervals is null || _intervals.Capacity < batch || (training && !_intervals.Training))
+        {
+            training |= _intervals?.Training ?? false;
+            _intervals?.Dispose();
+            _intervals = new IlgpuIntervalBuffers(_accelerator, _architecture, _workspace.Capacity, training);
+        }
+
+        return _intervals;
     }
 
     public void VectorJacobianProduct(ReadOnlySpan<float> inputs, ReadOnlySpan<float> outputGradient, int batch, Span<float> inputGradient)
@@ -247,6 +311,13 @@ internal sealed partial class IlgpuEngine : INetworkEngine, IEpochTrainer
     /// <summary>Snapshot of what the step changes, then the program's training step: launches only, no read back.</summary>
     private void Step(int batch, OptimizerStep step, int stepIndex, ArrayView<float> losses)
     {
+        Snapshot(step);
+        _program.TrainStep(_workspace, batch, step, stepIndex, losses);
+    }
+
+    /// <summary>Copies the parameters and moments a step of <paramref name="step"/>'s rule changes, unless a step has failed.</summary>
+    private void Snapshot(OptimizerStep step)
+    {
         int parameters = _architecture.ParameterCount;
         _copyWhileHealthy(_workspace.Stream, parameters, _workspace.Status, _workspace.Parameters, _workspace.ParametersSnapshot);
         _copyWhileHealthy(_workspace.Stream, parameters, _workspace.Status, _workspace.Momentum, _workspace.MomentumSnapshot);
@@ -254,8 +325,6 @@ internal sealed partial class IlgpuEngine : INetworkEngine, IEpochTrainer
         {
             _copyWhileHealthy(_workspace.Stream, parameters, _workspace.Status, _workspace.SecondMoment, _workspace.SecondMomentSnapshot);
         }
-
-        _program.TrainStep(_workspace, batch, step, stepIndex, losses);
     }
 
     /// <summary>Reads the status; after a failed step of <paramref name="step"/>'s rule, restores the snapshot and returns that step's index, else -1.</summary>

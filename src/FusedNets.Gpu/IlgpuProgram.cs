@@ -24,6 +24,8 @@ internal sealed class IlgpuProgram
     private readonly KernelLibrary _library;
     private readonly KernelInstance _seedKernel;
     private Action<AcceleratorStream, Index1D, View, View, View, View>? _seed;
+    private readonly bool[] _masked;
+    private CertifiedLoss? _certifiedLoss;
 
     public IlgpuProgram(Accelerator accelerator, NetworkArchitecture architecture, IReadOnlyList<float[]?> masks)
     {
@@ -31,6 +33,7 @@ internal sealed class IlgpuProgram
         _kernels = kernels;
         _architecture = architecture;
         _layers = new IlgpuLayer[architecture.Layers.Length];
+        _masked = [.. masks.Select(mask => mask is not null)];
         for (int l = 0; l < _layers.Length; l++)
         {
             _layers[l] = IlgpuLayer.Create(kernels, architecture, l, masked: masks[l] is not null);
@@ -45,17 +48,60 @@ internal sealed class IlgpuProgram
         _seedKernel = KernelInstance.Of(typeof(IntervalKernels), nameof(IntervalKernels.Seed), [KernelTypes.Of(architecture.Layers[^1].Activation)], specialization: null);
     }
 
-    /// <summary>The kernels of interval bounds and vector-Jacobian products, compiled at their first launch (most networks never launch them).</summary>
-    public IEnumerable<KernelInstance> RobustnessKernels => _layers.Select(layer => layer.IntervalKernel).Append(_seedKernel);
+    /// <summary>
+    /// The kernels of interval bounds, vector-Jacobian products and, for a classifier, certified training, compiled at
+    /// their first launch (most networks never launch them).
+    /// </summary>
+    public IEnumerable<KernelInstance> RobustnessKernels =>
+        _layers.Select(layer => layer.IntervalKernel).Append(_seedKernel)
+            .Concat(_architecture.Loss == FusedNets.Loss.SoftmaxCrossEntropy ? _layers.SelectMany(layer => layer.CertifiedKernels).Concat(CertifiedLoss.Kernels) : []);
 
     /// <summary>Interval bound propagation through the first <paramref name="layers"/> layers, from the buffers' input bounds to theirs of each layer.</summary>
     public void IntervalBounds(IlgpuWorkspace workspace, IlgpuIntervalBuffers buffers, int batch, int layers)
     {
         for (int l = 0; l < layers; l++)
         {
-            _layers[l].IntervalForward(_library, workspace, buffers.Lower(l - 1), buffers.Upper(l - 1), buffers.Lower(l), buffers.Upper(l), batch);
+            _layers[l].IntervalForward(_library, workspace, buffers, batch, training: false);
         }
     }
+
+    /// <summary>
+    /// One step of certified training (docs/research.md) on the <paramref name="batch"/> boxes in the buffers, with their
+    /// labels in the workspace: the first <paramref name="points"/> boxes, of radius 0, weighted <paramref name="pointWeight"/>,
+    /// the rest <paramref name="boxWeight"/>. The layers' bounds unwidened, the interval loss into the buffers' losses, then
+    /// every layer backward through its bounds from the last, each updated by the step's rule after its backward has read
+    /// its parameters. A loss or updated parameter that is not finite marks the step failed in the status.
+    /// </summary>
+    public void CertifiedStep(IlgpuWorkspace workspace, IlgpuIntervalBuffers buffers, int batch, int points, float pointWeight, float boxWeight, OptimizerStep optimizer)
+    {
+        CertifiedLoss loss = CertifiedLoss;
+        int bounded = loss.Elides ? _layers.Length - 1 : _layers.Length;
+        for (int l = 0; l < bounded; l++)
+        {
+            _layers[l].IntervalForward(_library, workspace, buffers, batch, training: true);
+        }
+
+        loss.Run(workspace, buffers, batch, points, pointWeight, boxWeight);
+        if (loss.Elides)
+        {
+            var lastUpdate = new ElidedUpdate(loss, workspace, buffers);
+            optimizer.Apply(ref lastUpdate);
+        }
+
+        for (int l = bounded - 1; l >= 0; l--)
+        {
+            if (l > 0)
+            {
+                _layers[l].IntervalBackward(_library, workspace, buffers, batch);
+            }
+
+            var update = new LayerIntervalUpdate(_layers[l], workspace, buffers, batch);
+            optimizer.Apply(ref update);
+        }
+    }
+
+    /// <summary>Certified training's loss phase, built at its first use and again after a mask of the last layer changes.</summary>
+    private CertifiedLoss CertifiedLoss => _certifiedLoss ??= new CertifiedLoss(_library, _architecture, _masked[^1]);
 
     /// <summary>The seed of a vector-Jacobian product: the output layer's dz = v ⊙ f'(z, y), v held in the workspace's targets.</summary>
     public void Seed(IlgpuWorkspace workspace, int batch)
@@ -78,7 +124,12 @@ internal sealed class IlgpuProgram
     public bool TakesFusedStep => _fusedStep is not null;
 
     /// <summary>Takes layer <paramref name="layer"/>'s update with or without a mask from now on, as a mask set by pruning asks.</summary>
-    public void SetMasked(int layer, bool masked) => _layers[layer] = IlgpuLayer.Create(_kernels, _architecture, layer, masked);
+    public void SetMasked(int layer, bool masked)
+    {
+        _layers[layer] = IlgpuLayer.Create(_kernels, _architecture, layer, masked);
+        _masked[layer] = masked;
+        _certifiedLoss = null;
+    }
 
     /// <summary>Every layer forward: from the workspace's input to each layer's z and y.</summary>
     public void Forward(IlgpuWorkspace workspace, int batch)
@@ -145,6 +196,18 @@ internal sealed class IlgpuProgram
     {
         var update = new LayerUpdate(_layers[layer], workspace, batch, step);
         optimizer.Apply(ref update);
+    }
+
+    private readonly struct LayerIntervalUpdate(IlgpuLayer layer, IlgpuWorkspace workspace, IlgpuIntervalBuffers buffers, int batch) : IUpdateRuleVisitor
+    {
+        public void Visit<TRule>(in TRule rule)
+            where TRule : struct, IUpdateRule => layer.IntervalUpdate(workspace, buffers, batch, rule, step: 0);
+    }
+
+    private readonly struct ElidedUpdate(CertifiedLoss loss, IlgpuWorkspace workspace, IlgpuIntervalBuffers buffers) : IUpdateRuleVisitor
+    {
+        public void Visit<TRule>(in TRule rule)
+            where TRule : struct, IUpdateRule => loss.Update(workspace, buffers, rule, step: 0);
     }
 
     private readonly struct LayerUpdate(IlgpuLayer layer, IlgpuWorkspace workspace, int batch, int step) : IUpdateRuleVisitor

@@ -44,10 +44,29 @@ internal abstract class IlgpuLayer(NetworkArchitecture network, int index)
     public abstract KernelInstance IntervalKernel { get; }
 
     /// <summary>
-    /// Interval bound propagation: the bounds of y (batch, Units) for <paramref name="batch"/> boxes of x
-    /// [<paramref name="lower"/>, <paramref name="upper"/>] (batch, Inputs), sound for any float forward pass.
+    /// Interval bound propagation: the bounds of z and y (batch, Units) in <paramref name="buffers"/> for
+    /// <paramref name="batch"/> boxes of x, the bounds of the layer below (batch, Inputs). Sound for any float forward pass,
+    /// or, for certified training (<paramref name="training"/>), the exact rule unwidened, whose gradient it takes.
     /// </summary>
-    public abstract void IntervalForward(KernelLibrary kernels, IlgpuWorkspace workspace, ArrayView<float> lower, ArrayView<float> upper, ArrayView<float> outputLower, ArrayView<float> outputUpper, int batch);
+    public abstract void IntervalForward(KernelLibrary kernels, IlgpuWorkspace workspace, IlgpuIntervalBuffers buffers, int batch, bool training);
+
+    /// <summary>The kernels of certified training's backward through this layer's bounds (every update rule's), for the codegen checks.</summary>
+    public abstract IEnumerable<KernelInstance> CertifiedKernels { get; }
+
+    /// <summary>
+    /// Certified training, from dμ and dρ of this layer's z bounds, with the parameters before this step's update: dμ and
+    /// dρ of the layer below's z bounds, through its activation's interval rule. Not for the first layer.
+    /// </summary>
+    public abstract void IntervalBackward(KernelLibrary kernels, IlgpuWorkspace workspace, IlgpuIntervalBuffers buffers, int batch);
+
+    /// <summary>Certified training: the parameter gradient of the bounds' loss fused with the optimizer step of <typeparamref name="TRule"/>; nothing for a layer without parameters.</summary>
+    public virtual void IntervalUpdate<TRule>(IlgpuWorkspace workspace, IlgpuIntervalBuffers buffers, int batch, in TRule rule, int step)
+        where TRule : struct, IUpdateRule
+    {
+    }
+
+    /// <summary>The below activation's rule as certified training differentiates it: unwidened.</summary>
+    protected IntervalRule BelowRule => new(BelowActivation, widen: false);
 
     /// <summary><paramref name="launcher"/>, loaded from <paramref name="kernels"/> on first use.</summary>
     protected static TLauncher LoadOnce<TLauncher>(KernelLibrary kernels, KernelInstance kernel, ref TLauncher? launcher)

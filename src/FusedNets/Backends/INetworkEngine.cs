@@ -63,9 +63,7 @@ internal interface INetworkEngine : IDisposable
     /// <paramref name="step"/> as <see cref="TrainBatch"/> takes it; returns the batch's mean certified loss before the
     /// step, or <see cref="float.NaN"/> with nothing changed when the step goes non-finite, as <see cref="TrainBatch"/>.
     /// </summary>
-    float TrainBatchCertified(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int batch, CertifiedStep certified, OptimizerStep step) =>
-        throw new NotSupportedException(
-            $"Certified training runs on Backend.Cpu; Backend.{Backend} has no backward pass through interval bounds yet. Train on the CPU, then move the parameters.");
+    float TrainBatchCertified(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int batch, CertifiedStep certified, OptimizerStep step);
 
     /// <summary>Copies the flat parameter vector (see <see cref="NetworkArchitecture"/>) out.</summary>
     void ReadParameters(Span<float> destination);

@@ -78,6 +78,31 @@ public sealed class GpuCodegenTests : IDisposable
         Assert.True(failures.Count == 0, string.Join("\n", failures));
     }
 
+    [Theory]
+    [MemberData(nameof(NetworkNames))]
+    public void Every_robustness_and_certified_training_kernel_compiles_to_ptx_and_opencl_c(string network)
+    {
+        // Interval bounds, vector-Jacobian products and, for classifiers, certified training's backward and loss.
+        NetworkArchitecture architecture = Networks[network]();
+        Accelerator accelerator = IlgpuDevices.TryGet(Backend.IlgpuCpu, out string whyNot) ?? throw new InvalidOperationException(whyNot);
+        KernelInstance[] kernels = [.. new IlgpuProgram(accelerator, architecture, TestArchitectures.Masks(architecture)).RobustnessKernels.Distinct()];
+        var failures = new List<string>();
+        using var ptx = new PTXBackend(_context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, nvvmAPI: null);
+        var capabilities = new CLCapabilityContext(float16: false, float64: true, genericAddressSpace: true, int64_Atomics: true, subGroups: false);
+        using var openCL = new CLBackend(_context, capabilities, CLDeviceVendor.Other, CLCVersion.CL20);
+        foreach (KernelInstance kernel in kernels)
+        {
+            Compile(() => ((PTXCompiledKernel)SpecializedCompiler.Compile(ptx, kernel)).PTXAssembly, $"{kernel} for SM_90", failures);
+            Compile(() => ((CLCompiledKernel)SpecializedCompiler.Compile(openCL, kernel)).Source, $"{kernel} in OpenCL C", failures);
+        }
+
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+        if (architecture.Loss == Loss.SoftmaxCrossEntropy)
+        {
+            Assert.Contains(kernels, kernel => kernel.Method.Name is nameof(IntervalKernels.ElidedLoss) or nameof(IntervalKernels.OutputLoss));
+        }
+    }
+
     [Fact]
     public void The_engines_own_kernels_compile_to_ptx_and_opencl_c()
     {

@@ -8,7 +8,8 @@ namespace FusedNets.Tests.Research;
 /// <summary>
 /// What users call: Network.IntervalBounds, Robustness.CertifiedAccuracy (with the last layer elided), the FGSM and PGD
 /// attacks (inside the ε-ball and the clip range, seeded), and certified and adversarial training through Fit, which
-/// raise certified and PGD accuracy on the 8×8 digits.
+/// raise certified and PGD accuracy on the 8×8 digits; certified training through Fit takes the same steps on the ILGPU
+/// kernels as on the CPU.
 /// </summary>
 public class RobustnessTests
 {
@@ -176,14 +177,30 @@ public class RobustnessTests
         Assert.True(plainPgd < plain.Evaluate(test).Accuracy, "PGD lowers the accuracy of a network trained without it");
     }
 
-    [Fact]
-    public void Certified_training_on_a_gpu_backend_says_it_runs_on_the_cpu()
+    [Theory]
+    [InlineData("Sgd")]
+    [InlineData("Adam")]
+    public void Certified_training_through_fit_takes_the_same_steps_on_the_ilgpu_simulator_as_on_the_cpu(string name)
     {
-        using var network = new DigitsClassifier(seed: 0, Backend.IlgpuCpu);
-        Dataset train = Digits.Value.Train.Select([.. Enumerable.Range(0, 64)]);
+        // The ramps under way over a few batches of an epoch and the next; the kinds' steps are CertifiedTrainingStepTests'.
+        // Taking the CPU's steps, certified training on the GPU engines raises certified accuracy as the CPU's does (above);
+        // training to that point on the simulator takes over 15 minutes, so that is not repeated here.
+        Dataset train = Digits.Value.Train.Select([.. Enumerable.Range(0, 48)]);
+        var parameters = new List<float[]>();
+        foreach (Backend backend in new[] { Backend.Cpu, Backend.IlgpuCpu })
+        {
+            using var network = new DigitsClassifier(seed: 0, backend);
+            Optimizer optimizer = name == "Sgd" ? new Sgd(0.05f, momentum: 0.9f) : new Adam(0.003f);
+            network.Fit(train, optimizer, epochs: 2, batchSize: 16, shuffleSeed: 1, robustTraining: new CertifiedTraining(0.1f, rampSteps: 4, warmupSteps: 1, clipMin: 0, clipMax: 1));
+            var trained = new float[network.Architecture.ParameterCount];
+            network.CopyParametersTo(trained);
+            parameters.Add(trained);
+        }
 
-        var error = Assert.Throws<NotSupportedException>(() => network.Fit(train, new Sgd(0.05f), epochs: 1, robustTraining: new CertifiedTraining(0.1f, rampSteps: 10)));
-        Assert.Contains("Backend.Cpu", error.Message, StringComparison.Ordinal);
+        for (int p = 0; p < parameters[0].Length; p++)
+        {
+            Assert.True(Math.Abs(parameters[0][p] - parameters[1][p]) <= 1e-4f * (1 + Math.Abs(parameters[0][p])), $"parameter {p}: {parameters[0][p]} on the CPU, {parameters[1][p]} on IlgpuCpu");
+        }
     }
 
     [Theory]
@@ -201,28 +218,6 @@ public class RobustnessTests
             IReadOnlyList<EpochReport> reports = network.Fit(train, Optimizer(), epochs: 6, batchSize: 32, robustTraining: training);
 
             Assert.True(reports[^1].Loss < 0.7f * reports[0].Loss, $"{training} with {name}: loss {reports[0].Loss} in epoch 1, {reports[^1].Loss} in epoch 6");
-        }
-    }
-
-    [Fact]
-    public void Certified_training_on_a_gpu_backend_leaves_the_optimizer_state_it_found()
-    {
-        // The engine refuses after the network has started Adam's state afresh: the SGD velocity must come back.
-        using var network = new DigitsClassifier(seed: 0, Backend.IlgpuCpu);
-        Dataset train = Digits.Value.Train.Select([.. Enumerable.Range(0, 32)]);
-        network.Fit(train, new Sgd(0.05f, momentum: 0.9f), epochs: 1);
-        string before = Path.GetTempFileName(), after = Path.GetTempFileName();
-        try
-        {
-            network.Save(before, includeMomentum: true);
-            Assert.Throws<NotSupportedException>(() => network.Fit(train, new Adam(0.01f), epochs: 1, robustTraining: new CertifiedTraining(0.1f, rampSteps: 0)));
-            network.Save(after, includeMomentum: true);
-            Assert.Equal(File.ReadAllBytes(before), File.ReadAllBytes(after));
-        }
-        finally
-        {
-            File.Delete(before);
-            File.Delete(after);
         }
     }
 

@@ -207,14 +207,17 @@ internal static class Conv2DKernels
 
     // Interval bound propagation (docs/research.md), one thread per output as the forward: over the window's taps inside
     // the image, with c = lo/2 + hi/2 and r = hi/2 − lo/2 of x's bounds, z lies in [μ − ρ, μ + ρ], μ = b + Σ W c,
-    // ρ = Σ |W| r, widened by relative · (|b| + Σ |W| (|c| + r)) + absolute · (1 + Σ |W|); then y's bounds by f's rule.
-    // lower, upper: (B, C, H, W); yLower, yUpper: (B, F, OH, OW).
+    // ρ = Σ |W| r, widened by relative · (|b| + Σ |W| (|c| + r)) + absolute · (1 + Σ |W|); then y's bounds by f's rule
+    // (certified training: no margins, the unwidened rule, z's bounds saved for the backward).
+    // lower, upper: (B, C, H, W); zLower, zUpper, yLower, yUpper: (B, F, OH, OW).
     public static void IntervalForward<TActivation>(
         Index1D index,
         ArrayView<float> lower,
         ArrayView<float> upper,
         ArrayView<float> w,
         ArrayView<float> b,
+        ArrayView<float> zLower,
+        ArrayView<float> zUpper,
         ArrayView<float> yLower,
         ArrayView<float> yUpper,
         IntervalRule rule,
@@ -258,9 +261,148 @@ internal static class Conv2DKernels
         float bias = b[f];
         radius += relative * ((bias > 0f ? bias : -bias) + scale) + absolute * (1f + weights);
         center += bias;
+        zLower[index] = center - radius;
+        zUpper[index] = center + radius;
         rule.Bounds<TActivation>(center - radius, center + radius, out float yLo, out float yHi);
         yLower[index] = yLo;
         yUpper[index] = yHi;
+    }
+
+    // Certified training's backward of the bounds to the layer below, fused with its interval rule; one thread per input
+    // value, gathering as the backward: from μ = b + Σ W c and ρ = Σ |W| r, dc[s, c, iy, ix] = Σ_{f, i, j} W[f, c, i, j]
+    // dμ[s, f, oy, ox] and dr = the same sum over |W| and dρ; dL/dlo = (dc − dr) / 2 and dL/dhi = (dc + dr) / 2 of the y
+    // bounds below, which the below rule at its z bounds turns into its dμ and dρ. dμ, dρ: (B, F, OH, OW); the rest (B, C, H, W).
+    public static void IntervalBackward<TBelow>(
+        Index1D index,
+        ArrayView<float> w,
+        ArrayView<float> centerGradients,
+        ArrayView<float> radiusGradients,
+        ArrayView<float> zLowerBelow,
+        ArrayView<float> zUpperBelow,
+        IntervalRule below,
+        ArrayView<float> belowCenterGradients,
+        ArrayView<float> belowRadiusGradients,
+        SpecializedValue<Conv2DShape> shape)
+        where TBelow : struct, IActivationKernel
+    {
+        Conv2DShape g = shape.Value;
+        int ix = index % g.Width, iy = index / g.Width % g.Height;
+        int c = index / (g.Width * g.Height) % g.Channels, s = index / (g.Width * g.Height * g.Channels);
+        float dc = 0f, dr = 0f;
+        for (int i = 0; i < g.Kernel; i++)
+        {
+            int ty = iy + g.Padding - i;
+            int oy = ty / g.Stride;
+            if (ty < 0 || oy * g.Stride != ty || oy >= g.OutHeight)
+            {
+                continue;
+            }
+
+            for (int j = 0; j < g.Kernel; j++)
+            {
+                int tx = ix + g.Padding - j;
+                int ox = tx / g.Stride;
+                if (tx < 0 || ox * g.Stride != tx || ox >= g.OutWidth)
+                {
+                    continue;
+                }
+
+                for (int f = 0; f < g.Filters; f++)
+                {
+                    float weight = w[((f * g.Channels + c) * g.Kernel + i) * g.Kernel + j];
+                    int at = ((s * g.Filters + f) * g.OutHeight + oy) * g.OutWidth + ox;
+                    dc += weight * centerGradients[at];
+                    dr += (weight > 0f ? weight : -weight) * radiusGradients[at];
+                }
+            }
+        }
+
+        below.Backward<TBelow>(zLowerBelow[index], zUpperBelow[index], 0.5f * (dc - dr), 0.5f * (dc + dr), out float centerGradient, out float radiusGradient);
+        belowCenterGradients[index] = centerGradient;
+        belowRadiusGradients[index] = radiusGradient;
+    }
+
+    // Certified training's backward of μ = b + Σ W c, ρ = Σ |W| r to W and b, fused with the optimizer step of TRule; one
+    // group per weight, then one per bias, reducing as the update does:
+    //   dW[f, c, i, j] = Σ_{s, oy, ox} dμ[s, f, oy, ox] c[s, c, iy, ix] + sign(W[f, c, i, j]) dρ[s, f, oy, ox] r[s, c, iy, ix],
+    //   db[f] = Σ_{s, oy, ox} dμ[s, f, oy, ox],   (iy, ix) = (oy·S + i − P, ox·S + j − P),
+    // c and r the center and radius of the input bounds lower, upper (B, C, H, W). Moments and mask as in the update.
+    public static void IntervalUpdate<TMask, TRule>(
+        ArrayView<int> status,
+        ArrayView<float> lower,
+        ArrayView<float> upper,
+        ArrayView<float> centerGradients,
+        ArrayView<float> radiusGradients,
+        ArrayView<float> w,
+        ArrayView<float> b,
+        ArrayView<float> mw,
+        ArrayView<float> mb,
+        ArrayView<float> vw,
+        ArrayView<float> vb,
+        ArrayView<float> mask,
+        TRule rule,
+        SpecializedValue<Conv2DShape> shape,
+        int batch,
+        int step)
+        where TMask : struct, IMaskMode
+        where TRule : struct, IUpdateRule
+    {
+        if (KernelChecks.StepFailedInGroup(status))
+        {
+            return;
+        }
+
+        Conv2DShape g = shape.Value;
+        int weights = g.Filters * g.Channels * g.Kernel * g.Kernel;
+        int positions = g.OutHeight * g.OutWidth;
+        int thread = Group.IdxX, weight = Grid.IdxX;
+        bool isBias = weight >= weights;
+        int j = weight % g.Kernel, i = weight / g.Kernel % g.Kernel;
+        int c = weight / (g.Kernel * g.Kernel) % g.Channels, f = isBias ? weight - weights : weight / (g.Kernel * g.Kernel * g.Channels);
+        float centerSum = 0f, radiusSum = 0f;
+        for (int p = thread; p < batch * positions; p += ReductionThreads)
+        {
+            int s = p / positions, ox = p % g.OutWidth, oy = p / g.OutWidth % g.OutHeight;
+            int at = (s * g.Filters + f) * positions + oy * g.OutWidth + ox;
+            if (isBias)
+            {
+                centerSum += centerGradients[at];
+                continue;
+            }
+
+            int iy = oy * g.Stride + i - g.Padding, ix = ox * g.Stride + j - g.Padding;
+            if (iy >= 0 && iy < g.Height && ix >= 0 && ix < g.Width)
+            {
+                int input = ((s * g.Channels + c) * g.Height + iy) * g.Width + ix;
+                float lo = lower[input], hi = upper[input];
+                centerSum += centerGradients[at] * (0.5f * lo + 0.5f * hi);
+                radiusSum += radiusGradients[at] * (0.5f * hi - 0.5f * lo);
+            }
+        }
+
+        float centerGradient = GroupSum(centerSum, thread);
+        float radiusGradient = GroupSum(radiusSum, thread);
+        if (thread != 0)
+        {
+            return;
+        }
+
+        if (isBias)
+        {
+            b[f] = rule.UpdateBias(b[f], ref mb[f], ref vb[f], centerGradient);
+            KernelChecks.FlagIfNotFinite<TRule>(status, step, b[f], mb[f], vb[f]);
+            return;
+        }
+
+        float current = w[weight];
+        float gradient = centerGradient + (current > 0f ? radiusGradient : current < 0f ? -radiusGradient : 0f);
+        if (TMask.IsMasked)
+        {
+            gradient *= mask[weight];
+        }
+
+        w[weight] = rule.UpdateWeight(current, ref mw[weight], ref vw[weight], gradient);
+        KernelChecks.FlagIfNotFinite<TRule>(status, step, w[weight], mw[weight], vw[weight]);
     }
 
     /// <summary>The sum of every thread's <paramref name="value"/> over a group of <see cref="ReductionThreads"/>, pairwise in a fixed order; valid in thread 0.</summary>

@@ -12,8 +12,10 @@ internal sealed class Conv2DLayer : IlgpuLayer
     private readonly UpdateKernels _update;
     private readonly Action<AcceleratorStream, Index1D, ArrayView<int>, View, View, View, View, View, SpecializedValue<Conv2DShape>> _forward;
     private readonly Action<AcceleratorStream, Index1D, ArrayView<int>, View, View, View, View, View, SpecializedValue<Conv2DShape>> _backward;
-    private readonly KernelInstance _intervalKernel;
-    private Action<AcceleratorStream, Index1D, View, View, View, View, View, View, IntervalRule, float, float, SpecializedValue<Conv2DShape>>? _interval;
+    private readonly KernelInstance _intervalKernel, _intervalBackwardKernel;
+    private readonly UpdateKernels _intervalUpdate;
+    private Action<AcceleratorStream, Index1D, View, View, View, View, View, View, View, View, IntervalRule, float, float, SpecializedValue<Conv2DShape>>? _interval;
+    private Action<AcceleratorStream, Index1D, View, View, View, View, View, IntervalRule, View, View, SpecializedValue<Conv2DShape>>? _intervalBackward;
     private readonly SpecializedValue<Conv2DShape> _shape;
     private readonly bool _masked;
 
@@ -27,6 +29,8 @@ internal sealed class Conv2DLayer : IlgpuLayer
         _backwardKernel = KernelInstance.Of(typeof(Conv2DKernels), nameof(Conv2DKernels.Backward), [KernelTypes.Of(BelowActivation)], _shape);
         _update = new UpdateKernels(kernels, typeof(Conv2DKernels), nameof(Conv2DKernels.Update), [KernelTypes.MaskMode(masked)], _shape);
         _intervalKernel = KernelInstance.Of(typeof(Conv2DKernels), nameof(Conv2DKernels.IntervalForward), [KernelTypes.Of(layer.Activation)], _shape);
+        _intervalBackwardKernel = KernelInstance.Of(typeof(Conv2DKernels), nameof(Conv2DKernels.IntervalBackward), [KernelTypes.Of(BelowActivation)], _shape);
+        _intervalUpdate = new UpdateKernels(kernels, typeof(Conv2DKernels), nameof(Conv2DKernels.IntervalUpdate), [KernelTypes.MaskMode(masked)], _shape);
         kernels.Load(_forwardKernel, out _forward);
         kernels.Load(_backwardKernel, out _backward);
     }
@@ -60,11 +64,32 @@ internal sealed class Conv2DLayer : IlgpuLayer
 
     public override KernelInstance IntervalKernel => _intervalKernel;
 
-    public override void IntervalForward(KernelLibrary kernels, IlgpuWorkspace workspace, View lower, View upper, View outputLower, View outputUpper, int batch)
+    public override void IntervalForward(KernelLibrary kernels, IlgpuWorkspace workspace, IlgpuIntervalBuffers buffers, int batch, bool training)
     {
         int terms = ((Conv2DLayerArchitecture)Architecture).Fans.In;
         LoadOnce(kernels, _intervalKernel, ref _interval)(workspace.Stream, batch * Architecture.Units,
-            lower, upper, workspace.Weights(Index), workspace.Bias(Index), outputLower, outputUpper,
-            new IntervalRule(Architecture.Activation), IntervalRounding.AffineRelative(terms), IntervalRounding.AffineAbsolute(terms), _shape);
+            buffers.Lower(Index - 1), buffers.Upper(Index - 1), workspace.Weights(Index), workspace.Bias(Index),
+            buffers.ZLower(Index), buffers.ZUpper(Index), buffers.Lower(Index), buffers.Upper(Index),
+            new IntervalRule(Architecture.Activation, widen: !training),
+            training ? 0f : IntervalRounding.AffineRelative(terms), training ? 0f : IntervalRounding.AffineAbsolute(terms), _shape);
+    }
+
+    public override IEnumerable<KernelInstance> CertifiedKernels => [_intervalBackwardKernel, .. _intervalUpdate.All];
+
+    public override void IntervalBackward(KernelLibrary kernels, IlgpuWorkspace workspace, IlgpuIntervalBuffers buffers, int batch) =>
+        LoadOnce(kernels, _intervalBackwardKernel, ref _intervalBackward)(workspace.Stream, batch * Architecture.Inputs,
+            workspace.Weights(Index), buffers.CenterGradients(Index), buffers.RadiusGradients(Index),
+            buffers.ZLower(Index - 1), buffers.ZUpper(Index - 1), BelowRule, buffers.CenterGradients(Index - 1), buffers.RadiusGradients(Index - 1), _shape);
+
+    public override void IntervalUpdate<TRule>(IlgpuWorkspace workspace, IlgpuIntervalBuffers buffers, int batch, in TRule rule, int step)
+    {
+        View weights = workspace.Weights(Index);
+        View mask = _masked ? workspace.Mask(Index) : weights;
+        var groups = new KernelConfig(Architecture.ParameterCount, Conv2DKernels.ReductionThreads);
+        _intervalUpdate.Launcher<TRule, IntervalUpdateLauncher<KernelConfig, TRule, Conv2DShape>>()(
+            workspace.Stream, groups, workspace.Status,
+            buffers.Lower(Index - 1), buffers.Upper(Index - 1), buffers.CenterGradients(Index), buffers.RadiusGradients(Index), weights, workspace.Bias(Index),
+            workspace.WeightsMomentum(Index), workspace.BiasMomentum(Index), workspace.WeightsSecondMoment(Index), workspace.BiasSecondMoment(Index), mask,
+            rule, _shape, batch, step);
     }
 }

@@ -12,8 +12,10 @@ internal sealed class DenseLayer : IlgpuLayer
     private readonly UpdateKernels _update;
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<int>, View, View, View, View, View, SpecializedValue<DenseShape>, int> _forward;
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<int>, View, View, View, View, View, SpecializedValue<DenseShape>, int> _backward;
-    private readonly KernelInstance _intervalKernel;
-    private Action<AcceleratorStream, KernelConfig, View, View, View, View, View, View, IntervalRule, float, float, SpecializedValue<DenseShape>, int>? _interval;
+    private readonly KernelInstance _intervalKernel, _intervalBackwardKernel;
+    private readonly UpdateKernels _intervalUpdate;
+    private Action<AcceleratorStream, KernelConfig, View, View, View, View, View, View, View, View, IntervalRule, float, float, SpecializedValue<DenseShape>, int>? _interval;
+    private Action<AcceleratorStream, KernelConfig, View, View, View, View, View, IntervalRule, View, View, SpecializedValue<DenseShape>, int>? _intervalBackward;
     private readonly SpecializedValue<DenseShape> _shape;
     private readonly int _tile;
     private readonly bool _masked;
@@ -30,6 +32,8 @@ internal sealed class DenseLayer : IlgpuLayer
         _backwardKernel = KernelInstance.Of(typeof(DenseKernels), nameof(DenseKernels.Backward), [KernelTypes.Of(BelowActivation), tile], _shape);
         _update = new UpdateKernels(kernels, typeof(DenseKernels), nameof(DenseKernels.Update), [KernelTypes.MaskMode(masked), tile], _shape);
         _intervalKernel = KernelInstance.Of(typeof(DenseKernels), nameof(DenseKernels.IntervalForward), [KernelTypes.Of(layer.Activation), tile], _shape);
+        _intervalBackwardKernel = KernelInstance.Of(typeof(DenseKernels), nameof(DenseKernels.IntervalBackward), [KernelTypes.Of(BelowActivation), tile], _shape);
+        _intervalUpdate = new UpdateKernels(kernels, typeof(DenseKernels), nameof(DenseKernels.IntervalUpdate), [KernelTypes.MaskMode(masked), tile], _shape);
         kernels.Load(_forwardKernel, out _forward);
         kernels.Load(_backwardKernel, out _backward);
     }
@@ -62,8 +66,28 @@ internal sealed class DenseLayer : IlgpuLayer
 
     public override KernelInstance IntervalKernel => _intervalKernel;
 
-    public override void IntervalForward(KernelLibrary kernels, IlgpuWorkspace workspace, View lower, View upper, View outputLower, View outputUpper, int batch) =>
+    public override void IntervalForward(KernelLibrary kernels, IlgpuWorkspace workspace, IlgpuIntervalBuffers buffers, int batch, bool training) =>
         LoadOnce(kernels, _intervalKernel, ref _interval)(workspace.Stream, Tiles(Architecture.Units, batch, _tile),
-            lower, upper, workspace.Weights(Index), workspace.Bias(Index), outputLower, outputUpper,
-            new IntervalRule(Architecture.Activation), IntervalRounding.AffineRelative(Architecture.Inputs), IntervalRounding.AffineAbsolute(Architecture.Inputs), _shape, batch);
+            buffers.Lower(Index - 1), buffers.Upper(Index - 1), workspace.Weights(Index), workspace.Bias(Index),
+            buffers.ZLower(Index), buffers.ZUpper(Index), buffers.Lower(Index), buffers.Upper(Index),
+            new IntervalRule(Architecture.Activation, widen: !training),
+            training ? 0f : IntervalRounding.AffineRelative(Architecture.Inputs), training ? 0f : IntervalRounding.AffineAbsolute(Architecture.Inputs), _shape, batch);
+
+    public override IEnumerable<KernelInstance> CertifiedKernels => [_intervalBackwardKernel, .. _intervalUpdate.All];
+
+    public override void IntervalBackward(KernelLibrary kernels, IlgpuWorkspace workspace, IlgpuIntervalBuffers buffers, int batch) =>
+        LoadOnce(kernels, _intervalBackwardKernel, ref _intervalBackward)(workspace.Stream, Tiles(Architecture.Inputs, batch, _tile),
+            workspace.Weights(Index), buffers.CenterGradients(Index), buffers.RadiusGradients(Index),
+            buffers.ZLower(Index - 1), buffers.ZUpper(Index - 1), BelowRule, buffers.CenterGradients(Index - 1), buffers.RadiusGradients(Index - 1), _shape, batch);
+
+    public override void IntervalUpdate<TRule>(IlgpuWorkspace workspace, IlgpuIntervalBuffers buffers, int batch, in TRule rule, int step)
+    {
+        View weights = workspace.Weights(Index);
+        View mask = _masked ? workspace.Mask(Index) : weights;
+        _intervalUpdate.Launcher<TRule, IntervalUpdateLauncher<KernelConfig, TRule, DenseShape>>()(
+            workspace.Stream, Tiles(Architecture.Inputs, Architecture.Units, _tile), workspace.Status,
+            buffers.Lower(Index - 1), buffers.Upper(Index - 1), buffers.CenterGradients(Index), buffers.RadiusGradients(Index), weights, workspace.Bias(Index),
+            workspace.WeightsMomentum(Index), workspace.BiasMomentum(Index), workspace.WeightsSecondMoment(Index), workspace.BiasSecondMoment(Index), mask,
+            rule, _shape, batch, step);
+    }
 }

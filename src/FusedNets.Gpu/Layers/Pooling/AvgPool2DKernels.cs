@@ -96,4 +96,37 @@ internal static class AvgPool2DKernels
         zLower[index] = sumLower / (g.Size * g.Size) - margin;
         zUpper[index] = sumUpper / (g.Size * g.Size) + margin;
     }
+
+    // Certified training's backward of the bounds to the layer below, fused with its interval rule; one thread per input
+    // value: dL/dlo[s, c, iy, ix] = (dμ − dρ) / 2 / S² and dL/dhi = (dμ + dρ) / 2 / S² of its window's output, whose bounds
+    // are μ ∓ ρ (0 past the last whole window); the below rule at its z bounds turns them into its dμ and dρ.
+    // dμ, dρ: (B, C, OH, OW); the rest (B, C, H, W).
+    public static void IntervalBackward<TBelow>(
+        Index1D index,
+        ArrayView<float> centerGradients,
+        ArrayView<float> radiusGradients,
+        ArrayView<float> zLowerBelow,
+        ArrayView<float> zUpperBelow,
+        IntervalRule below,
+        ArrayView<float> belowCenterGradients,
+        ArrayView<float> belowRadiusGradients,
+        SpecializedValue<Pool2DShape> shape)
+        where TBelow : struct, IActivationKernel
+    {
+        Pool2DShape g = shape.Value;
+        int ix = index % g.Width, iy = index / g.Width % g.Height, plane = index / (g.Width * g.Height);
+        int oy = iy / g.Size, ox = ix / g.Size;
+        float dLower = 0f, dUpper = 0f;
+        if (oy < g.OutHeight && ox < g.OutWidth)
+        {
+            int output = (plane * g.OutHeight + oy) * g.OutWidth + ox;
+            float dCenter = centerGradients[output], dRadius = radiusGradients[output];
+            dLower = 0.5f * (dCenter - dRadius) / (g.Size * g.Size);
+            dUpper = 0.5f * (dCenter + dRadius) / (g.Size * g.Size);
+        }
+
+        below.Backward<TBelow>(zLowerBelow[index], zUpperBelow[index], dLower, dUpper, out float centerGradient, out float radiusGradient);
+        belowCenterGradients[index] = centerGradient;
+        belowRadiusGradients[index] = radiusGradient;
+    }
 }

@@ -76,6 +76,42 @@ internal static class MaxPool2DKernels
         zUpper[index] = upper[Largest(upper, g, plane, oy, ox)];
     }
 
+    // Certified training's backward of the bounds to the layer below, fused with its interval rule; one thread per input
+    // value. Each end's gradient goes to the value that end's maximum took: dL/dlo[s, c, iy, ix] = (lower's largest of
+    // the window ? (dμ − dρ) / 2 : 0) and dL/dhi = (upper's largest ? (dμ + dρ) / 2 : 0), μ ∓ ρ the output's bounds; the
+    // below rule at its z bounds turns them into its dμ and dρ. lower, upper (the input's bounds), zLowerBelow,
+    // zUpperBelow and the below gradients: (B, C, H, W); dμ, dρ: (B, C, OH, OW).
+    public static void IntervalBackward<TBelow>(
+        Index1D index,
+        ArrayView<float> lower,
+        ArrayView<float> upper,
+        ArrayView<float> centerGradients,
+        ArrayView<float> radiusGradients,
+        ArrayView<float> zLowerBelow,
+        ArrayView<float> zUpperBelow,
+        IntervalRule below,
+        ArrayView<float> belowCenterGradients,
+        ArrayView<float> belowRadiusGradients,
+        SpecializedValue<Pool2DShape> shape)
+        where TBelow : struct, IActivationKernel
+    {
+        Pool2DShape g = shape.Value;
+        int ix = index % g.Width, iy = index / g.Width % g.Height, plane = index / (g.Width * g.Height);
+        int oy = iy / g.Size, ox = ix / g.Size;
+        float dLower = 0f, dUpper = 0f;
+        if (oy < g.OutHeight && ox < g.OutWidth)
+        {
+            int output = (plane * g.OutHeight + oy) * g.OutWidth + ox;
+            float dCenter = centerGradients[output], dRadius = radiusGradients[output];
+            dLower = Largest(lower, g, plane, oy, ox) == index ? 0.5f * (dCenter - dRadius) : 0f;
+            dUpper = Largest(upper, g, plane, oy, ox) == index ? 0.5f * (dCenter + dRadius) : 0f;
+        }
+
+        below.Backward<TBelow>(zLowerBelow[index], zUpperBelow[index], dLower, dUpper, out float centerGradient, out float radiusGradient);
+        belowCenterGradients[index] = centerGradient;
+        belowRadiusGradients[index] = radiusGradient;
+    }
+
     /// <summary>The index in x of the largest value of window (oy, ox) of <paramref name="plane"/> (sample · C + channel); the first on ties.</summary>
     private static int Largest(ArrayView<float> x, Pool2DShape g, int plane, int oy, int ox)
     {

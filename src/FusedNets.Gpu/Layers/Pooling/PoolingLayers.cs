@@ -7,7 +7,7 @@ namespace FusedNets.Gpu;
 /// <summary>Max pooling's launches (<see cref="MaxPool2DKernels"/>): a thread per output forward, a thread per input backward.</summary>
 internal sealed class MaxPool2DLayer : IlgpuLayer
 {
-    private readonly KernelInstance _forwardKernel, _backwardKernel;
+    private readonly KernelInstance _forwardKernel, _backwardKernel, _intervalBackwardKernel;
     private readonly Action<AcceleratorStream, Index1D, ArrayView<int>, View, View, View, SpecializedValue<Pool2DShape>> _forward;
     private readonly Action<AcceleratorStream, Index1D, ArrayView<int>, View, View, View, View, View, SpecializedValue<Pool2DShape>> _backward;
     private readonly SpecializedValue<Pool2DShape> _shape;
@@ -19,6 +19,7 @@ internal sealed class MaxPool2DLayer : IlgpuLayer
         _forwardKernel = KernelInstance.Of(typeof(MaxPool2DKernels), nameof(MaxPool2DKernels.Forward), [], _shape);
         _backwardKernel = KernelInstance.Of(typeof(MaxPool2DKernels), nameof(MaxPool2DKernels.Backward), [KernelTypes.Of(BelowActivation)], _shape);
         IntervalKernel = KernelInstance.Of(typeof(MaxPool2DKernels), nameof(MaxPool2DKernels.IntervalForward), [], _shape);
+        _intervalBackwardKernel = KernelInstance.Of(typeof(MaxPool2DKernels), nameof(MaxPool2DKernels.IntervalBackward), [KernelTypes.Of(BelowActivation)], _shape);
         kernels.Load(_forwardKernel, out _forward);
         kernels.Load(_backwardKernel, out _backward);
     }
@@ -36,17 +37,26 @@ internal sealed class MaxPool2DLayer : IlgpuLayer
 
     public override KernelInstance IntervalKernel { get; }
 
-    // Pooling has no activation: y's bounds are z's.
-    public override void IntervalForward(KernelLibrary kernels, IlgpuWorkspace workspace, View lower, View upper, View outputLower, View outputUpper, int batch) =>
-        LoadOnce(kernels, IntervalKernel, ref _interval)(workspace.Stream, batch * Architecture.Units, lower, upper, outputLower, outputUpper, _shape);
+    // Pooling has no activation: y's bounds are z's, and exact (training and not).
+    public override void IntervalForward(KernelLibrary kernels, IlgpuWorkspace workspace, IlgpuIntervalBuffers buffers, int batch, bool training) =>
+        LoadOnce(kernels, IntervalKernel, ref _interval)(workspace.Stream, batch * Architecture.Units,
+            buffers.Lower(Index - 1), buffers.Upper(Index - 1), buffers.Lower(Index), buffers.Upper(Index), _shape);
+
+    public override IEnumerable<KernelInstance> CertifiedKernels => [_intervalBackwardKernel];
+
+    public override void IntervalBackward(KernelLibrary kernels, IlgpuWorkspace workspace, IlgpuIntervalBuffers buffers, int batch) =>
+        LoadOnce(kernels, _intervalBackwardKernel, ref _intervalBackward)(workspace.Stream, batch * Architecture.Inputs,
+            buffers.Lower(Index - 1), buffers.Upper(Index - 1), buffers.CenterGradients(Index), buffers.RadiusGradients(Index),
+            buffers.ZLower(Index - 1), buffers.ZUpper(Index - 1), BelowRule, buffers.CenterGradients(Index - 1), buffers.RadiusGradients(Index - 1), _shape);
 
     private Action<AcceleratorStream, Index1D, View, View, View, View, SpecializedValue<Pool2DShape>>? _interval;
+    private Action<AcceleratorStream, Index1D, View, View, View, View, View, View, IntervalRule, View, View, SpecializedValue<Pool2DShape>>? _intervalBackward;
 }
 
 /// <summary>Average pooling's launches (<see cref="AvgPool2DKernels"/>): a thread per output forward, a thread per input backward.</summary>
 internal sealed class AvgPool2DLayer : IlgpuLayer
 {
-    private readonly KernelInstance _forwardKernel, _backwardKernel;
+    private readonly KernelInstance _forwardKernel, _backwardKernel, _intervalBackwardKernel;
     private readonly Action<AcceleratorStream, Index1D, ArrayView<int>, View, View, View, SpecializedValue<Pool2DShape>> _forward;
     private readonly Action<AcceleratorStream, Index1D, ArrayView<int>, View, View, View, View, SpecializedValue<Pool2DShape>> _backward;
     private readonly SpecializedValue<Pool2DShape> _shape;
@@ -58,6 +68,7 @@ internal sealed class AvgPool2DLayer : IlgpuLayer
         _forwardKernel = KernelInstance.Of(typeof(AvgPool2DKernels), nameof(AvgPool2DKernels.Forward), [], _shape);
         _backwardKernel = KernelInstance.Of(typeof(AvgPool2DKernels), nameof(AvgPool2DKernels.Backward), [KernelTypes.Of(BelowActivation)], _shape);
         IntervalKernel = KernelInstance.Of(typeof(AvgPool2DKernels), nameof(AvgPool2DKernels.IntervalForward), [], _shape);
+        _intervalBackwardKernel = KernelInstance.Of(typeof(AvgPool2DKernels), nameof(AvgPool2DKernels.IntervalBackward), [KernelTypes.Of(BelowActivation)], _shape);
         kernels.Load(_forwardKernel, out _forward);
         kernels.Load(_backwardKernel, out _backward);
     }
@@ -75,13 +86,22 @@ internal sealed class AvgPool2DLayer : IlgpuLayer
 
     public override KernelInstance IntervalKernel { get; }
 
-    // Pooling has no activation: y's bounds are z's.
-    public override void IntervalForward(KernelLibrary kernels, IlgpuWorkspace workspace, View lower, View upper, View outputLower, View outputUpper, int batch)
+    // Pooling has no activation: y's bounds are z's. Certified training takes the mean unwidened.
+    public override void IntervalForward(KernelLibrary kernels, IlgpuWorkspace workspace, IlgpuIntervalBuffers buffers, int batch, bool training)
     {
         int terms = ((Pool2DLayerArchitecture)Architecture).Size * ((Pool2DLayerArchitecture)Architecture).Size;
-        LoadOnce(kernels, IntervalKernel, ref _interval)(workspace.Stream, batch * Architecture.Units, lower, upper, outputLower, outputUpper,
-            IntervalRounding.MeanRelative(terms), terms * IntervalRounding.SmallestNormal, _shape);
+        LoadOnce(kernels, IntervalKernel, ref _interval)(workspace.Stream, batch * Architecture.Units,
+            buffers.Lower(Index - 1), buffers.Upper(Index - 1), buffers.Lower(Index), buffers.Upper(Index),
+            training ? 0f : IntervalRounding.MeanRelative(terms), training ? 0f : terms * IntervalRounding.SmallestNormal, _shape);
     }
 
+    public override IEnumerable<KernelInstance> CertifiedKernels => [_intervalBackwardKernel];
+
+    public override void IntervalBackward(KernelLibrary kernels, IlgpuWorkspace workspace, IlgpuIntervalBuffers buffers, int batch) =>
+        LoadOnce(kernels, _intervalBackwardKernel, ref _intervalBackward)(workspace.Stream, batch * Architecture.Inputs,
+            buffers.CenterGradients(Index), buffers.RadiusGradients(Index),
+            buffers.ZLower(Index - 1), buffers.ZUpper(Index - 1), BelowRule, buffers.CenterGradients(Index - 1), buffers.RadiusGradients(Index - 1), _shape);
+
     private Action<AcceleratorStream, Index1D, View, View, View, View, float, float, SpecializedValue<Pool2DShape>>? _interval;
+    private Action<AcceleratorStream, Index1D, View, View, View, View, IntervalRule, View, View, SpecializedValue<Pool2DShape>>? _intervalBackward;
 }
