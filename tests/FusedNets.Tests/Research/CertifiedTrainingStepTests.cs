@@ -67,12 +67,7 @@ public class CertifiedTrainingStepTests
 
             float loss = engine.TrainBatchCertified(batch.Inputs, batch.Labels, batch.Size, steps[s], sgd);
 
-            var lower = new float[batch.Inputs.Length];
-            var upper = new float[batch.Inputs.Length];
-            IntervalBoxes.Around(batch.Inputs, steps[s].Epsilon, steps[s].ClipMin, steps[s].ClipMax, lower, upper);
-            ReferenceGradients expected = reference.CertifiedGradients(batch.InputsAsDouble, Widen(lower), Widen(upper), batch.Labels, batch.Size, steps[s].Kappa);
-            reference.Step(expected.Parameters, sgd);
-            AssertClose(expected.Loss, loss, $"loss of step {s}");
+            AssertClose(ReferenceCertifiedStep(reference, batch, steps[s], sgd), loss, $"loss of step {s}");
         }
 
         var parameters = new float[architecture.ParameterCount];
@@ -127,12 +122,7 @@ public class CertifiedTrainingStepTests
                 OptimizerStep step = optimizer.ToStep(optimizer.LearningRate, s + 1);
                 float loss = engine.TrainBatchCertified(batch.Inputs, batch.Labels, batch.Size, steps[s], step);
 
-                var lower = new float[batch.Inputs.Length];
-                var upper = new float[batch.Inputs.Length];
-                IntervalBoxes.Around(batch.Inputs, steps[s].Epsilon, steps[s].ClipMin, steps[s].ClipMax, lower, upper);
-                ReferenceGradients expected = reference.CertifiedGradients(batch.InputsAsDouble, Widen(lower), Widen(upper), batch.Labels, batch.Size, steps[s].Kappa);
-                reference.Step(expected.Parameters, step);
-                AssertClose(expected.Loss, loss, $"{optimizer}: loss of step {s}");
+                AssertClose(ReferenceCertifiedStep(reference, batch, steps[s], step), loss, $"{optimizer}: loss of step {s}");
             }
 
             var parameters = new float[architecture.ParameterCount];
@@ -244,12 +234,7 @@ public class CertifiedTrainingStepTests
             OptimizerStep step = optimizer.ToStep(optimizer.LearningRate, s + 1);
             float loss = engine.TrainBatchCertified(batch.Inputs, batch.Labels, batch.Size, steps[s], step);
 
-            var lower = new float[batch.Inputs.Length];
-            var upper = new float[batch.Inputs.Length];
-            IntervalBoxes.Around(batch.Inputs, steps[s].Epsilon, steps[s].ClipMin, steps[s].ClipMax, lower, upper);
-            ReferenceGradients expected = reference.CertifiedGradients(batch.InputsAsDouble, Widen(lower), Widen(upper), batch.Labels, batch.Size, steps[s].Kappa);
-            reference.Step(expected.Parameters, step);
-            AssertClose(expected.Loss, loss, $"{rule}: loss of step {s}");
+            AssertClose(ReferenceCertifiedStep(reference, batch, steps[s], step), loss, $"{rule}: loss of step {s}");
         }
 
         var parameters = new float[architecture.ParameterCount];
@@ -323,6 +308,17 @@ public class CertifiedTrainingStepTests
         var after = new float[before.Length];
         engine.ReadParameters(after);
         Assert.Equal(before, after);
+    }
+
+    /// <summary>The reference's certified step on <paramref name="batch"/>, over the boxes the engines build; returns its loss.</summary>
+    private static double ReferenceCertifiedStep(ReferenceNetwork reference, TestBatch batch, CertifiedStep certified, OptimizerStep step)
+    {
+        var lower = new float[batch.Inputs.Length];
+        var upper = new float[batch.Inputs.Length];
+        IntervalBoxes.Around(batch.Inputs, certified.Epsilon, certified.ClipMin, certified.ClipMax, lower, upper);
+        ReferenceGradients expected = reference.CertifiedGradients(batch.InputsAsDouble, Widen(lower), Widen(upper), batch.Labels, batch.Size, certified.Kappa);
+        reference.Step(expected.Parameters, step);
+        return expected.Loss;
     }
 
     private static void ClampInto(float[] values, float min, float max)
